@@ -1,0 +1,1 @@
+//! The Confluent REST contract over Scute's gRPC API.

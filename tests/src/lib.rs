@@ -1,0 +1,1 @@
+//! Shared helpers for Scute's cross-crate tests.
