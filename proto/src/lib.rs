@@ -19,3 +19,70 @@ pub const ERROR_CODE_KEY: &str = "error_code";
 
 /// The `ErrorInfo` domain of Scute's errors.
 pub const ERROR_DOMAIN: &str = "scute.registry.v1";
+
+use std::collections::HashMap;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// Builds the status of a failed call: the gRPC code, Confluent's message
+/// text, and the Confluent error code in an `ErrorInfo` detail.
+pub fn error_status(
+    code: tonic::Code,
+    error_code: i32,
+    message: impl Into<String>,
+) -> tonic::Status {
+    let metadata = HashMap::from([(ERROR_CODE_KEY.to_owned(), error_code.to_string())]);
+    let details = ErrorDetails::with_error_info(reason(error_code), ERROR_DOMAIN, metadata);
+    tonic::Status::with_error_details(code, message, details)
+}
+
+/// The Confluent error code a status carries, if it carries one.
+pub fn error_code(status: &tonic::Status) -> Option<i32> {
+    status
+        .get_details_error_info()?
+        .metadata
+        .get(ERROR_CODE_KEY)?
+        .parse()
+        .ok()
+}
+
+/// `ErrorInfo.reason`: an upper-snake name for the code, stable across releases.
+fn reason(error_code: i32) -> &'static str {
+    match error_code {
+        40401 => "SUBJECT_NOT_FOUND",
+        40402 => "VERSION_NOT_FOUND",
+        40403 => "SCHEMA_NOT_FOUND",
+        40404 => "SUBJECT_SOFT_DELETED",
+        40405 => "SUBJECT_NOT_SOFT_DELETED",
+        40406 => "VERSION_SOFT_DELETED",
+        40407 => "VERSION_NOT_SOFT_DELETED",
+        40408 => "SUBJECT_COMPATIBILITY_NOT_CONFIGURED",
+        40409 => "SUBJECT_MODE_NOT_CONFIGURED",
+        409 | 40901 => "INCOMPATIBLE_SCHEMA",
+        42201 => "INVALID_SCHEMA",
+        42202 => "INVALID_VERSION",
+        42203 => "INVALID_COMPATIBILITY_LEVEL",
+        42204 => "INVALID_MODE",
+        42205 => "OPERATION_NOT_PERMITTED",
+        42206 => "REFERENCE_EXISTS",
+        42207 => "ID_DOES_NOT_MATCH",
+        42208 => "INVALID_SUBJECT",
+        42209 => "SCHEMA_TOO_LARGE",
+        50001 => "STORE_ERROR",
+        50002 => "OPERATION_TIMEOUT",
+        50003 => "REQUEST_FORWARDING_FAILED",
+        _ => "UNKNOWN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_code_survives_the_status() {
+        let status = error_status(tonic::Code::NotFound, 40401, "Subject 'x' not found.");
+        assert_eq!(error_code(&status), Some(40401));
+        assert_eq!(status.message(), "Subject 'x' not found.");
+        assert_eq!(error_code(&tonic::Status::internal("boom")), None);
+    }
+}
