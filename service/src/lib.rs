@@ -1,1 +1,206 @@
-//! Scute.
+//! Scute's registry and servers.
+//!
+//! Every write is a record appended to a log; all state is the replay of
+//! that log. The modules, from the bottom up:
+//!
+//! * `model`: levels, modes, version selectors; `error`: the one error type.
+//! * `state`: the in-memory view, changed only by applying log records.
+//! * `registry`: the rules; the only writer of the log.
+//! * `grpc`: the tonic service over the registry, the API both transports
+//!   serve (REST through `scute-rest`, in process).
+//! * `config` and [`start`]/[`run`]: the whole server, callable from tests.
+
+pub mod config;
+pub mod error;
+pub mod grpc;
+pub mod model;
+pub mod registry;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use scute_proto::v1::schema_registry_server::SchemaRegistryServer;
+use scute_storage::file::FileLog;
+use scute_storage::record;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+pub use error::Error;
+
+use crate::grpc::GrpcApi;
+use crate::registry::Registry;
+use crate::state::State;
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Storage(#[from] scute_storage::log::LogError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the {0} server failed: {1}")]
+    Serve(&'static str, String),
+}
+
+/// A started server: its bound addresses, and a way to stop it.
+#[derive(Debug)]
+pub struct Running {
+    pub rest_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    pub api: GrpcApi,
+    /// Kept to close the log (releasing its directory lock) once both
+    /// servers have drained.
+    log: Arc<FileLog>,
+    stop: watch::Sender<bool>,
+    rest: JoinHandle<Result<(), ServerError>>,
+    grpc: JoinHandle<Result<(), ServerError>>,
+}
+
+impl Running {
+    /// Stops accepting, drains both servers and closes the log.
+    pub async fn stop(self) -> Result<(), ServerError> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+
+    /// Waits until both servers have stopped, then closes the log.
+    pub async fn wait(self) -> Result<(), ServerError> {
+        let Running {
+            api,
+            log,
+            rest,
+            grpc,
+            ..
+        } = self;
+        for (name, task) in [("REST", rest), ("gRPC", grpc)] {
+            task.await
+                .map_err(|e| ServerError::Serve(name, e.to_string()))??;
+        }
+        drop(api);
+        match Arc::try_unwrap(log) {
+            Ok(log) => log.close().await,
+            Err(_) => tracing::warn!("the log is still in use; it closes when its last user goes"),
+        }
+        Ok(())
+    }
+}
+
+/// Opens the log, replays it, binds both listeners and starts serving.
+pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    let started = Instant::now();
+    let data_dir = config.data_dir.clone();
+    let (log, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data_dir))
+        .await
+        .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
+    let mut state = State::default();
+    let replayed = recovery.entries.len();
+    for entry in recovery.entries {
+        match record::decode(&entry.record.key, entry.record.value.as_deref()) {
+            Ok(r) => state.apply(r),
+            Err(e) => {
+                tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse")
+            }
+        }
+    }
+    let replay_time = started.elapsed();
+    let log = Arc::new(log);
+    let registry = Arc::new(Registry::new(state, log.clone()));
+    let api = GrpcApi::new(registry);
+
+    let rest_listener = bind(config.rest_listen).await?;
+    let grpc_listener = bind(config.grpc_listen).await?;
+    let rest_addr = local_addr(&rest_listener, config.rest_listen)?;
+    let grpc_addr = local_addr(&grpc_listener, config.grpc_listen)?;
+    let (stop, stopped) = watch::channel(false);
+
+    let router = scute_rest::router(Arc::new(api.clone()));
+    let mut rest_stop = stopped.clone();
+    let rest = tokio::spawn(async move {
+        axum::serve(rest_listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rest_stop.wait_for(|s| *s).await;
+            })
+            .await
+            .map_err(|e| ServerError::Serve("REST", e.to_string()))
+    });
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(scute_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(scute_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
+    let grpc_service = SchemaRegistryServer::new(api.clone());
+    let mut grpc_stop = stopped;
+    let grpc = tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(grpc_service)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                async move {
+                    let _ = grpc_stop.wait_for(|s| *s).await;
+                    health
+                        .set_not_serving::<SchemaRegistryServer<GrpcApi>>()
+                        .await;
+                },
+            )
+            .await
+            .map_err(|e| ServerError::Serve("gRPC", e.to_string()))
+    });
+
+    tracing::info!(
+        rest = %rest_addr,
+        grpc = %grpc_addr,
+        storage = %config.data_dir.display(),
+        records = replayed,
+        log_bytes = recovery.bytes,
+        replay_ms = replay_time.as_millis() as u64,
+        "scute is serving"
+    );
+    Ok(Running {
+        rest_addr,
+        grpc_addr,
+        api,
+        log,
+        stop,
+        rest,
+        grpc,
+    })
+}
+
+/// Serves until `shutdown` resolves, then drains and returns.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    let running = start(&config).await?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, ServerError> {
+    listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })
+}

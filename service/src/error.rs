@@ -1,0 +1,151 @@
+//! The registry's one error type. Each variant knows its Confluent
+//! `error_code` and message text (clients match on both) and the gRPC code it
+//! travels as; the HTTP status follows from the error code.
+
+use tonic::Code;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Subject '{0}' not found.")]
+    SubjectNotFound(String),
+    #[error("Version {0} not found.")]
+    VersionNotFound(String),
+    #[error("Schema not found")]
+    SchemaNotFound,
+    #[error("Schema {0} not found")]
+    SchemaIdNotFound(i32),
+    #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
+    SubjectSoftDeleted(String),
+    #[error("Subject '{0}' was not deleted first before being permanently deleted")]
+    SubjectNotSoftDeleted(String),
+    #[error("Subject '{0}' Version {1} was soft deleted.Set permanent=true to delete permanently")]
+    VersionSoftDeleted(String, i32),
+    #[error("Subject '{0}' Version {1} was not deleted first before being permanently deleted")]
+    VersionNotSoftDeleted(String, i32),
+    #[error("Subject '{0}' does not have subject-level compatibility configured")]
+    SubjectCompatibilityNotConfigured(String),
+    #[error("Subject '{0}' does not have subject-level mode configured")]
+    SubjectModeNotConfigured(String),
+    #[error(
+        "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
+        messages.join(", ")
+    )]
+    IncompatibleSchema {
+        subject: String,
+        messages: Vec<String>,
+    },
+    /// The schema text (or its references) is not valid; the text is the
+    /// format's own message, as Confluent passes its provider's through.
+    #[error("{0}")]
+    InvalidSchema(String),
+    #[error(
+        "The specified version '{0}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string \"latest\""
+    )]
+    InvalidVersion(String),
+    #[error(
+        "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive"
+    )]
+    InvalidCompatibilityLevel,
+    #[error("Invalid mode. Valid values are READWRITE, READONLY, IMPORT and FORWARD.")]
+    InvalidMode,
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    #[error(
+        "One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={0},version={1}}}."
+    )]
+    ReferenceExists(String, i32),
+    #[error("The specified subject '{0}' is not a valid.")]
+    InvalidSubject(String),
+    #[error("Register operation failed because schema is too large")]
+    SchemaTooLarge,
+    #[error("{0}")]
+    Store(String),
+    #[error("{0}")]
+    Timeout(String),
+}
+
+impl Error {
+    /// Confluent's `error_code`.
+    pub fn error_code(&self) -> i32 {
+        match self {
+            Self::SubjectNotFound(_) => 40401,
+            Self::VersionNotFound(_) => 40402,
+            Self::SchemaNotFound | Self::SchemaIdNotFound(_) => 40403,
+            Self::SubjectSoftDeleted(_) => 40404,
+            Self::SubjectNotSoftDeleted(_) => 40405,
+            Self::VersionSoftDeleted(..) => 40406,
+            Self::VersionNotSoftDeleted(..) => 40407,
+            Self::SubjectCompatibilityNotConfigured(_) => 40408,
+            Self::SubjectModeNotConfigured(_) => 40409,
+            // Confluent 8.x (since late 2025); earlier releases sent 409.
+            Self::IncompatibleSchema { .. } => 40901,
+            Self::InvalidSchema(_) => 42201,
+            Self::InvalidVersion(_) => 42202,
+            Self::InvalidCompatibilityLevel => 42203,
+            Self::InvalidMode => 42204,
+            Self::OperationNotPermitted(_) => 42205,
+            Self::ReferenceExists(..) => 42206,
+            Self::InvalidSubject(_) => 42208,
+            Self::SchemaTooLarge => 42209,
+            Self::Store(_) => 50001,
+            Self::Timeout(_) => 50002,
+        }
+    }
+
+    /// The gRPC code the error travels as.
+    pub fn grpc_code(&self) -> Code {
+        match self.error_code() {
+            40401..=40403 => Code::NotFound,
+            40404..=40409 => Code::FailedPrecondition,
+            40901 => Code::FailedPrecondition,
+            42205 | 42206 => Code::FailedPrecondition,
+            42201..=42299 => Code::InvalidArgument,
+            50002 => Code::DeadlineExceeded,
+            _ => Code::Unavailable,
+        }
+    }
+
+    pub fn store(operation: &str, cause: impl std::fmt::Display) -> Self {
+        Self::Store(format!(
+            "{operation} operation failed while writing to the store: {cause}"
+        ))
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(error: Error) -> Self {
+        scute_proto::error_status(error.grpc_code(), error.error_code(), error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_and_codes_are_confluents() {
+        let e = Error::SubjectSoftDeleted("s".into());
+        assert_eq!(
+            e.to_string(),
+            "Subject 's' was soft deleted.Set permanent=true to delete permanently"
+        );
+        assert_eq!(e.error_code(), 40404);
+        let e = Error::ReferenceExists("s".into(), 2);
+        assert_eq!(
+            e.to_string(),
+            "One or more references exist to the schema {magic=1,keytype=SCHEMA,subject=s,version=2}."
+        );
+        let e = Error::IncompatibleSchema {
+            subject: "s".into(),
+            messages: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "Schema being registered is incompatible with an earlier schema for subject \"s\", details: [a, b]"
+        );
+        let status = tonic::Status::from(Error::SubjectNotFound("x".into()));
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(scute_proto::error_code(&status), Some(40401));
+        assert_eq!(status.message(), "Subject 'x' not found.");
+    }
+}

@@ -1,0 +1,1176 @@
+//! The registry's rules: validation, ids, versions, modes, compatibility.
+//!
+//! Operations take and return the API's own messages (`scute_proto::v1`):
+//! they are the registry's vocabulary, and `grpc.rs` only adapts tonic's
+//! request and status types around them.
+//!
+//! Reads take a snapshot of [`State`] under a short read lock. Writes are
+//! serialized by one async mutex: under it the writer builds its records from
+//! the current state, queues them on the log (which fixes their order) and
+//! applies them; it then waits, outside the mutex, until the log says they are
+//! durable, so one fsync acknowledges every write queued meanwhile. A reader
+//! may therefore see a write a few milliseconds before it is acknowledged, but
+//! no write is acknowledged before it is on disk.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use scute_formats::{Dependency, ParsedSchema, SchemaType};
+use scute_proto::v1 as api;
+use scute_storage::log::SchemaLog;
+use scute_storage::record::{
+    ConfigValue, DeleteSubjectValue, ModeValue, Record, SchemaReference, SchemaValue,
+};
+
+use crate::error::Error;
+use crate::model::{
+    CompatibilityLevel, Mode, SchemaId, Version, VersionSelector, validate_subject,
+};
+use crate::state::{SchemaContent, State, VersionEntry};
+
+/// Confluent's default and maximum page size for schema searches.
+const SEARCH_LIMIT: usize = 1000;
+
+#[derive(Debug)]
+pub struct Registry {
+    state: RwLock<State>,
+    log: Arc<dyn SchemaLog>,
+    /// Serializes writers: a writer reads state, queues records and applies
+    /// them as one step, so ids and versions are never handed out twice.
+    writer: tokio::sync::Mutex<()>,
+    /// Set when the log failed to make applied records durable: state then
+    /// holds records the log may not, so no further write is accepted.
+    poisoned: AtomicBool,
+}
+
+/// A schema from a request, parsed, with its stored form decided.
+struct Candidate {
+    parsed: ParsedSchema,
+    content: SchemaContent,
+}
+
+impl Registry {
+    /// A registry over a log whose records up to now are `state`.
+    pub fn new(state: State, log: Arc<dyn SchemaLog>) -> Self {
+        Self {
+            state: RwLock::new(state),
+            log,
+            writer: tokio::sync::Mutex::new(()),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave State half-applied in
+        // a way readers could not use; keep serving.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Builds records from the current state with `op`, then queues, applies
+    /// and makes them durable. `op` returning no records still waits for
+    /// durability, so an answer read from state is never ahead of the disk.
+    async fn write<T>(
+        &self,
+        operation: &str,
+        op: impl FnOnce(&State) -> Result<(Vec<Record>, T), Error>,
+    ) -> Result<T, Error> {
+        let guard = self.writer.lock().await;
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::store(
+                operation,
+                "an earlier write failed to reach the disk; restart scute",
+            ));
+        }
+        let (records, out) = op(&self.read())?;
+        let mut pending = Vec::with_capacity(records.len());
+        for record in &records {
+            pending.push(self.log.append(record.encode()));
+        }
+        {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            for record in records {
+                state.apply(record);
+            }
+        }
+        let flush = pending.is_empty().then(|| self.log.flush());
+        drop(guard);
+        for append in pending {
+            if let Err(e) = append.await {
+                self.poisoned.store(true, Ordering::Release);
+                tracing::error!(error = %e, "the log failed; no further writes are accepted");
+                return Err(Error::store(operation, e));
+            }
+        }
+        if let Some(flush) = flush {
+            flush.await.map_err(|e| Error::store(operation, e))?;
+        }
+        Ok(out)
+    }
+
+    // ---- schemas ----
+
+    pub async fn register_schema(
+        &self,
+        req: api::RegisterSchemaRequest,
+    ) -> Result<api::Schema, Error> {
+        validate_subject(&req.subject)?;
+        let subject = req.subject;
+        let candidate = {
+            let state = self.read();
+            let normalize = req.normalize || config_normalize(&state, &subject);
+            self.candidate(
+                &state,
+                &req.schema_type,
+                &req.schema,
+                &req.references,
+                normalize,
+                req.metadata_json.as_deref(),
+                req.rule_set_json.as_deref(),
+            )?
+        };
+        // Registering what the subject already holds answers at once, even in
+        // READONLY mode, as Confluent does.
+        let existing = live_match(&self.read(), &subject, &candidate.content)
+            .map(|(version, entry)| schema_reply(&subject, version, entry));
+        if let Some(out) = existing {
+            self.log
+                .flush()
+                .await
+                .map_err(|e| Error::store("Register", e))?;
+            return Ok(out);
+        }
+        self.write("Register", |state| {
+            if let Some((version, entry)) = live_match(state, &subject, &candidate.content) {
+                return Ok((vec![], schema_reply(&subject, version, entry)));
+            }
+            let mode = effective_mode(state, &subject);
+            let import = mode == Mode::Import;
+            match (req.id, mode) {
+                (Some(_), Mode::Import) | (None, Mode::ReadWrite) => {}
+                (_, m) if m.read_only() => {
+                    return Err(Error::OperationNotPermitted(format!(
+                        "Subject {subject} in context . is in read-only mode"
+                    )));
+                }
+                (Some(_), _) => {
+                    return Err(Error::OperationNotPermitted(format!(
+                        "Subject {subject} in context . is not in import mode"
+                    )));
+                }
+                (None, _) => {
+                    return Err(Error::OperationNotPermitted(format!(
+                        "Subject {subject} in context . is not in read-write mode"
+                    )));
+                }
+            }
+            let versions = state.versions(&subject);
+            let next = versions
+                .and_then(|vs| vs.keys().next_back())
+                .copied()
+                .unwrap_or(0)
+                + 1;
+            let version = match req.version {
+                Some(v) if import && v >= 1 => v,
+                Some(v) if v == next || v <= 0 && !import => next,
+                Some(_) => {
+                    return Err(Error::InvalidSchema(
+                        "Version is not one more than previous version".into(),
+                    ));
+                }
+                None => next,
+            };
+            if !import {
+                let level = effective_level(state, &subject);
+                let messages =
+                    self.check_against(state, &subject, &candidate.parsed, level, None)?;
+                if !messages.is_empty() {
+                    return Err(Error::IncompatibleSchema {
+                        subject: subject.clone(),
+                        messages,
+                    });
+                }
+            }
+            let id = match req.id {
+                Some(id) => {
+                    if let Some(existing) = state.schema(id) {
+                        if existing.fingerprint != candidate.content.fingerprint {
+                            return Err(Error::OperationNotPermitted(format!(
+                                "Overwrite new schema with id {id} in context . is not permitted."
+                            )));
+                        }
+                    }
+                    id
+                }
+                None => state
+                    .id_of(&candidate.content.fingerprint)
+                    .unwrap_or(state.max_id() + 1),
+            };
+            let content = candidate.content;
+            let value = SchemaValue {
+                subject: subject.clone(),
+                version,
+                id,
+                schema_type: Some(content.schema_type.clone()),
+                references: content.references.clone(),
+                metadata: content.metadata.clone(),
+                rule_set: content.rule_set.clone(),
+                schema: content.schema.clone(),
+                deleted: false,
+                extra: Default::default(),
+            };
+            let mut records = Vec::new();
+            // Re-registering a soft-deleted schema: the old soft-deleted
+            // versions with that id go, unless something references them.
+            if let Some(vs) = versions {
+                for (v, e) in vs {
+                    if e.deleted && e.id == id && state.referrers(&subject, *v).next().is_none() {
+                        records.push(Record::Schema {
+                            subject: subject.clone(),
+                            version: *v,
+                            value: None,
+                        });
+                    }
+                }
+            }
+            let reply = api::Schema {
+                id,
+                subject: subject.clone(),
+                version,
+                schema_type: content.schema_type.clone(),
+                schema: content.schema.clone(),
+                references: content.references.iter().map(reference_to_api).collect(),
+                metadata_json: content.metadata.as_ref().map(|v| v.to_string()),
+                rule_set_json: content.rule_set.as_ref().map(|v| v.to_string()),
+                deleted: false,
+                max_id: None,
+            };
+            records.push(Record::Schema {
+                subject,
+                version,
+                value: Some(value),
+            });
+            Ok((records, reply))
+        })
+        .await
+    }
+
+    pub async fn lookup_schema(&self, req: api::LookupSchemaRequest) -> Result<api::Schema, Error> {
+        let state = self.read();
+        let versions = state
+            .versions(&req.subject)
+            .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
+            .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+        let normalize = req.normalize || config_normalize(&state, &req.subject);
+        let candidate = self.candidate(
+            &state,
+            &req.schema_type,
+            &req.schema,
+            &req.references,
+            normalize,
+            None,
+            None,
+        )?;
+        let found = versions.iter().rev().find(|(_, e)| {
+            (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
+        });
+        let (version, entry) = found.ok_or(Error::SchemaNotFound)?;
+        Ok(schema_reply(&req.subject, *version, entry))
+    }
+
+    pub async fn get_schema_by_id(
+        &self,
+        req: api::GetSchemaByIdRequest,
+    ) -> Result<api::Schema, Error> {
+        let state = self.read();
+        let content = state
+            .schema(req.id)
+            .ok_or(Error::SchemaIdNotFound(req.id))?;
+        let mut reply = content_reply(req.id, content);
+        if let Some(subject) = req.subject.filter(|s| !s.is_empty()) {
+            if let Some((_, version)) = state.id_users(req.id).find(|(s, _)| *s == subject) {
+                reply.subject = subject;
+                reply.version = *version;
+            }
+        }
+        if req.fetch_max_id {
+            reply.max_id = Some(state.max_id());
+        }
+        Ok(reply)
+    }
+
+    pub async fn list_schema_id_versions(
+        &self,
+        req: api::ListSchemaIdVersionsRequest,
+    ) -> Result<api::SubjectVersions, Error> {
+        let state = self.read();
+        state
+            .schema(req.id)
+            .ok_or(Error::SchemaIdNotFound(req.id))?;
+        let subject_versions = id_uses(&state, req.id, req.deleted, req.subject.as_deref())
+            .map(|(subject, version)| api::SubjectVersion {
+                subject: subject.clone(),
+                version,
+            })
+            .collect();
+        Ok(api::SubjectVersions { subject_versions })
+    }
+
+    pub async fn list_schema_id_subjects(
+        &self,
+        req: api::ListSchemaIdSubjectsRequest,
+    ) -> Result<api::Subjects, Error> {
+        let state = self.read();
+        state
+            .schema(req.id)
+            .ok_or(Error::SchemaIdNotFound(req.id))?;
+        let subjects: BTreeSet<&String> =
+            id_uses(&state, req.id, req.deleted, req.subject.as_deref())
+                .map(|(s, _)| s)
+                .collect();
+        Ok(api::Subjects {
+            subjects: subjects.into_iter().cloned().collect(),
+        })
+    }
+
+    pub async fn list_schemas(&self, req: api::ListSchemasRequest) -> Result<api::Schemas, Error> {
+        let state = self.read();
+        let mut schemas = Vec::new();
+        for (subject, versions) in state
+            .subjects()
+            .filter(|(s, _)| s.starts_with(&req.subject_prefix))
+        {
+            let visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
+            if req.latest_only {
+                schemas.extend(visible.last().map(|(v, e)| schema_reply(subject, *v, e)));
+            } else {
+                schemas.extend(visible.map(|(v, e)| schema_reply(subject, *v, e)));
+            }
+        }
+        Ok(api::Schemas {
+            schemas: page(schemas, req.offset, req.limit, Some(SEARCH_LIMIT)),
+        })
+    }
+
+    pub fn schema_types(&self) -> api::SchemaTypes {
+        api::SchemaTypes {
+            schema_types: [SchemaType::Avro].iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    // ---- subjects and versions ----
+
+    pub async fn list_subjects(
+        &self,
+        req: api::ListSubjectsRequest,
+    ) -> Result<api::Subjects, Error> {
+        let state = self.read();
+        let subjects = state
+            .subjects()
+            .filter(|(s, _)| s.starts_with(&req.subject_prefix))
+            .filter(|(_, vs)| {
+                let live = vs.values().any(|e| !e.deleted);
+                if req.deleted_only {
+                    !live
+                } else {
+                    live || req.deleted
+                }
+            })
+            .map(|(s, _)| s.clone())
+            .collect();
+        Ok(api::Subjects {
+            subjects: page(subjects, req.offset, req.limit, None),
+        })
+    }
+
+    pub async fn list_versions(
+        &self,
+        req: api::ListVersionsRequest,
+    ) -> Result<api::Versions, Error> {
+        let state = self.read();
+        let versions: Vec<Version> = state
+            .versions(&req.subject)
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| {
+                if req.deleted_only {
+                    e.deleted
+                } else {
+                    req.deleted || !e.deleted
+                }
+            })
+            .map(|(v, _)| *v)
+            .collect();
+        if versions.is_empty() {
+            return Err(Error::SubjectNotFound(req.subject));
+        }
+        Ok(api::Versions {
+            versions: page(versions, req.offset, req.limit, None),
+        })
+    }
+
+    pub async fn get_version(&self, req: api::GetVersionRequest) -> Result<api::Schema, Error> {
+        let state = self.read();
+        let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
+        Ok(schema_reply(&req.subject, version, entry))
+    }
+
+    pub async fn get_referenced_by(
+        &self,
+        req: api::GetReferencedByRequest,
+    ) -> Result<api::SchemaIds, Error> {
+        let state = self.read();
+        let (version, _) = find_version(&state, &req.subject, &req.version, req.deleted)?;
+        let ids: BTreeSet<SchemaId> = state
+            .referrers(&req.subject, version)
+            .filter_map(|(s, v)| state.versions(s)?.get(v))
+            .filter(|e| req.deleted || !e.deleted)
+            .map(|e| e.id)
+            .collect();
+        Ok(api::SchemaIds {
+            ids: page(
+                ids.into_iter().collect(),
+                req.offset,
+                req.limit,
+                Some(SEARCH_LIMIT),
+            ),
+        })
+    }
+
+    pub async fn delete_subject(
+        &self,
+        req: api::DeleteSubjectRequest,
+    ) -> Result<api::Versions, Error> {
+        let subject = req.subject;
+        self.write("Delete subject", |state| {
+            let versions = state
+                .versions(&subject)
+                .ok_or_else(|| Error::SubjectNotFound(subject.clone()))?;
+            check_writable(state, &subject)?;
+            let live: Vec<Version> = versions
+                .iter()
+                .filter(|(_, e)| !e.deleted)
+                .map(|(v, _)| *v)
+                .collect();
+            for version in versions.keys() {
+                if let Some((s, _)) = state
+                    .referrers(&subject, *version)
+                    .find(|(s, _)| *s != subject)
+                {
+                    let _ = s;
+                    return Err(Error::ReferenceExists(subject.clone(), *version));
+                }
+            }
+            if req.permanent {
+                if !live.is_empty() {
+                    return Err(Error::SubjectNotSoftDeleted(subject.clone()));
+                }
+                let all: Vec<Version> = versions.keys().copied().collect();
+                let mut records: Vec<Record> = all
+                    .iter()
+                    .map(|v| Record::Schema {
+                        subject: subject.clone(),
+                        version: *v,
+                        value: None,
+                    })
+                    .collect();
+                if state.config(Some(&subject)).is_some() {
+                    records.push(Record::Config {
+                        subject: Some(subject.clone()),
+                        value: None,
+                    });
+                }
+                if state.mode(Some(&subject)).is_some() {
+                    records.push(Record::Mode {
+                        subject: Some(subject.clone()),
+                        value: None,
+                    });
+                }
+                return Ok((records, api::Versions { versions: all }));
+            }
+            let Some(&latest) = live.last() else {
+                return Err(Error::SubjectSoftDeleted(subject.clone()));
+            };
+            let record = Record::DeleteSubject {
+                subject: subject.clone(),
+                value: Some(DeleteSubjectValue {
+                    subject: subject.clone(),
+                    version: latest,
+                    extra: Default::default(),
+                }),
+            };
+            Ok((vec![record], api::Versions { versions: live }))
+        })
+        .await
+    }
+
+    pub async fn delete_version(
+        &self,
+        req: api::DeleteVersionRequest,
+    ) -> Result<api::DeletedVersion, Error> {
+        let selector = VersionSelector::parse(&req.version)?;
+        let subject = req.subject;
+        self.write("Delete schema version", |state| {
+            let versions = state
+                .versions(&subject)
+                .ok_or_else(|| Error::SubjectNotFound(subject.clone()))?;
+            check_writable(state, &subject)?;
+            let (version, entry) = match selector {
+                // `latest` names the newest live version; a permanent delete
+                // of `latest` may name a soft-deleted one.
+                VersionSelector::Latest => versions
+                    .iter()
+                    .rev()
+                    .find(|(_, e)| req.permanent || !e.deleted)
+                    .ok_or_else(|| Error::SubjectNotFound(subject.clone()))?,
+                VersionSelector::Number(n) => versions
+                    .get_key_value(&n)
+                    .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
+            };
+            let version = *version;
+            if state.referrers(&subject, version).next().is_some() {
+                return Err(Error::ReferenceExists(subject.clone(), version));
+            }
+            let value = if req.permanent {
+                if !entry.deleted {
+                    return Err(Error::VersionNotSoftDeleted(subject.clone(), version));
+                }
+                None
+            } else {
+                if entry.deleted {
+                    return Err(Error::VersionSoftDeleted(subject.clone(), version));
+                }
+                Some(schema_value(&subject, version, entry, true))
+            };
+            Ok((
+                vec![Record::Schema {
+                    subject: subject.clone(),
+                    version,
+                    value,
+                }],
+                api::DeletedVersion { version },
+            ))
+        })
+        .await
+    }
+
+    // ---- config and mode ----
+
+    pub async fn get_config(&self, req: api::GetConfigRequest) -> Result<api::Config, Error> {
+        let state = self.read();
+        let subject = req.subject.as_deref();
+        if let Some(config) = state.config(subject) {
+            return Ok(config_reply(Some(config)));
+        }
+        match subject {
+            Some(s) if !req.default_to_global => {
+                Err(Error::SubjectCompatibilityNotConfigured(s.to_owned()))
+            }
+            _ => Ok(config_reply(state.config(None))),
+        }
+    }
+
+    pub async fn set_config(&self, req: api::SetConfigRequest) -> Result<api::Config, Error> {
+        let config = req.config.unwrap_or_default();
+        let level = config
+            .compatibility_level
+            .as_deref()
+            .map(str::parse::<CompatibilityLevel>)
+            .transpose()?;
+        if let Some(s) = &req.subject {
+            validate_subject(s)?;
+        }
+        let extra = match config.extra_json.as_deref() {
+            Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => {
+                    return Err(Error::InvalidSchema(
+                        "Invalid config: extra fields must be a JSON object".into(),
+                    ));
+                }
+            },
+            None => Default::default(),
+        };
+        let subject = req.subject;
+        self.write("Update config", |state| {
+            // PUT merges into the existing config, as Confluent's does.
+            let mut value = state
+                .config(subject.as_deref())
+                .cloned()
+                .unwrap_or(ConfigValue {
+                    subject: subject.clone(),
+                    compatibility_level: None,
+                    normalize: None,
+                    extra: Default::default(),
+                });
+            if let Some(level) = level {
+                value.compatibility_level = Some(level.to_string());
+            }
+            if config.normalize.is_some() {
+                value.normalize = config.normalize;
+            }
+            value.extra.extend(extra);
+            let reply = api::Config {
+                compatibility_level: level.map(|l| l.to_string()),
+                normalize: config.normalize,
+                extra_json: config.extra_json.clone(),
+            };
+            Ok((
+                vec![Record::Config {
+                    subject: subject.clone(),
+                    value: Some(value),
+                }],
+                reply,
+            ))
+        })
+        .await
+    }
+
+    pub async fn delete_config(&self, req: api::DeleteConfigRequest) -> Result<api::Config, Error> {
+        let subject = req.subject;
+        self.write("Delete config", |state| {
+            match state.config(subject.as_deref()) {
+                Some(old) => {
+                    let reply = config_reply(Some(old));
+                    Ok((
+                        vec![Record::Config {
+                            subject: subject.clone(),
+                            value: None,
+                        }],
+                        reply,
+                    ))
+                }
+                None => match &subject {
+                    Some(s) => Err(Error::SubjectNotFound(s.clone())),
+                    None => Ok((vec![], config_reply(None))),
+                },
+            }
+        })
+        .await
+    }
+
+    pub async fn get_mode(&self, req: api::GetModeRequest) -> Result<api::Mode, Error> {
+        let state = self.read();
+        let subject = req.subject.as_deref();
+        if let Some(mode) = state.mode(subject) {
+            return Ok(api::Mode {
+                mode: mode.mode.clone(),
+            });
+        }
+        match subject {
+            Some(s) if !req.default_to_global => Err(Error::SubjectModeNotConfigured(s.to_owned())),
+            _ => Ok(api::Mode {
+                mode: global_mode(&state).to_string(),
+            }),
+        }
+    }
+
+    pub async fn set_mode(&self, req: api::SetModeRequest) -> Result<api::Mode, Error> {
+        let mode: Mode = req.mode.parse()?;
+        if let Some(s) = &req.subject {
+            validate_subject(s)?;
+        }
+        let subject = req.subject;
+        self.write("Update mode", |state| {
+            if mode == Mode::Import && !req.force {
+                let occupied = match &subject {
+                    Some(s) => state.is_live(s),
+                    None => state.subjects().any(|(s, _)| state.is_live(s)),
+                };
+                if occupied {
+                    return Err(Error::OperationNotPermitted(
+                        "Cannot import since found existing subjects".into(),
+                    ));
+                }
+            }
+            let value = ModeValue {
+                subject: subject.clone(),
+                mode: mode.to_string(),
+                extra: Default::default(),
+            };
+            Ok((
+                vec![Record::Mode {
+                    subject: subject.clone(),
+                    value: Some(value),
+                }],
+                api::Mode {
+                    mode: mode.to_string(),
+                },
+            ))
+        })
+        .await
+    }
+
+    pub async fn delete_mode(&self, req: api::DeleteModeRequest) -> Result<api::Mode, Error> {
+        let subject = req.subject;
+        self.write("Delete mode", |state| {
+            match state.mode(subject.as_deref()) {
+                Some(old) => {
+                    let reply = api::Mode {
+                        mode: old.mode.clone(),
+                    };
+                    Ok((
+                        vec![Record::Mode {
+                            subject: subject.clone(),
+                            value: None,
+                        }],
+                        reply,
+                    ))
+                }
+                None => match &subject {
+                    Some(s) => Err(Error::SubjectNotFound(s.clone())),
+                    None => Ok((
+                        vec![],
+                        api::Mode {
+                            mode: Mode::ReadWrite.to_string(),
+                        },
+                    )),
+                },
+            }
+        })
+        .await
+    }
+
+    // ---- compatibility ----
+
+    pub async fn check_compatibility(
+        &self,
+        req: api::CheckCompatibilityRequest,
+    ) -> Result<api::CompatibilityResult, Error> {
+        let selector = req
+            .version
+            .as_deref()
+            .map(VersionSelector::parse)
+            .transpose()?;
+        let state = self.read();
+        let normalize = req.normalize || config_normalize(&state, &req.subject);
+        let candidate = match self.candidate(
+            &state,
+            &req.schema_type,
+            &req.schema,
+            &req.references,
+            normalize,
+            None,
+            None,
+        ) {
+            Ok(c) => c,
+            // With verbose, Confluent answers an invalid schema with its
+            // reason instead of an error.
+            Err(Error::InvalidSchema(reason)) if req.verbose => {
+                return Ok(api::CompatibilityResult {
+                    is_compatible: false,
+                    messages: vec![reason],
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        let against = match selector {
+            None | Some(VersionSelector::Latest) if state.versions(&req.subject).is_none() => {
+                return Ok(api::CompatibilityResult {
+                    is_compatible: true,
+                    messages: vec![],
+                });
+            }
+            Some(VersionSelector::Number(n)) => {
+                let versions = state
+                    .versions(&req.subject)
+                    .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+                match versions.get(&n) {
+                    Some(e) if !e.deleted => Some(n),
+                    _ => return Err(Error::VersionNotFound(n.to_string())),
+                }
+            }
+            Some(VersionSelector::Latest) => {
+                let (v, _) = find_version(&state, &req.subject, "latest", false)?;
+                Some(v)
+            }
+            None => None,
+        };
+        let level = effective_level(&state, &req.subject);
+        let messages =
+            self.check_against(&state, &req.subject, &candidate.parsed, level, against)?;
+        Ok(api::CompatibilityResult {
+            is_compatible: messages.is_empty(),
+            messages: if req.verbose { messages } else { vec![] },
+        })
+    }
+
+    /// Confluent's verbose messages for every problem of `new` against the
+    /// versions `level` names (or just `only`), empty when compatible.
+    fn check_against(
+        &self,
+        state: &State,
+        subject: &str,
+        new: &ParsedSchema,
+        level: CompatibilityLevel,
+        only: Option<Version>,
+    ) -> Result<Vec<String>, Error> {
+        if level == CompatibilityLevel::None {
+            return Ok(vec![]);
+        }
+        let Some(versions) = state.versions(subject) else {
+            return Ok(vec![]);
+        };
+        let mut live: Vec<(&Version, &VersionEntry)> =
+            versions.iter().filter(|(_, e)| !e.deleted).collect();
+        match only {
+            Some(v) => live.retain(|(n, _)| **n == v),
+            None if !level.transitive() => live = live.split_off(live.len().saturating_sub(1)),
+            None => {}
+        }
+        let mut messages = Vec::new();
+        // Newest first, as Confluent reports them.
+        for (version, entry) in live.into_iter().rev() {
+            let old = match self.parse_stored(state, &entry.content) {
+                Ok(old) => old,
+                Err(e) => {
+                    tracing::warn!(%subject, version, error = %e, "a stored version no longer parses; skipping it in the compatibility check");
+                    continue;
+                }
+            };
+            let mut problems: Vec<String> = Vec::new();
+            if level.backward() {
+                problems.extend(
+                    new.read_problems(&old)
+                        .iter()
+                        .map(|p| p.message("new", "old")),
+                );
+            }
+            if level.forward() {
+                problems.extend(
+                    old.read_problems(new)
+                        .iter()
+                        .map(|p| p.message("old", "new")),
+                );
+            }
+            if !problems.is_empty() {
+                messages.extend(problems);
+                messages.push(format!("{{oldSchemaVersion: {version}}}"));
+                messages.push(format!("{{oldSchema: '{}'}}", entry.content.schema));
+                messages.push(format!(
+                    "{{validateFields: 'false', compatibility: '{level}'}}"
+                ));
+            }
+        }
+        Ok(messages)
+    }
+
+    // ---- parsing ----
+
+    /// Parses a schema from a request against the references it names.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &self,
+        state: &State,
+        schema_type: &str,
+        schema: &str,
+        references: &[api::SchemaReference],
+        normalize: bool,
+        metadata: Option<&str>,
+        rule_set: Option<&str>,
+    ) -> Result<Candidate, Error> {
+        let schema_type: SchemaType = if schema_type.is_empty() {
+            SchemaType::Avro
+        } else {
+            schema_type
+                .parse()
+                .map_err(|_| Error::InvalidSchema(format!("Invalid schema type {schema_type}")))?
+        };
+        let mut resolved = Vec::with_capacity(references.len());
+        for r in references {
+            let selector = VersionSelector::parse(&r.version.to_string()).map_err(|_| {
+                Error::InvalidSchema(format!(
+                    "Invalid reference version {} for {}",
+                    r.version, r.name
+                ))
+            })?;
+            let version = match selector {
+                VersionSelector::Number(n) => n,
+                VersionSelector::Latest => {
+                    find_version(state, &r.subject, "latest", false)
+                        .map_err(|_| {
+                            Error::InvalidSchema(format!(
+                                "Invalid schema reference {}: subject {} not found",
+                                r.name, r.subject
+                            ))
+                        })?
+                        .0
+                }
+            };
+            resolved.push(SchemaReference {
+                name: r.name.clone(),
+                subject: r.subject.clone(),
+                version,
+            });
+        }
+        let dependencies = dependencies(state, &resolved)?;
+        let parsed = scute_formats::parse(schema_type, schema, &dependencies)
+            .map_err(|e| Error::InvalidSchema(e.to_string()))?;
+        let text = if normalize {
+            parsed.normalized()
+        } else {
+            parsed.canonical().to_owned()
+        };
+        let json = |text: Option<&str>, what: &str| -> Result<Option<serde_json::Value>, Error> {
+            text.map(|t| {
+                serde_json::from_str(t)
+                    .map_err(|e| Error::InvalidSchema(format!("Invalid {what}: {e}")))
+            })
+            .transpose()
+        };
+        let content = SchemaContent::new(
+            schema_type.to_string(),
+            text,
+            resolved,
+            json(metadata, "metadata")?,
+            json(rule_set, "ruleSet")?,
+        );
+        Ok(Candidate { parsed, content })
+    }
+
+    /// Parses a schema already in the registry.
+    fn parse_stored(&self, state: &State, content: &SchemaContent) -> Result<ParsedSchema, Error> {
+        let schema_type: SchemaType = content.schema_type.parse().map_err(|_| {
+            Error::InvalidSchema(format!("Invalid schema type {}", content.schema_type))
+        })?;
+        let dependencies = dependencies(state, &content.references)?;
+        scute_formats::parse(schema_type, &content.schema, &dependencies)
+            .map_err(|e| Error::InvalidSchema(e.to_string()))
+    }
+
+    /// How many records the state holds (for start-up logs).
+    pub fn applied(&self) -> u64 {
+        self.read().applied()
+    }
+}
+
+/// Every schema the references name, transitively, dependencies first.
+fn dependencies(state: &State, references: &[SchemaReference]) -> Result<Vec<Dependency>, Error> {
+    fn visit(
+        state: &State,
+        r: &SchemaReference,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<Dependency>,
+        depth: usize,
+    ) -> Result<(), Error> {
+        if depth > 64 {
+            return Err(Error::InvalidSchema(format!(
+                "Schema references nest too deep at {}",
+                r.name
+            )));
+        }
+        if !seen.insert(r.name.clone()) {
+            return Ok(());
+        }
+        let entry = state
+            .versions(&r.subject)
+            .and_then(|vs| vs.get(&r.version))
+            .ok_or_else(|| {
+                Error::InvalidSchema(format!(
+                    "Invalid schema reference {}: subject {} version {} not found",
+                    r.name, r.subject, r.version
+                ))
+            })?;
+        for inner in &entry.content.references {
+            visit(state, inner, seen, out, depth + 1)?;
+        }
+        out.push(Dependency {
+            name: r.name.clone(),
+            schema: entry.content.schema.clone(),
+        });
+        Ok(())
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for r in references {
+        visit(state, r, &mut seen, &mut out, 0)?;
+    }
+    Ok(out)
+}
+
+fn same_schema(a: &SchemaContent, b: &SchemaContent) -> bool {
+    a.schema_type == b.schema_type && a.schema == b.schema && a.references == b.references
+}
+
+/// The newest live version of `subject` holding this exact content.
+fn live_match<'s>(
+    state: &'s State,
+    subject: &str,
+    content: &SchemaContent,
+) -> Option<(Version, &'s VersionEntry)> {
+    state
+        .versions(subject)?
+        .iter()
+        .rev()
+        .find(|(_, e)| !e.deleted && e.content.fingerprint == content.fingerprint)
+        .map(|(v, e)| (*v, e))
+}
+
+fn find_version<'s>(
+    state: &'s State,
+    subject: &str,
+    version: &str,
+    deleted: bool,
+) -> Result<(Version, &'s VersionEntry), Error> {
+    let selector = VersionSelector::parse(version)?;
+    let versions = state
+        .versions(subject)
+        .ok_or_else(|| Error::SubjectNotFound(subject.to_owned()))?;
+    match selector {
+        VersionSelector::Latest => versions
+            .iter()
+            .rev()
+            .find(|(_, e)| deleted || !e.deleted)
+            .map(|(v, e)| (*v, e))
+            .ok_or_else(|| Error::SubjectNotFound(subject.to_owned())),
+        VersionSelector::Number(n) => match versions.get(&n) {
+            Some(e) if deleted || !e.deleted => Ok((n, e)),
+            _ => Err(Error::VersionNotFound(n.to_string())),
+        },
+    }
+}
+
+fn id_uses<'s>(
+    state: &'s State,
+    id: SchemaId,
+    deleted: bool,
+    subject: Option<&'s str>,
+) -> impl Iterator<Item = (&'s String, Version)> {
+    state
+        .id_users(id)
+        .filter(move |(s, _)| subject.is_none_or(|want| want.is_empty() || want == s.as_str()))
+        .filter(move |(s, v)| {
+            deleted
+                || state
+                    .versions(s)
+                    .and_then(|vs| vs.get(v))
+                    .is_some_and(|e| !e.deleted)
+        })
+        .map(|(s, v)| (s, *v))
+}
+
+fn check_writable(state: &State, subject: &str) -> Result<(), Error> {
+    if effective_mode(state, subject).read_only() {
+        return Err(Error::OperationNotPermitted(format!(
+            "Subject {subject} in context . is in read-only mode"
+        )));
+    }
+    Ok(())
+}
+
+fn global_mode(state: &State) -> Mode {
+    state
+        .mode(None)
+        .and_then(|m| m.mode.parse().ok())
+        .unwrap_or(Mode::ReadWrite)
+}
+
+fn effective_mode(state: &State, subject: &str) -> Mode {
+    state
+        .mode(Some(subject))
+        .and_then(|m| m.mode.parse().ok())
+        .unwrap_or_else(|| global_mode(state))
+}
+
+fn effective_level(state: &State, subject: &str) -> CompatibilityLevel {
+    [state.config(Some(subject)), state.config(None)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.compatibility_level.as_deref()?.parse().ok())
+        .unwrap_or(CompatibilityLevel::DEFAULT)
+}
+
+fn config_normalize(state: &State, subject: &str) -> bool {
+    [state.config(Some(subject)), state.config(None)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.normalize)
+        .unwrap_or(false)
+}
+
+fn config_reply(config: Option<&ConfigValue>) -> api::Config {
+    match config {
+        Some(c) => api::Config {
+            // A config without a level still reports the level in force.
+            compatibility_level: Some(
+                c.compatibility_level
+                    .clone()
+                    .unwrap_or_else(|| CompatibilityLevel::DEFAULT.to_string()),
+            ),
+            normalize: c.normalize,
+            extra_json: (!c.extra.is_empty())
+                .then(|| serde_json::Value::Object(c.extra.clone()).to_string()),
+        },
+        None => api::Config {
+            compatibility_level: Some(CompatibilityLevel::DEFAULT.to_string()),
+            normalize: None,
+            extra_json: None,
+        },
+    }
+}
+
+fn reference_to_api(r: &SchemaReference) -> api::SchemaReference {
+    api::SchemaReference {
+        name: r.name.clone(),
+        subject: r.subject.clone(),
+        version: r.version,
+    }
+}
+
+fn content_reply(id: SchemaId, content: &SchemaContent) -> api::Schema {
+    api::Schema {
+        id,
+        subject: String::new(),
+        version: 0,
+        schema_type: content.schema_type.clone(),
+        schema: content.schema.clone(),
+        references: content.references.iter().map(reference_to_api).collect(),
+        metadata_json: content.metadata.as_ref().map(|v| v.to_string()),
+        rule_set_json: content.rule_set.as_ref().map(|v| v.to_string()),
+        deleted: false,
+        max_id: None,
+    }
+}
+
+fn schema_reply(subject: &str, version: Version, entry: &VersionEntry) -> api::Schema {
+    api::Schema {
+        subject: subject.to_owned(),
+        version,
+        deleted: entry.deleted,
+        ..content_reply(entry.id, &entry.content)
+    }
+}
+
+fn schema_value(
+    subject: &str,
+    version: Version,
+    entry: &VersionEntry,
+    deleted: bool,
+) -> SchemaValue {
+    let c = &entry.content;
+    SchemaValue {
+        subject: subject.to_owned(),
+        version,
+        id: entry.id,
+        schema_type: Some(c.schema_type.clone()),
+        references: c.references.clone(),
+        metadata: c.metadata.clone(),
+        rule_set: c.rule_set.clone(),
+        schema: c.schema.clone(),
+        deleted,
+        extra: Default::default(),
+    }
+}
+
+/// Confluent's paging: a limit of 0 or less, or above the maximum, means the
+/// default (the maximum where there is one, else everything).
+fn page<T>(items: Vec<T>, offset: i32, limit: i32, max: Option<usize>) -> Vec<T> {
+    let offset = usize::try_from(offset).unwrap_or(0);
+    let limit = match (usize::try_from(limit).ok().filter(|l| *l > 0), max) {
+        (Some(l), Some(m)) if l <= m => l,
+        (Some(_) | None, Some(m)) => m,
+        (Some(l), None) => l,
+        (None, None) => usize::MAX,
+    };
+    items.into_iter().skip(offset).take(limit).collect()
+}

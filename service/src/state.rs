@@ -1,0 +1,409 @@
+//! The in-memory view of the log: every read is served from here.
+//!
+//! `State::apply` is the only way state changes. It is deterministic and
+//! total: any node that applies the same records in the same order reaches
+//! the same state, whoever wrote them (Scute, Confluent, Karapace), and a
+//! record that cannot apply is logged and skipped, never fatal.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use scute_storage::record::{ConfigValue, ModeValue, Record, SchemaReference, SchemaValue};
+use sha2::{Digest, Sha256};
+
+use crate::model::{SchemaId, Version};
+
+/// What makes two registrations "the same schema": type, text, references,
+/// metadata and rule set, as Confluent compares them.
+pub type Fingerprint = [u8; 32];
+
+/// A schema's content, shared by every subject version that holds it.
+#[derive(Debug, PartialEq)]
+pub struct SchemaContent {
+    /// `AVRO`, `PROTOBUF` or `JSON`.
+    pub schema_type: String,
+    pub schema: String,
+    pub references: Vec<SchemaReference>,
+    pub metadata: Option<serde_json::Value>,
+    pub rule_set: Option<serde_json::Value>,
+    pub fingerprint: Fingerprint,
+}
+
+impl SchemaContent {
+    pub fn new(
+        schema_type: String,
+        schema: String,
+        references: Vec<SchemaReference>,
+        metadata: Option<serde_json::Value>,
+        rule_set: Option<serde_json::Value>,
+    ) -> Self {
+        let mut hash = Sha256::new();
+        for part in [schema_type.as_bytes(), b"\0", schema.as_bytes(), b"\0"] {
+            hash.update(part);
+        }
+        for r in &references {
+            hash.update(format!("{}\0{}\0{}\0", r.name, r.subject, r.version));
+        }
+        for json in [&metadata, &rule_set] {
+            hash.update(json.as_ref().map(|v| v.to_string()).unwrap_or_default());
+            hash.update(b"\0");
+        }
+        Self {
+            schema_type,
+            schema,
+            references,
+            metadata,
+            rule_set,
+            fingerprint: hash.finalize().into(),
+        }
+    }
+}
+
+/// One version of a subject.
+#[derive(Debug, Clone)]
+pub struct VersionEntry {
+    pub id: SchemaId,
+    pub deleted: bool,
+    pub content: Arc<SchemaContent>,
+}
+
+/// A registered schema id and what it holds.
+#[derive(Debug)]
+struct IdEntry {
+    content: Arc<SchemaContent>,
+    /// The subject versions that use the id; when the last goes (hard
+    /// delete), the id stops resolving.
+    users: BTreeSet<(String, Version)>,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    /// Subjects in name order, so listings need no sorting.
+    subjects: BTreeMap<String, BTreeMap<Version, VersionEntry>>,
+    ids: HashMap<SchemaId, IdEntry>,
+    /// Live ids by content, for "same schema, same id" across subjects.
+    by_fingerprint: HashMap<Fingerprint, SchemaId>,
+    /// Highest id ever seen: never lowered, so ids are never reused.
+    max_id: SchemaId,
+    /// Who references a subject version: (subject, version) -> referrers.
+    referenced_by: HashMap<(String, Version), BTreeSet<(String, Version)>>,
+    /// Subject configs by subject; `None` is the global config.
+    configs: HashMap<Option<String>, ConfigValue>,
+    modes: HashMap<Option<String>, ModeValue>,
+    /// Number of records applied, including skipped ones.
+    applied: u64,
+}
+
+impl State {
+    /// Applies one record of the log.
+    pub fn apply(&mut self, record: Record) {
+        self.applied += 1;
+        match record {
+            Record::Schema {
+                subject,
+                version,
+                value: Some(value),
+            } => self.put_version(subject, version, value),
+            Record::Schema {
+                subject,
+                version,
+                value: None,
+            } => self.remove_version(&subject, version),
+            Record::Config { subject, value } => match value {
+                Some(v) => _ = self.configs.insert(subject, v),
+                None => _ = self.configs.remove(&subject),
+            },
+            Record::Mode { subject, value } => match value {
+                Some(v) => _ = self.modes.insert(subject, v),
+                None => _ = self.modes.remove(&subject),
+            },
+            Record::DeleteSubject {
+                subject,
+                value: Some(value),
+            } => {
+                if let Some(versions) = self.subjects.get_mut(&subject) {
+                    for (_, entry) in versions.range_mut(..=value.version) {
+                        entry.deleted = true;
+                    }
+                }
+            }
+            // A tombstone for a DELETE_SUBJECT key means nothing.
+            Record::DeleteSubject { value: None, .. } => {}
+            Record::ClearSubject { subject } => {
+                let deleted: Vec<Version> = self
+                    .subjects
+                    .get(&subject)
+                    .map(|vs| {
+                        vs.iter()
+                            .filter(|(_, e)| e.deleted)
+                            .map(|(v, _)| *v)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for version in deleted {
+                    self.remove_version(&subject, version);
+                }
+            }
+            Record::Noop => {}
+            Record::Unknown { keytype } => {
+                tracing::debug!(%keytype, "skipping a record of a key type scute does not use");
+            }
+        }
+    }
+
+    fn put_version(&mut self, subject: String, version: Version, value: SchemaValue) {
+        let content = SchemaContent::new(
+            value
+                .schema_type
+                .clone()
+                .unwrap_or_else(|| "AVRO".to_owned()),
+            value.schema,
+            value.references,
+            value.metadata,
+            value.rule_set,
+        );
+        let id = value.id;
+        // An id stays bound to the content it was first given (Confluent's
+        // replay guard): a record that rebinds it is someone's lost race.
+        let content = match self.ids.get(&id) {
+            Some(existing) if existing.content.fingerprint != content.fingerprint => {
+                tracing::warn!(%subject, version, id, "skipping a schema record that rebinds an id to different content");
+                return;
+            }
+            Some(existing) => existing.content.clone(),
+            None => Arc::new(content),
+        };
+        // A rewrite of the same subject version (soft delete, or a new id).
+        if let Some(old) = self.subjects.get(&subject).and_then(|vs| vs.get(&version)) {
+            if old.id != id {
+                self.remove_version(&subject, version);
+            }
+        }
+        for r in &content.references {
+            self.referenced_by
+                .entry((r.subject.clone(), r.version))
+                .or_default()
+                .insert((subject.clone(), version));
+        }
+        let entry = self.ids.entry(id).or_insert_with(|| IdEntry {
+            content: content.clone(),
+            users: BTreeSet::new(),
+        });
+        entry.users.insert((subject.clone(), version));
+        self.by_fingerprint.entry(content.fingerprint).or_insert(id);
+        self.max_id = self.max_id.max(id);
+        self.subjects.entry(subject).or_default().insert(
+            version,
+            VersionEntry {
+                id,
+                deleted: value.deleted,
+                content,
+            },
+        );
+    }
+
+    fn remove_version(&mut self, subject: &str, version: Version) {
+        let Some(versions) = self.subjects.get_mut(subject) else {
+            return;
+        };
+        let Some(entry) = versions.remove(&version) else {
+            return;
+        };
+        if versions.is_empty() {
+            self.subjects.remove(subject);
+        }
+        let key = (subject.to_owned(), version);
+        for r in &entry.content.references {
+            let target = (r.subject.clone(), r.version);
+            if let Some(referrers) = self.referenced_by.get_mut(&target) {
+                referrers.remove(&key);
+                if referrers.is_empty() {
+                    self.referenced_by.remove(&target);
+                }
+            }
+        }
+        if let Some(id_entry) = self.ids.get_mut(&entry.id) {
+            id_entry.users.remove(&key);
+            if id_entry.users.is_empty() {
+                let fingerprint = id_entry.content.fingerprint;
+                self.ids.remove(&entry.id);
+                if self.by_fingerprint.get(&fingerprint) == Some(&entry.id) {
+                    self.by_fingerprint.remove(&fingerprint);
+                }
+            }
+        }
+    }
+
+    // ---- queries ----
+
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    pub fn max_id(&self) -> SchemaId {
+        self.max_id
+    }
+
+    pub fn subjects(&self) -> impl Iterator<Item = (&String, &BTreeMap<Version, VersionEntry>)> {
+        self.subjects.iter()
+    }
+
+    pub fn versions(&self, subject: &str) -> Option<&BTreeMap<Version, VersionEntry>> {
+        self.subjects.get(subject)
+    }
+
+    /// Whether the subject has a version that is not soft-deleted.
+    pub fn is_live(&self, subject: &str) -> bool {
+        self.subjects
+            .get(subject)
+            .is_some_and(|vs| vs.values().any(|e| !e.deleted))
+    }
+
+    pub fn schema(&self, id: SchemaId) -> Option<&Arc<SchemaContent>> {
+        self.ids.get(&id).map(|e| &e.content)
+    }
+
+    /// The subject versions using an id, in order.
+    pub fn id_users(&self, id: SchemaId) -> impl Iterator<Item = &(String, Version)> {
+        self.ids.get(&id).into_iter().flat_map(|e| e.users.iter())
+    }
+
+    /// The live id holding this content, if any.
+    pub fn id_of(&self, fingerprint: &Fingerprint) -> Option<SchemaId> {
+        self.by_fingerprint.get(fingerprint).copied()
+    }
+
+    pub fn referrers(
+        &self,
+        subject: &str,
+        version: Version,
+    ) -> impl Iterator<Item = &(String, Version)> {
+        self.referenced_by
+            .get(&(subject.to_owned(), version))
+            .into_iter()
+            .flatten()
+    }
+
+    pub fn config(&self, subject: Option<&str>) -> Option<&ConfigValue> {
+        self.configs.get(&subject.map(str::to_owned))
+    }
+
+    pub fn mode(&self, subject: Option<&str>) -> Option<&ModeValue> {
+        self.modes.get(&subject.map(str::to_owned))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scute_storage::record::DeleteSubjectValue;
+
+    fn schema(subject: &str, version: Version, id: SchemaId, text: &str) -> Record {
+        Record::Schema {
+            subject: subject.into(),
+            version,
+            value: Some(SchemaValue {
+                subject: subject.into(),
+                version,
+                id,
+                schema_type: None,
+                references: vec![],
+                metadata: None,
+                rule_set: None,
+                schema: text.into(),
+                deleted: false,
+                extra: Default::default(),
+            }),
+        }
+    }
+
+    #[test]
+    fn same_content_shares_an_id_and_survives_partial_hard_delete() {
+        let mut s = State::default();
+        s.apply(schema("a", 1, 1, "\"string\""));
+        s.apply(schema("b", 1, 1, "\"string\""));
+        assert_eq!(s.id_users(1).count(), 2);
+        s.apply(Record::Schema {
+            subject: "a".into(),
+            version: 1,
+            value: None,
+        });
+        assert!(s.schema(1).is_some());
+        assert!(s.versions("a").is_none());
+        s.apply(Record::Schema {
+            subject: "b".into(),
+            version: 1,
+            value: None,
+        });
+        assert!(s.schema(1).is_none());
+        assert_eq!(s.max_id(), 1, "the max id is never lowered");
+    }
+
+    #[test]
+    fn an_id_rebound_to_other_content_is_skipped() {
+        let mut s = State::default();
+        s.apply(schema("a", 1, 1, "\"string\""));
+        s.apply(schema("b", 1, 1, "\"int\""));
+        assert!(s.versions("b").is_none());
+        assert_eq!(s.schema(1).unwrap().schema, "\"string\"");
+    }
+
+    #[test]
+    fn delete_subject_marks_versions_up_to_n() {
+        let mut s = State::default();
+        s.apply(schema("a", 1, 1, "\"string\""));
+        s.apply(schema("a", 2, 2, "\"int\""));
+        s.apply(schema("a", 3, 3, "\"long\""));
+        s.apply(Record::DeleteSubject {
+            subject: "a".into(),
+            value: Some(DeleteSubjectValue {
+                subject: "a".into(),
+                version: 2,
+                extra: Default::default(),
+            }),
+        });
+        let deleted: Vec<bool> = s
+            .versions("a")
+            .unwrap()
+            .values()
+            .map(|e| e.deleted)
+            .collect();
+        assert_eq!(deleted, [true, true, false]);
+        assert!(s.is_live("a"));
+        s.apply(Record::ClearSubject {
+            subject: "a".into(),
+        });
+        assert_eq!(s.versions("a").unwrap().len(), 1);
+        assert!(s.schema(1).is_none());
+    }
+
+    #[test]
+    fn references_are_tracked_both_ways() {
+        let mut s = State::default();
+        s.apply(schema(
+            "base",
+            1,
+            1,
+            "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}",
+        ));
+        let mut r = schema("user", 1, 2, "{}");
+        if let Record::Schema { value: Some(v), .. } = &mut r {
+            v.references.push(SchemaReference {
+                name: "F".into(),
+                subject: "base".into(),
+                version: 1,
+            });
+        }
+        s.apply(r);
+        assert_eq!(
+            s.referrers("base", 1).collect::<Vec<_>>(),
+            [&("user".to_owned(), 1)]
+        );
+        s.apply(Record::Schema {
+            subject: "user".into(),
+            version: 1,
+            value: None,
+        });
+        assert_eq!(s.referrers("base", 1).count(), 0);
+    }
+}
