@@ -1,1 +1,241 @@
-//! Schema formats.
+//! Schema formats of Scute: parsing, the canonical text that decides
+//! "same schema, same id", Confluent's normalized form, and reader/writer
+//! compatibility with Confluent's messages.
+//!
+//! The reference is Confluent's Schema Registry (Java) and Apache Avro Java
+//! underneath: texts and verdicts here must match theirs byte for byte, so
+//! clients can switch registries without noticing. Only AVRO is implemented;
+//! PROTOBUF and JSON Schema will be sibling modules behind the same
+//! format-neutral API ([`parse`], [`ParsedSchema`], [`Incompatibility`]).
+
+use std::fmt;
+use std::str::FromStr;
+
+pub mod avro;
+
+/// The `schemaType` of the REST API and of the `_schemas` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    Avro,
+    Protobuf,
+    Json,
+}
+
+impl SchemaType {
+    /// The upper-case name Confluent uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaType::Avro => "AVRO",
+            SchemaType::Protobuf => "PROTOBUF",
+            SchemaType::Json => "JSON",
+        }
+    }
+}
+
+impl fmt::Display for SchemaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SchemaType {
+    type Err = FormatError;
+
+    /// Case-sensitive, as Confluent looks its providers up by exact name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "AVRO" => Ok(SchemaType::Avro),
+            "PROTOBUF" => Ok(SchemaType::Protobuf),
+            "JSON" => Ok(SchemaType::Json),
+            other => Err(FormatError::UnknownType(other.to_owned())),
+        }
+    }
+}
+
+/// A referenced schema's text, by reference name. Callers pass all
+/// transitive dependencies, dependencies before dependents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub name: String,
+    pub schema: String,
+}
+
+/// Why a schema could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    /// Confluent answers 42201 with "Invalid schema {entity} with refs
+    /// {refs} of type {type}, details: {reason}"; the registry knows the
+    /// entity, this crate only the type and the reason.
+    #[error("Invalid schema of type {schema_type}, details: {reason}")]
+    Invalid {
+        schema_type: SchemaType,
+        reason: String,
+    },
+    /// Confluent: "Invalid schema type X" (42201).
+    #[error("Invalid schema type {0}")]
+    UnknownType(String),
+    /// A type Confluent knows that Scute does not parse yet.
+    #[error("Schema type {0} is not supported yet")]
+    Unsupported(SchemaType),
+}
+
+/// A parsed schema of any type.
+#[derive(Debug, Clone)]
+pub enum ParsedSchema {
+    Avro(avro::AvroSchema),
+}
+
+/// Parses and validates `text` of type `schema_type` against its
+/// dependencies.
+pub fn parse(
+    schema_type: SchemaType,
+    text: &str,
+    dependencies: &[Dependency],
+) -> Result<ParsedSchema, FormatError> {
+    match schema_type {
+        SchemaType::Avro => avro::AvroSchema::parse(text, dependencies).map(ParsedSchema::Avro),
+        other => Err(FormatError::Unsupported(other)),
+    }
+}
+
+impl ParsedSchema {
+    pub fn schema_type(&self) -> SchemaType {
+        match self {
+            ParsedSchema::Avro(_) => SchemaType::Avro,
+        }
+    }
+
+    /// The text Confluent's registry stores and returns for this schema (its
+    /// canonicalString): this is what decides "same schema, same id".
+    pub fn canonical(&self) -> &str {
+        match self {
+            ParsedSchema::Avro(s) => s.canonical(),
+        }
+    }
+
+    /// Confluent's normalized form (normalize=true), as it would be stored.
+    pub fn normalized(&self) -> String {
+        match self {
+            ParsedSchema::Avro(s) => s.normalized(),
+        }
+    }
+
+    /// The `format=resolved` text: referenced types inlined.
+    pub fn resolved(&self) -> String {
+        match self {
+            ParsedSchema::Avro(s) => s.resolved(),
+        }
+    }
+
+    /// Problems that stop a reader of `self` from reading data written with
+    /// `writer`. Backward compatibility is `new.read_problems(old)`, forward
+    /// is `old.read_problems(new)`.
+    pub fn read_problems(&self, writer: &ParsedSchema) -> Vec<Incompatibility> {
+        match (self, writer) {
+            (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => r.read_problems(w),
+            #[allow(unreachable_patterns)]
+            _ => vec![Incompatibility {
+                error_type: ErrorType::DifferentSchemaType,
+                path: String::new(),
+                additional_info: String::new(),
+            }],
+        }
+    }
+}
+
+/// Kinds of compatibility problems (Avro's `SchemaIncompatibilityType`
+/// for AVRO; the other formats will add theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorType {
+    NameMismatch,
+    FixedSizeMismatch,
+    MissingEnumSymbols,
+    ReaderFieldMissingDefaultValue,
+    TypeMismatch,
+    MissingUnionBranch,
+    /// Reader and writer are of different schema types.
+    DifferentSchemaType,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::NameMismatch => "NAME_MISMATCH",
+            ErrorType::FixedSizeMismatch => "FIXED_SIZE_MISMATCH",
+            ErrorType::MissingEnumSymbols => "MISSING_ENUM_SYMBOLS",
+            ErrorType::ReaderFieldMissingDefaultValue => "READER_FIELD_MISSING_DEFAULT_VALUE",
+            ErrorType::TypeMismatch => "TYPE_MISMATCH",
+            ErrorType::MissingUnionBranch => "MISSING_UNION_BRANCH",
+            ErrorType::DifferentSchemaType => "DIFFERENT_SCHEMA_TYPE",
+        }
+    }
+}
+
+impl fmt::Display for ErrorType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reason a reader cannot read a writer's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incompatibility {
+    pub error_type: ErrorType,
+    /// JSON pointer into the reader schema, e.g. `/fields/1`.
+    pub path: String,
+    /// Avro's message: a field name, `[A, B]`, `expected: x.Y`...
+    pub additional_info: String,
+}
+
+impl Incompatibility {
+    /// Confluent's description (`Difference`), with the reader and writer
+    /// roles named: `("new", "old")` for a backward check, `("old", "new")`
+    /// for a forward one.
+    pub fn description(&self, reader: &str, writer: &str) -> String {
+        let path = &self.path;
+        let info = &self.additional_info;
+        match self.error_type {
+            ErrorType::FixedSizeMismatch => format!(
+                "The size of FIXED type field at path '{path}' in the {reader} schema does not match with the {writer} schema"
+            ),
+            ErrorType::TypeMismatch => format!(
+                "The type (path '{path}') of a field in the {reader} schema does not match with the {writer} schema"
+            ),
+            ErrorType::NameMismatch => {
+                format!("The name of the schema has changed (path '{path}')")
+            }
+            ErrorType::MissingEnumSymbols => format!(
+                "The {reader} schema is missing enum symbols '{info}' at path '{path}' in the {writer} schema"
+            ),
+            ErrorType::MissingUnionBranch => format!(
+                "The {reader} schema is missing a type inside a union field at path '{path}' in the {writer} schema"
+            ),
+            ErrorType::ReaderFieldMissingDefaultValue => format!(
+                "The field '{info}' at path '{path}' in the {reader} schema has no default value and is missing in the {writer} schema"
+            ),
+            ErrorType::DifferentSchemaType => String::new(),
+        }
+    }
+
+    /// Confluent's verbose message for this problem, roles as in
+    /// [`Incompatibility::description`].
+    pub fn message(&self, reader: &str, writer: &str) -> String {
+        if self.error_type == ErrorType::DifferentSchemaType {
+            return "Incompatible because of different schema type".to_owned();
+        }
+        format!(
+            "{{errorType:'{}', description:'{}', additionalInfo:'{}'}}",
+            self.error_type,
+            self.description(reader, writer),
+            self.additional_info
+        )
+    }
+}
+
+impl fmt::Display for Incompatibility {
+    /// The message of a backward check: the reader is the new schema.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message("new", "old"))
+    }
+}
