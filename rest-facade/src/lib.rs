@@ -1,1 +1,174 @@
-//! The Confluent REST contract over Scute's gRPC API.
+//! The Confluent Schema Registry REST contract over Scute's gRPC API.
+//!
+//! [`router`] serves Confluent's REST API (port 8081 by convention) by
+//! translating each request onto one call of the
+//! [`SchemaRegistry`](scute_proto::v1::schema_registry_server::SchemaRegistry)
+//! trait and rendering the reply, or the error, as Confluent 8.x does. No
+//! registry rule lives here: versions such as `latest`, compatibility levels,
+//! modes and schema types are passed through as text for the registry to
+//! judge and word its errors.
+//!
+//! | Method | Path | Query parameters | RPC | Reply |
+//! |---|---|---|---|---|
+//! | GET, POST | `/` | | none | `{}` |
+//! | GET | `/schemas/types` | | `GetSchemaTypes` | `["AVRO", ...]` |
+//! | GET | `/schemas` | `subjectPrefix deleted latestOnly offset limit` | `ListSchemas` | `[Schema]` |
+//! | GET | `/schemas/ids/{id}` | `subject format fetchMaxId` | `GetSchemaById` | `SchemaString` |
+//! | GET | `/schemas/ids/{id}/schema` | `subject format` | `GetSchemaById` | raw schema text |
+//! | GET | `/schemas/ids/{id}/subjects` | `subject deleted` | `ListSchemaIdSubjects` | `["s", ...]` |
+//! | GET | `/schemas/ids/{id}/versions` | `subject deleted` | `ListSchemaIdVersions` | `[{"subject","version"}]` |
+//! | GET | `/subjects` | `subjectPrefix deleted deletedOnly offset limit` | `ListSubjects` | `["s", ...]` |
+//! | POST | `/subjects/{s}` | `normalize deleted` | `LookupSchema` | `Schema` |
+//! | DELETE | `/subjects/{s}` | `permanent` | `DeleteSubject` | `[1, 2]` |
+//! | GET | `/subjects/{s}/versions` | `deleted deletedOnly offset limit` | `ListVersions` | `[1, 2]` |
+//! | POST | `/subjects/{s}/versions` | `normalize` | `RegisterSchema` | `RegisterSchemaResponse` |
+//! | GET | `/subjects/{s}/versions/{v}` | `deleted format` | `GetVersion` | `Schema` |
+//! | GET | `/subjects/{s}/versions/{v}/schema` | `deleted format` | `GetVersion` | raw schema text |
+//! | GET | `/subjects/{s}/versions/{v}/referencedby` | `deleted offset limit` | `GetReferencedBy` | `[id, ...]` |
+//! | DELETE | `/subjects/{s}/versions/{v}` | `permanent` | `DeleteVersion` | `1` |
+//! | GET | `/config`, `/config/{s}` | `defaultToGlobal` | `GetConfig` | `{"compatibilityLevel":..}` |
+//! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the request, `{"compatibility":..}` |
+//! | DELETE | `/config`, `/config/{s}` | | `DeleteConfig` | the old `Config` |
+//! | GET | `/mode`, `/mode/{s}` | `defaultToGlobal` | `GetMode` | `{"mode":..}` |
+//! | PUT | `/mode`, `/mode/{s}` | `force` | `SetMode` | the request, `{"mode":..}` |
+//! | DELETE | `/mode`, `/mode/{s}` | | `DeleteMode` | the old `{"mode":..}` |
+//! | POST | `/compatibility/subjects/{s}/versions/{v}` | `normalize verbose` | `CheckCompatibility` | `{"is_compatible":..}` |
+//! | POST | `/compatibility/subjects/{s}/versions` | `normalize verbose` | `CheckCompatibility` | `{"is_compatible":..}` |
+//!
+//! Query parameters Confluent has and the proto does not (`format` on
+//! register, `referenceFormat`, `findTags`, `aliases`, `ruleType`,
+//! `deletedAsNegative`, `offset`/`limit` on the `/schemas/ids/{id}` lists,
+//! `recursive`) are accepted and ignored.
+//!
+//! Errors are `{"error_code": N, "message": "..."}` with the HTTP status
+//! derived from N ([`RestError`]). Content negotiation, path decoding and
+//! body limits follow Confluent's Jersey stack; see the modules.
+
+mod error;
+mod extract;
+mod negotiate;
+mod render;
+mod resources;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use scute_proto::v1::schema_registry_server::SchemaRegistry;
+
+pub use crate::error::RestError;
+use crate::resources::{compatibility, config, mode, root, schemas, subject_versions, subjects};
+
+/// Settings of the REST facade.
+#[derive(Debug, Clone)]
+pub struct RestConfig {
+    /// Largest request body accepted; a larger one is a 413.
+    pub max_body_bytes: usize,
+}
+
+impl RestConfig {
+    /// 16 MiB: far above any real schema, low enough to bound memory.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// What every handler gets: the registry and the facade's settings.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) api: Arc<dyn SchemaRegistry>,
+    pub(crate) config: RestConfig,
+}
+
+/// The Confluent REST API over `api`, with the default [`RestConfig`].
+pub fn router(api: Arc<dyn SchemaRegistry>) -> Router {
+    router_with_config(api, RestConfig::default())
+}
+
+/// The Confluent REST API over `api`.
+pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
+    Router::new()
+        .route("/", get(root::get_root).post(root::post_root))
+        .route("/schemas", get(schemas::get_schemas))
+        .route("/schemas/types", get(schemas::get_schema_types))
+        .route("/schemas/ids/{id}", get(schemas::get_schema_by_id))
+        .route(
+            "/schemas/ids/{id}/schema",
+            get(schemas::get_schema_by_id_schema),
+        )
+        .route(
+            "/schemas/ids/{id}/subjects",
+            get(schemas::get_schema_by_id_subjects),
+        )
+        .route(
+            "/schemas/ids/{id}/versions",
+            get(schemas::get_schema_by_id_versions),
+        )
+        .route("/subjects", get(subjects::get_subjects))
+        .route(
+            "/subjects/{subject}",
+            post(subjects::post_subject).delete(subjects::delete_subject),
+        )
+        .route(
+            "/subjects/{subject}/versions",
+            get(subject_versions::get_subject_versions)
+                .post(subject_versions::post_subject_versions),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}",
+            get(subject_versions::get_subject_version)
+                .delete(subject_versions::delete_subject_version),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/schema",
+            get(subject_versions::get_subject_version_schema),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/referencedby",
+            get(subject_versions::get_subject_version_referencedby),
+        )
+        .route(
+            "/config",
+            get(config::get_config)
+                .put(config::put_config)
+                .delete(config::delete_config),
+        )
+        .route(
+            "/config/{subject}",
+            get(config::get_config_subject)
+                .put(config::put_config_subject)
+                .delete(config::delete_config_subject),
+        )
+        .route(
+            "/mode",
+            get(mode::get_mode)
+                .put(mode::put_mode)
+                .delete(mode::delete_mode),
+        )
+        .route(
+            "/mode/{subject}",
+            get(mode::get_mode_subject)
+                .put(mode::put_mode_subject)
+                .delete(mode::delete_mode_subject),
+        )
+        .route(
+            "/compatibility/subjects/{subject}/versions",
+            post(compatibility::post_compatibility_subject_versions),
+        )
+        .route(
+            "/compatibility/subjects/{subject}/versions/{version}",
+            post(compatibility::post_compatibility_subject_version),
+        )
+        .method_not_allowed_fallback(root::method_not_allowed)
+        .route_layer(axum::middleware::from_fn(negotiate::negotiate))
+        .fallback(root::not_found)
+        .with_state(AppState { api, config })
+}

@@ -1,0 +1,69 @@
+//! One module per Confluent resource class; handlers are named after their
+//! routes.
+
+pub(crate) mod compatibility;
+pub(crate) mod config;
+pub(crate) mod mode;
+pub(crate) mod root;
+pub(crate) mod schemas;
+pub(crate) mod subject_versions;
+pub(crate) mod subjects;
+
+use scute_proto::v1::{RegisterSchemaRequest, SchemaReference};
+
+use crate::{
+    error::RestError,
+    extract::{Fields, JsonBody},
+};
+
+/// The schema part of a `RegisterSchemaRequest` body, shared by register,
+/// lookup and the compatibility checks.
+pub(crate) struct SchemaBody {
+    pub(crate) schema: String,
+    pub(crate) schema_type: String,
+    pub(crate) references: Vec<SchemaReference>,
+}
+
+impl SchemaBody {
+    pub(crate) fn parse(body: &JsonBody) -> Result<Self, RestError> {
+        let fields = Fields::of(&body.0, "RegisterSchemaRequest")?;
+        Self::from_fields(&fields)
+    }
+
+    fn from_fields(fields: &Fields<'_>) -> Result<Self, RestError> {
+        Ok(Self {
+            schema: fields.string("schema")?.unwrap_or_default(),
+            schema_type: fields.string("schemaType")?.unwrap_or_default(),
+            references: fields.references()?,
+        })
+    }
+}
+
+/// The whole `RegisterSchemaRequest` body (Confluent's
+/// `C:ent/requests/RegisterSchemaRequest.java`): `schema`, `schemaType`,
+/// `references`, `metadata`, `ruleSet`, `id`, `version`. Schema tags are
+/// not in the proto and are ignored, like unknown fields.
+pub(crate) fn register_request(
+    subject: String,
+    body: &JsonBody,
+    normalize: bool,
+) -> Result<RegisterSchemaRequest, RestError> {
+    let fields = Fields::of(&body.0, "RegisterSchemaRequest")?;
+    let SchemaBody {
+        schema,
+        schema_type,
+        references,
+    } = SchemaBody::from_fields(&fields)?;
+    Ok(RegisterSchemaRequest {
+        subject,
+        schema,
+        schema_type,
+        references,
+        normalize,
+        id: fields.int("id")?,
+        version: fields.int("version")?,
+        metadata_json: fields.object("metadata")?.map(|v| v.to_string()),
+        rule_set_json: fields.object("ruleSet")?.map(|v| v.to_string()),
+        file_descriptor_set: Default::default(),
+    })
+}

@@ -1,0 +1,25 @@
+//! `/`: Confluent's `RootResource`, a liveness no-op; and the answers for
+//! unknown routes and methods.
+
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::{error::RestError, render};
+
+/// `GET /` returns `{}`.
+pub(crate) async fn get_root() -> Response {
+    render::ok(json!({}))
+}
+
+/// `POST /` is a test hook in Confluent; it ignores its body and returns `{}`.
+pub(crate) async fn post_root() -> Response {
+    render::ok(json!({}))
+}
+
+pub(crate) async fn not_found() -> Response {
+    RestError::not_found().into_response()
+}
+
+pub(crate) async fn method_not_allowed() -> Response {
+    RestError::method_not_allowed().into_response()
+}

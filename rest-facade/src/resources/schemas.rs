@@ -1,0 +1,133 @@
+//! `/schemas...`: Confluent's `SchemasResource`.
+
+use axum::{
+    extract::State,
+    response::{IntoResponse, Response},
+};
+use scute_proto::v1::{
+    GetSchemaByIdRequest, GetSchemaTypesRequest, ListSchemaIdSubjectsRequest,
+    ListSchemaIdVersionsRequest, ListSchemasRequest,
+};
+use serde_json::{Value, json};
+use tonic::Request;
+
+use crate::{
+    AppState,
+    error::RestError,
+    extract::{PathArgs, Query},
+    render,
+};
+
+/// `GET /schemas`: schemas across subjects, each in `Schema` shape.
+pub(crate) async fn get_schemas(
+    State(state): State<AppState>,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = ListSchemasRequest {
+        subject_prefix: query.str("subjectPrefix").unwrap_or_default().to_owned(),
+        deleted: query.flag("deleted"),
+        latest_only: query.flag("latestOnly"),
+        offset: query.int("offset", 0)?,
+        limit: query.int("limit", -1)?,
+    };
+    let reply = state.api.list_schemas(Request::new(request)).await?;
+    let schemas = reply
+        .into_inner()
+        .schemas
+        .iter()
+        .map(render::schema_entity)
+        .collect::<Result<Vec<Value>, _>>()?;
+    Ok(render::ok(schemas))
+}
+
+/// `GET /schemas/types`.
+pub(crate) async fn get_schema_types(State(state): State<AppState>) -> Result<Response, RestError> {
+    let reply = state
+        .api
+        .get_schema_types(Request::new(GetSchemaTypesRequest {}))
+        .await?;
+    Ok(render::ok(reply.into_inner().schema_types))
+}
+
+fn by_id_request(
+    path: &PathArgs,
+    query: &Query,
+    fetch_max_id: bool,
+) -> Result<GetSchemaByIdRequest, RestError> {
+    Ok(GetSchemaByIdRequest {
+        id: path.id()?,
+        subject: query.str("subject").map(str::to_owned),
+        format: query.str("format").unwrap_or_default().to_owned(),
+        fetch_max_id,
+    })
+}
+
+/// `GET /schemas/ids/{id}`: `SchemaString` shape.
+pub(crate) async fn get_schema_by_id(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = by_id_request(&path, &query, query.flag("fetchMaxId"))?;
+    let with_subject = request.subject.is_some();
+    let reply = state.api.get_schema_by_id(Request::new(request)).await?;
+    Ok(render::ok(render::schema_string(
+        &reply.into_inner(),
+        with_subject,
+    )?))
+}
+
+/// `GET /schemas/ids/{id}/schema`: the schema text itself is the body
+/// (Jersey writes a `String` entity as is, not as a JSON string).
+pub(crate) async fn get_schema_by_id_schema(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = by_id_request(&path, &query, false)?;
+    let reply = state.api.get_schema_by_id(Request::new(request)).await?;
+    Ok(reply.into_inner().schema.into_response())
+}
+
+/// `GET /schemas/ids/{id}/subjects`.
+pub(crate) async fn get_schema_by_id_subjects(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = ListSchemaIdSubjectsRequest {
+        id: path.id()?,
+        deleted: query.flag("deleted"),
+        subject: query.str("subject").map(str::to_owned),
+    };
+    let reply = state
+        .api
+        .list_schema_id_subjects(Request::new(request))
+        .await?;
+    Ok(render::ok(reply.into_inner().subjects))
+}
+
+/// `GET /schemas/ids/{id}/versions`: `[{"subject": .., "version": ..}]`
+/// (`C:ent/SubjectVersion.java`).
+pub(crate) async fn get_schema_by_id_versions(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = ListSchemaIdVersionsRequest {
+        id: path.id()?,
+        deleted: query.flag("deleted"),
+        subject: query.str("subject").map(str::to_owned),
+    };
+    let reply = state
+        .api
+        .list_schema_id_versions(Request::new(request))
+        .await?;
+    let pairs: Vec<Value> = reply
+        .into_inner()
+        .subject_versions
+        .iter()
+        .map(|sv| json!({"subject": sv.subject, "version": sv.version}))
+        .collect();
+    Ok(render::ok(pairs))
+}

@@ -1,0 +1,111 @@
+//! `/subjects/{s}/versions...`: Confluent's `SubjectVersionsResource`.
+
+use axum::{
+    extract::State,
+    response::{IntoResponse, Response},
+};
+use scute_proto::v1::{
+    DeleteVersionRequest, GetReferencedByRequest, GetVersionRequest, ListVersionsRequest,
+};
+use tonic::Request;
+
+use crate::{
+    AppState,
+    error::RestError,
+    extract::{JsonBody, PathArgs, Query},
+    render,
+    resources::register_request,
+};
+
+/// `GET /subjects/{s}/versions`: `[1, 2, 3]`.
+pub(crate) async fn get_subject_versions(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = ListVersionsRequest {
+        subject: path.subject()?,
+        deleted: query.flag("deleted"),
+        deleted_only: query.flag("deletedOnly"),
+        offset: query.int("offset", 0)?,
+        limit: query.int("limit", -1)?,
+    };
+    let reply = state.api.list_versions(Request::new(request)).await?;
+    Ok(render::ok(reply.into_inner().versions))
+}
+
+/// `POST /subjects/{s}/versions`: registers; answers in
+/// `RegisterSchemaResponse` shape (8.x: the stored schema, not just `id`).
+pub(crate) async fn post_subject_versions(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+    body: JsonBody,
+) -> Result<Response, RestError> {
+    let request = register_request(path.subject()?, &body, query.flag("normalize"))?;
+    let reply = state.api.register_schema(Request::new(request)).await?;
+    Ok(render::ok(render::register_response(&reply.into_inner())?))
+}
+
+fn version_request(path: &PathArgs, query: &Query) -> Result<GetVersionRequest, RestError> {
+    Ok(GetVersionRequest {
+        subject: path.subject()?,
+        version: path.version()?,
+        deleted: query.flag("deleted"),
+        format: query.str("format").unwrap_or_default().to_owned(),
+    })
+}
+
+/// `GET /subjects/{s}/versions/{v}`: `Schema` shape.
+pub(crate) async fn get_subject_version(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = version_request(&path, &query)?;
+    let reply = state.api.get_version(Request::new(request)).await?;
+    Ok(render::ok(render::schema_entity(&reply.into_inner())?))
+}
+
+/// `GET /subjects/{s}/versions/{v}/schema`: the schema text is the body.
+pub(crate) async fn get_subject_version_schema(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = version_request(&path, &query)?;
+    let reply = state.api.get_version(Request::new(request)).await?;
+    Ok(reply.into_inner().schema.into_response())
+}
+
+/// `GET /subjects/{s}/versions/{v}/referencedby`: schema ids, `[3, 4]`.
+pub(crate) async fn get_subject_version_referencedby(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = GetReferencedByRequest {
+        subject: path.subject()?,
+        version: path.version()?,
+        deleted: query.flag("deleted"),
+        offset: query.int("offset", 0)?,
+        limit: query.int("limit", -1)?,
+    };
+    let reply = state.api.get_referenced_by(Request::new(request)).await?;
+    Ok(render::ok(reply.into_inner().ids))
+}
+
+/// `DELETE /subjects/{s}/versions/{v}`: the bare version number, `1`.
+pub(crate) async fn delete_subject_version(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = DeleteVersionRequest {
+        subject: path.subject()?,
+        version: path.version()?,
+        permanent: query.flag("permanent"),
+    };
+    let reply = state.api.delete_version(Request::new(request)).await?;
+    Ok(render::ok(reply.into_inner().version))
+}
