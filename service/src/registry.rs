@@ -193,12 +193,12 @@ impl Registry {
             }
             let id = match req.id {
                 Some(id) => {
-                    if let Some(existing) = state.schema(id) {
-                        if existing.fingerprint != candidate.content.fingerprint {
-                            return Err(Error::OperationNotPermitted(format!(
-                                "Overwrite new schema with id {id} in context . is not permitted."
-                            )));
-                        }
+                    if state.schema(id).is_some_and(|existing| {
+                        existing.fingerprint != candidate.content.fingerprint
+                    }) {
+                        return Err(Error::OperationNotPermitted(format!(
+                            "Overwrite new schema with id {id} in context . is not permitted."
+                        )));
                     }
                     id
                 }
@@ -287,11 +287,13 @@ impl Registry {
             .schema(req.id)
             .ok_or(Error::SchemaIdNotFound(req.id))?;
         let mut reply = content_reply(req.id, content);
-        if let Some(subject) = req.subject.filter(|s| !s.is_empty()) {
-            if let Some((_, version)) = state.id_users(req.id).find(|(s, _)| *s == subject) {
-                reply.subject = subject;
-                reply.version = *version;
-            }
+        let wanted = req.subject.filter(|s| !s.is_empty());
+        if let Some((subject, version)) = wanted.and_then(|subject| {
+            let (_, version) = state.id_users(req.id).find(|(s, _)| *s == subject)?;
+            Some((subject, *version))
+        }) {
+            reply.subject = subject;
+            reply.version = version;
         }
         if req.fetch_max_id {
             reply.max_id = Some(state.max_id());
@@ -340,9 +342,13 @@ impl Registry {
             .subjects()
             .filter(|(s, _)| s.starts_with(&req.subject_prefix))
         {
-            let visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
+            let mut visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
             if req.latest_only {
-                schemas.extend(visible.last().map(|(v, e)| schema_reply(subject, *v, e)));
+                schemas.extend(
+                    visible
+                        .next_back()
+                        .map(|(v, e)| schema_reply(subject, *v, e)),
+                );
             } else {
                 schemas.extend(visible.map(|(v, e)| schema_reply(subject, *v, e)));
             }

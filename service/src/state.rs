@@ -174,10 +174,13 @@ impl State {
             None => Arc::new(content),
         };
         // A rewrite of the same subject version (soft delete, or a new id).
-        if let Some(old) = self.subjects.get(&subject).and_then(|vs| vs.get(&version)) {
-            if old.id != id {
-                self.remove_version(&subject, version);
-            }
+        let old_id = self
+            .subjects
+            .get(&subject)
+            .and_then(|vs| vs.get(&version))
+            .map(|e| e.id);
+        if old_id.is_some_and(|old| old != id) {
+            self.remove_version(&subject, version);
         }
         for r in &content.references {
             self.referenced_by

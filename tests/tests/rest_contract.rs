@@ -1,0 +1,739 @@
+//! The Confluent REST contract, end to end in process: the REST router over
+//! the real registry on a temporary log.
+
+use http::{Method, StatusCode};
+use scute_tests::{TestRegistry, record_schema};
+use serde_json::{Value, json};
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
+const DELETE: Method = Method::DELETE;
+
+fn user_v1() -> String {
+    record_schema("User", &[("name", json!("string"))])
+}
+
+/// Adds a field with a default: BACKWARD compatible with v1.
+fn user_v2() -> String {
+    serde_json::json!({"type": "record", "name": "User", "fields": [
+        {"name": "name", "type": "string"},
+        {"name": "age", "type": "int", "default": 0}
+    ]})
+    .to_string()
+}
+
+/// Adds a field without a default: not BACKWARD compatible with v1.
+fn user_bad() -> String {
+    record_schema(
+        "User",
+        &[("name", json!("string")), ("email", json!("string"))],
+    )
+}
+
+async fn register(r: &TestRegistry, subject: &str, schema: &str) -> (StatusCode, Value) {
+    r.call(
+        POST,
+        &format!("/subjects/{subject}/versions"),
+        Some(json!({"schema": schema})),
+    )
+    .await
+}
+
+fn assert_error(got: (StatusCode, Value), status: u16, code: i64) {
+    assert_eq!(got.0.as_u16(), status, "body: {}", got.1);
+    assert_eq!(got.1["error_code"], json!(code), "body: {}", got.1);
+    assert!(
+        got.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "body: {}",
+        got.1
+    );
+}
+
+#[tokio::test]
+async fn root_and_types() {
+    let r = TestRegistry::start().await.unwrap();
+    assert_eq!(r.call(GET, "/", None).await, (StatusCode::OK, json!({})));
+    let (status, types) = r.call(GET, "/schemas/types", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(types.as_array().unwrap().contains(&json!("AVRO")));
+}
+
+#[tokio::test]
+async fn register_and_read_back() {
+    let r = TestRegistry::start().await.unwrap();
+    let (status, body) = register(&r, "users-value", &user_v1()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], json!(1));
+
+    // Idempotent, and the same schema gets the same id in another subject.
+    assert_eq!(
+        register(&r, "users-value", &user_v1()).await.1["id"],
+        json!(1)
+    );
+    assert_eq!(
+        register(&r, "other-value", &user_v1()).await.1["id"],
+        json!(1)
+    );
+    let (_, v2) = register(&r, "users-value", &user_v2()).await;
+    assert_eq!(v2["id"], json!(2));
+
+    assert_eq!(
+        r.call(GET, "/subjects", None).await.1,
+        json!(["other-value", "users-value"])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/users-value/versions", None).await.1,
+        json!([1, 2])
+    );
+
+    let (status, latest) = r
+        .call(GET, "/subjects/users-value/versions/latest", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(latest["subject"], json!("users-value"));
+    assert_eq!(latest["version"], json!(2));
+    assert_eq!(latest["id"], json!(2));
+    assert_eq!(latest["schemaType"], json!("AVRO"));
+    let stored: Value = serde_json::from_str(latest["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(stored["fields"][1]["name"], json!("age"));
+    assert_eq!(
+        r.call(GET, "/subjects/users-value/versions/-1", None)
+            .await
+            .1["version"],
+        json!(2)
+    );
+
+    let (status, _, raw) = r
+        .raw(GET, "/subjects/users-value/versions/1/schema", &[], None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let raw: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(raw["name"], json!("User"));
+
+    let (status, by_id) = r.call(GET, "/schemas/ids/1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        by_id.get("subject").is_none(),
+        "subject only when asked for: {by_id}"
+    );
+    assert_eq!(
+        by_id["schema"],
+        json!(serde_json::to_string(&serde_json::from_str::<Value>(&user_v1()).unwrap()).unwrap())
+    );
+    let (_, with_max) = r.call(GET, "/schemas/ids/1?fetchMaxId=true", None).await;
+    assert_eq!(with_max["maxId"], json!(2));
+
+    assert_eq!(
+        r.call(GET, "/schemas/ids/1/subjects", None).await.1,
+        json!(["other-value", "users-value"])
+    );
+    assert_eq!(
+        r.call(GET, "/schemas/ids/1/versions", None).await.1,
+        json!([{"subject": "other-value", "version": 1}, {"subject": "users-value", "version": 1}])
+    );
+    let (_, all) = r.call(GET, "/schemas?subjectPrefix=users", None).await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let (_, latest_only) = r.call(GET, "/schemas?latestOnly=true", None).await;
+    assert_eq!(latest_only.as_array().unwrap().len(), 2);
+
+    // Lookup.
+    let (status, found) = r
+        .call(
+            POST,
+            "/subjects/users-value",
+            Some(json!({"schema": user_v1()})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (found["id"].clone(), found["version"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_error(
+        r.call(
+            POST,
+            "/subjects/users-value",
+            Some(json!({"schema": user_bad()})),
+        )
+        .await,
+        404,
+        40403,
+    );
+    assert_error(
+        r.call(POST, "/subjects/nobody", Some(json!({"schema": user_v1()})))
+            .await,
+        404,
+        40401,
+    );
+}
+
+#[tokio::test]
+async fn not_found_and_invalid_input() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "s", &user_v1()).await;
+    let (status, body) = r.call(GET, "/subjects/nope/versions", None).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error_code": 40401, "message": "Subject 'nope' not found."})
+        )
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions/9", None).await.1,
+        json!({"error_code": 40402, "message": "Version 9 not found."})
+    );
+    assert_eq!(
+        r.call(GET, "/schemas/ids/99", None).await.1,
+        json!({"error_code": 40403, "message": "Schema 99 not found"})
+    );
+    for bad in ["0", "abc", "-2", "2147483648"] {
+        assert_error(
+            r.call(GET, &format!("/subjects/s/versions/{bad}"), None)
+                .await,
+            422,
+            42202,
+        );
+    }
+    let invalid = register(&r, "s", "{\"type\":\"record\",\"name\":\"X\"}").await;
+    assert_error(invalid, 422, 42201);
+    let not_json = register(&r, "s", "not json at all").await;
+    assert_error(not_json, 422, 42201);
+    let unknown_type = r
+        .call(
+            POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": user_v1(), "schemaType": "XML"})),
+        )
+        .await;
+    assert_error(unknown_type, 422, 42201);
+}
+
+#[tokio::test]
+async fn compatibility_rules_and_checks() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "s", &user_v1()).await;
+    let refused = register(&r, "s", &user_bad()).await;
+    assert_error(refused.clone(), 409, 40901);
+    let message = refused.1["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Schema being registered is incompatible with an earlier schema for subject \"s\""
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("READER_FIELD_MISSING_DEFAULT_VALUE"),
+        "{message}"
+    );
+
+    let check = |v: &'static str, verbose: bool, schema: String| {
+        let r = &r;
+        async move {
+            let path = format!(
+                "/compatibility/subjects/s/versions{v}{}",
+                if verbose { "?verbose=true" } else { "" }
+            );
+            r.call(POST, &path, Some(json!({"schema": schema}))).await
+        }
+    };
+    assert_eq!(
+        check("/latest", false, user_v2()).await,
+        (StatusCode::OK, json!({"is_compatible": true}))
+    );
+    assert_eq!(
+        check("/latest", false, user_bad()).await.1,
+        json!({"is_compatible": false})
+    );
+    let (_, verbose) = check("/1", true, user_bad()).await;
+    assert_eq!(verbose["is_compatible"], json!(false));
+    let messages = verbose["messages"].as_array().unwrap();
+    assert!(
+        messages.iter().any(|m| m
+            .as_str()
+            .unwrap()
+            .contains("READER_FIELD_MISSING_DEFAULT_VALUE")),
+        "{verbose}"
+    );
+    assert_eq!(
+        check("", false, user_bad()).await.1,
+        json!({"is_compatible": false})
+    );
+    assert_error(check("/7", false, user_v2()).await, 404, 40402);
+    // A subject with no versions is compatible with anything.
+    let (_, fresh) = r
+        .call(
+            POST,
+            "/compatibility/subjects/fresh/versions/latest",
+            Some(json!({"schema": user_v1()})),
+        )
+        .await;
+    assert_eq!(fresh, json!({"is_compatible": true}));
+    // An invalid schema: 42201, or its reason in the messages when verbose.
+    assert_error(check("/latest", false, "{".into()).await, 422, 42201);
+    let (status, invalid) = check("/latest", true, "{".into()).await;
+    assert_eq!(
+        (status, invalid["is_compatible"].clone()),
+        (StatusCode::OK, json!(false))
+    );
+
+    // NONE lets anything in; FORWARD checks the other direction.
+    assert_eq!(
+        r.call(PUT, "/config/s", Some(json!({"compatibility": "none"})))
+            .await
+            .1,
+        json!({"compatibility": "none"})
+    );
+    assert_eq!(register(&r, "s", &user_bad()).await.0, StatusCode::OK);
+    r.call(PUT, "/config/s", Some(json!({"compatibility": "FORWARD"})))
+        .await;
+    // Dropping `name`, which has no default: readers of the latest version
+    // can't read data without it.
+    let only_email = record_schema("User", &[("email", json!("string"))]);
+    assert_error(register(&r, "s", &only_email).await, 409, 40901);
+}
+
+#[tokio::test]
+async fn transitive_levels_check_every_version() {
+    let r = TestRegistry::start().await.unwrap();
+    r.call(PUT, "/config/t", Some(json!({"compatibility": "NONE"})))
+        .await;
+    let int_field = record_schema("R", &[("f", json!("int"))]);
+    let string_field = record_schema("R", &[("f", json!("string"))]);
+    let long_field = record_schema("R", &[("f", json!("long"))]);
+    register(&r, "t", &string_field).await;
+    register(&r, "t", &int_field).await;
+    // long reads int (promotion) but not string.
+    r.call(PUT, "/config/t", Some(json!({"compatibility": "BACKWARD"})))
+        .await;
+    assert_eq!(register(&r, "t", &long_field).await.0, StatusCode::OK);
+    r.call(
+        PUT,
+        "/config/t",
+        Some(json!({"compatibility": "BACKWARD_TRANSITIVE"})),
+    )
+    .await;
+    let double_field = record_schema("R", &[("f", json!("double"))]);
+    assert_error(register(&r, "t", &double_field).await, 409, 40901);
+}
+
+#[tokio::test]
+async fn config_contract() {
+    let r = TestRegistry::start().await.unwrap();
+    assert_eq!(
+        r.call(GET, "/config", None).await,
+        (StatusCode::OK, json!({"compatibilityLevel": "BACKWARD"}))
+    );
+    assert_eq!(
+        r.call(GET, "/config/s", None).await.1,
+        json!({"error_code": 40408, "message": "Subject 's' does not have subject-level compatibility configured"})
+    );
+    assert_eq!(
+        r.call(GET, "/config/s?defaultToGlobal=true", None).await.1,
+        json!({"compatibilityLevel": "BACKWARD"})
+    );
+    assert_eq!(
+        r.call(PUT, "/config/s", Some(json!({"compatibility": "full"})))
+            .await,
+        (StatusCode::OK, json!({"compatibility": "full"}))
+    );
+    assert_eq!(
+        r.call(GET, "/config/s", None).await.1,
+        json!({"compatibilityLevel": "FULL"})
+    );
+    assert_error(
+        r.call(PUT, "/config/s", Some(json!({"compatibility": "SIDEWAYS"})))
+            .await,
+        422,
+        42203,
+    );
+    assert_eq!(
+        r.call(PUT, "/config", Some(json!({"compatibility": "NONE"})))
+            .await
+            .1,
+        json!({"compatibility": "NONE"})
+    );
+    assert_eq!(
+        r.call(GET, "/config/other?defaultToGlobal=true", None)
+            .await
+            .1,
+        json!({"compatibilityLevel": "NONE"})
+    );
+    assert_eq!(
+        r.call(DELETE, "/config/s", None).await,
+        (StatusCode::OK, json!({"compatibilityLevel": "FULL"}))
+    );
+    assert_error(r.call(DELETE, "/config/s", None).await, 404, 40401);
+    assert_eq!(
+        r.call(DELETE, "/config", None).await.1,
+        json!({"compatibilityLevel": "NONE"})
+    );
+    assert_eq!(
+        r.call(GET, "/config", None).await.1,
+        json!({"compatibilityLevel": "BACKWARD"})
+    );
+}
+
+#[tokio::test]
+async fn modes() {
+    let r = TestRegistry::start().await.unwrap();
+    assert_eq!(
+        r.call(GET, "/mode", None).await,
+        (StatusCode::OK, json!({"mode": "READWRITE"}))
+    );
+    assert_error(r.call(GET, "/mode/s", None).await, 404, 40409);
+    assert_eq!(
+        r.call(GET, "/mode/s?defaultToGlobal=true", None).await.1,
+        json!({"mode": "READWRITE"})
+    );
+    assert_error(
+        r.call(PUT, "/mode/s", Some(json!({"mode": "SIDEWAYS"})))
+            .await,
+        422,
+        42204,
+    );
+
+    register(&r, "s", &user_v1()).await;
+    assert_eq!(
+        r.call(PUT, "/mode/s", Some(json!({"mode": "READONLY"})))
+            .await
+            .1,
+        json!({"mode": "READONLY"})
+    );
+    assert_error(register(&r, "s", &user_v2()).await, 422, 42205);
+    // Re-registering what is there is still answered.
+    assert_eq!(register(&r, "s", &user_v1()).await.1["id"], json!(1));
+    assert_error(
+        r.call(DELETE, "/subjects/s/versions/1", None).await,
+        422,
+        42205,
+    );
+    assert_eq!(
+        r.call(DELETE, "/mode/s", None).await.1,
+        json!({"mode": "READONLY"})
+    );
+    assert_eq!(register(&r, "s", &user_v2()).await.0, StatusCode::OK);
+
+    // IMPORT needs an empty registry, or force.
+    assert_error(
+        r.call(PUT, "/mode", Some(json!({"mode": "IMPORT"}))).await,
+        422,
+        42205,
+    );
+    assert_eq!(
+        r.call(PUT, "/mode?force=true", Some(json!({"mode": "IMPORT"})))
+            .await
+            .1,
+        json!({"mode": "IMPORT"})
+    );
+    let imported = r
+        .call(
+            POST,
+            "/subjects/imported/versions",
+            Some(json!({"schema": user_bad(), "id": 100, "version": 7})),
+        )
+        .await;
+    assert_eq!(imported.0, StatusCode::OK, "{}", imported.1);
+    assert_eq!(imported.1["id"], json!(100));
+    assert_eq!(
+        r.call(GET, "/subjects/imported/versions", None).await.1,
+        json!([7])
+    );
+    // An id already bound to other content is refused.
+    let clash = r
+        .call(
+            POST,
+            "/subjects/imported2/versions",
+            Some(json!({"schema": user_v1(), "id": 100})),
+        )
+        .await;
+    assert_error(clash, 422, 42205);
+    // Outside IMPORT an id is refused, and new ids continue above the import.
+    r.call(PUT, "/mode", Some(json!({"mode": "READWRITE"})))
+        .await;
+    let with_id = r
+        .call(
+            POST,
+            "/subjects/x/versions",
+            Some(json!({"schema": user_v1(), "id": 5})),
+        )
+        .await;
+    assert_error(with_id, 422, 42205);
+    let other = record_schema("Other", &[("a", json!("int"))]);
+    assert_eq!(register(&r, "x", &other).await.1["id"], json!(101));
+}
+
+#[tokio::test]
+async fn deletes_soft_then_hard() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "s", &user_v1()).await;
+    register(&r, "s", &user_v2()).await;
+    assert_error(
+        r.call(DELETE, "/subjects/s/versions/1?permanent=true", None)
+            .await,
+        404,
+        40407,
+    );
+    assert_eq!(
+        r.call(DELETE, "/subjects/s/versions/1", None).await,
+        (StatusCode::OK, json!(1))
+    );
+    assert_error(
+        r.call(DELETE, "/subjects/s/versions/1", None).await,
+        404,
+        40406,
+    );
+    assert_error(
+        r.call(GET, "/subjects/s/versions/1", None).await,
+        404,
+        40402,
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions/1?deleted=true", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions", None).await.1,
+        json!([2])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions?deleted=true", None)
+            .await
+            .1,
+        json!([1, 2])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions?deletedOnly=true", None)
+            .await
+            .1,
+        json!([1])
+    );
+    // The id still resolves after a soft delete.
+    assert_eq!(r.call(GET, "/schemas/ids/1", None).await.0, StatusCode::OK);
+
+    assert_error(
+        r.call(DELETE, "/subjects/s?permanent=true", None).await,
+        404,
+        40405,
+    );
+    assert_eq!(r.call(DELETE, "/subjects/s", None).await.1, json!([2]));
+    assert_error(r.call(DELETE, "/subjects/s", None).await, 404, 40404);
+    assert_error(r.call(GET, "/subjects/s/versions", None).await, 404, 40401);
+    assert_error(
+        r.call(GET, "/subjects/s/versions/latest", None).await,
+        404,
+        40401,
+    );
+    assert_eq!(r.call(GET, "/subjects", None).await.1, json!([]));
+    assert_eq!(
+        r.call(GET, "/subjects?deleted=true", None).await.1,
+        json!(["s"])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects?deletedOnly=true", None).await.1,
+        json!(["s"])
+    );
+
+    // Versions are not reused while any trace remains.
+    assert_eq!(register(&r, "s", &user_v1()).await.1["version"], json!(3));
+    assert_eq!(r.call(DELETE, "/subjects/s", None).await.1, json!([3]));
+    assert_eq!(
+        r.call(DELETE, "/subjects/s?permanent=true", None).await.1,
+        json!([2, 3])
+    );
+    assert_error(r.call(GET, "/schemas/ids/2", None).await, 404, 40403);
+    assert_error(r.call(DELETE, "/subjects/s", None).await, 404, 40401);
+    // Ids are never reused, even for the same text after a hard delete.
+    let (_, again) = register(&r, "s", &user_v2()).await;
+    assert_eq!(
+        (again["id"].clone(), again["version"].clone()),
+        (json!(3), json!(1))
+    );
+}
+
+#[tokio::test]
+async fn references_between_subjects() {
+    let r = TestRegistry::start().await.unwrap();
+    let address = json!({"type": "record", "name": "Address", "namespace": "acme", "fields": [{"name": "street", "type": "string"}]});
+    register(&r, "address", &address.to_string()).await;
+    let person = json!({"type": "record", "name": "Person", "namespace": "acme", "fields": [{"name": "home", "type": "acme.Address"}]});
+    let body = json!({"schema": person.to_string(), "references": [{"name": "acme.Address", "subject": "address", "version": 1}]});
+    let (status, registered) = r
+        .call(POST, "/subjects/person/versions", Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    let person_id = registered["id"].clone();
+    assert_eq!(
+        r.call(GET, "/subjects/address/versions/1/referencedby", None)
+            .await
+            .1,
+        json!([person_id])
+    );
+    let (_, fetched) = r
+        .call(GET, &format!("/schemas/ids/{person_id}"), None)
+        .await;
+    assert_eq!(
+        fetched["references"],
+        json!([{"name": "acme.Address", "subject": "address", "version": 1}])
+    );
+
+    // Without the reference, the type is unknown.
+    let unresolved = r
+        .call(
+            POST,
+            "/subjects/person2/versions",
+            Some(json!({"schema": person.to_string()})),
+        )
+        .await;
+    assert_error(unresolved, 422, 42201);
+    // A referenced version can't be deleted.
+    assert_error(
+        r.call(DELETE, "/subjects/address/versions/1", None).await,
+        422,
+        42206,
+    );
+    assert_error(r.call(DELETE, "/subjects/address", None).await, 422, 42206);
+    let missing = json!({"schema": person.to_string(), "references": [{"name": "acme.Address", "subject": "nowhere", "version": 1}]});
+    assert_error(
+        r.call(POST, "/subjects/person3/versions", Some(missing))
+            .await,
+        422,
+        42201,
+    );
+}
+
+#[tokio::test]
+async fn state_survives_restart() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "a", &user_v1()).await;
+    register(&r, "a", &user_v2()).await;
+    r.call(PUT, "/config/a", Some(json!({"compatibility": "full"})))
+        .await;
+    r.call(PUT, "/mode/b", Some(json!({"mode": "READONLY"})))
+        .await;
+    r.call(DELETE, "/subjects/a/versions/1", None).await;
+    let dir = r.stop().await.unwrap();
+
+    let r = TestRegistry::start_in(dir).await.unwrap();
+    assert_eq!(
+        r.call(GET, "/subjects/a/versions", None).await.1,
+        json!([2])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/a/versions?deleted=true", None)
+            .await
+            .1,
+        json!([1, 2])
+    );
+    assert_eq!(
+        r.call(GET, "/config/a", None).await.1,
+        json!({"compatibilityLevel": "FULL"})
+    );
+    assert_eq!(
+        r.call(GET, "/mode/b", None).await.1,
+        json!({"mode": "READONLY"})
+    );
+    let other = record_schema("Other", &[("a", json!("int"))]);
+    assert_eq!(register(&r, "c", &other).await.1["id"], json!(3));
+}
+
+#[tokio::test]
+async fn subjects_in_paths_are_percent_decoded() {
+    let r = TestRegistry::start().await.unwrap();
+    let (status, _) = register(&r, "team%2Forders%20v%C3%BC", &user_v1()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        r.call(GET, "/subjects", None).await.1,
+        json!(["team/orders vü"])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/team%2Forders%20v%C3%BC/versions", None)
+            .await
+            .1,
+        json!([1])
+    );
+}
+
+#[tokio::test]
+async fn negotiation_and_bad_bodies() {
+    let r = TestRegistry::start().await.unwrap();
+    let body = Some(json!({"schema": user_v1()}).to_string());
+    let (status, content_type, _) = r.raw(GET, "/subjects", &[], None).await;
+    assert_eq!(
+        (status, content_type.as_deref()),
+        (
+            StatusCode::OK,
+            Some("application/vnd.schemaregistry.v1+json")
+        )
+    );
+    let (status, _, bytes) = r
+        .raw(
+            POST,
+            "/subjects/s/versions",
+            &[("content-type", "text/plain")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap()["error_code"],
+        json!(415)
+    );
+    let (status, ..) = r
+        .raw(GET, "/subjects", &[("accept", "text/html")], None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_ACCEPTABLE);
+    let (status, content_type, _) = r
+        .raw(GET, "/subjects", &[("accept", "application/json")], None)
+        .await;
+    assert_eq!(
+        (status, content_type.as_deref()),
+        (StatusCode::OK, Some("application/json"))
+    );
+    for accepted in [
+        "application/octet-stream",
+        "application/json",
+        "application/vnd.schemaregistry+json",
+    ] {
+        let (status, ..) = r
+            .raw(
+                POST,
+                "/subjects/s/versions",
+                &[("content-type", accepted)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{accepted}");
+    }
+    let (status, _, bytes) = r
+        .raw(
+            POST,
+            "/subjects/s/versions",
+            &[],
+            Some("{\"schema\":".into()),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let (status, ..) = r
+        .raw(
+            POST,
+            "/subjects/s/versions",
+            &[],
+            Some("{\"schema\": 12}".into()),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let huge = format!("{{\"schema\":\"{}\"}}", "x".repeat(40 << 20));
+    let (status, ..) = r.raw(POST, "/subjects/s/versions", &[], Some(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (status, ..) = r.raw(GET, "/no/such/route", &[], None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
