@@ -1,0 +1,168 @@
+//! The gRPC API over a loopback socket: the same registry the REST facade
+//! serves, its errors carrying Confluent's codes, plus health and reflection.
+
+use scute_client::{Client, v1 as api};
+use scute_tests::{TestRegistry, record_schema};
+use serde_json::json;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+async fn channel(r: &TestRegistry) -> tonic::transport::Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{}", r.running.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+async fn client(r: &TestRegistry) -> Client {
+    Client::connect(format!("http://{}", r.running.grpc_addr))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn register_and_read_over_grpc_and_rest_alike() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut c = client(&r).await;
+    let schema = record_schema("Order", &[("id", json!("long"))]);
+    let registered = c.register("orders-value", "AVRO", &schema).await.unwrap();
+    assert_eq!((registered.id, registered.version), (1, 1));
+    assert_eq!(registered.schema_type, "AVRO");
+    // The same schema in another subject: the same id.
+    assert_eq!(c.register("orders-key", "", &schema).await.unwrap().id, 1);
+
+    let by_id = c.schema_by_id(1).await.unwrap();
+    assert_eq!(by_id.schema, registered.schema);
+    let latest = c.version("orders-value", "latest").await.unwrap();
+    assert_eq!(
+        (latest.subject.as_str(), latest.version, latest.id),
+        ("orders-value", 1, 1)
+    );
+    assert_eq!(c.subjects().await.unwrap(), ["orders-key", "orders-value"]);
+
+    // What gRPC wrote, REST reads.
+    let (status, body) = r.call(http::Method::GET, "/schemas/ids/1", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["schema"], json!(registered.schema));
+}
+
+#[tokio::test]
+async fn errors_carry_confluent_codes() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut c = client(&r).await;
+    let missing = c.version("nobody", "latest").await.unwrap_err();
+    assert_eq!(missing.error_code(), Some(40401));
+    assert_eq!(
+        missing.to_string(),
+        "Subject 'nobody' not found. (error code 40401)"
+    );
+    assert_eq!(
+        c.schema_by_id(42).await.unwrap_err().error_code(),
+        Some(40403)
+    );
+    assert_eq!(
+        c.version("nobody", "zero").await.unwrap_err().error_code(),
+        Some(42202)
+    );
+    let invalid = c
+        .register("s", "AVRO", "{\"type\":\"nope\"}")
+        .await
+        .unwrap_err();
+    assert_eq!(invalid.error_code(), Some(42201));
+
+    c.register("s", "AVRO", &record_schema("R", &[("a", json!("int"))]))
+        .await
+        .unwrap();
+    let status = c
+        .raw()
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "s".into(),
+            schema: record_schema("R", &[("a", json!("int")), ("b", json!("int"))]),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(scute_proto::error_code(&status), Some(40901));
+}
+
+#[tokio::test]
+async fn health_says_serving() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut health = HealthClient::new(channel(&r).await);
+    for service in ["", "scute.registry.v1.SchemaRegistry"] {
+        let reply = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(reply.status(), ServingStatus::Serving, "{service:?}");
+    }
+}
+
+#[tokio::test]
+async fn reflection_lists_and_describes_the_api() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut reflection = ServerReflectionClient::new(channel(&r).await);
+    let ask = |request: MessageRequest| ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(request),
+    };
+    let requests = tokio_stream::iter([
+        ask(MessageRequest::ListServices(String::new())),
+        ask(MessageRequest::FileContainingSymbol(
+            "scute.registry.v1.SchemaRegistry".into(),
+        )),
+    ]);
+    let mut replies = reflection
+        .server_reflection_info(requests)
+        .await
+        .unwrap()
+        .into_inner();
+
+    let listed = replies
+        .message()
+        .await
+        .unwrap()
+        .unwrap()
+        .message_response
+        .unwrap();
+    let MessageResponse::ListServicesResponse(list) = listed else {
+        panic!("{listed:?}")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for wanted in [
+        "scute.registry.v1.SchemaRegistry",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+    ] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "{wanted} missing from {names:?}"
+        );
+    }
+
+    let described = replies
+        .message()
+        .await
+        .unwrap()
+        .unwrap()
+        .message_response
+        .unwrap();
+    let MessageResponse::FileDescriptorResponse(files) = described else {
+        panic!("{described:?}")
+    };
+    let file = files.file_descriptor_proto.first().unwrap();
+    let text = String::from_utf8_lossy(file);
+    assert!(
+        text.contains("RegisterSchema") && text.contains("CheckCompatibility"),
+        "{text}"
+    );
+}
