@@ -1,6 +1,8 @@
 //! The gRPC API over a loopback socket: the same registry the REST facade
 //! serves, its errors carrying Confluent's codes, plus health and reflection.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use scute_client::{Client, v1 as api};
 use scute_tests::{TestRegistry, record_schema};
 use serde_json::json;

@@ -1,6 +1,8 @@
 //! The Confluent REST contract, end to end in process: the REST router over
 //! the real registry on a temporary log.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use http::{Method, StatusCode};
 use scute_tests::{TestRegistry, record_schema};
 use serde_json::{Value, json};
