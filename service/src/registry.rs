@@ -298,7 +298,32 @@ impl Registry {
         if req.fetch_max_id {
             reply.max_id = Some(state.max_id());
         }
+        self.apply_format(&state, content, &req.format, &mut reply);
         Ok(reply)
+    }
+
+    /// Rewrites the schema text for an output `format` (Confluent's
+    /// `resolved` for AVRO: referenced types written in full). Formats that
+    /// do not apply are ignored, as Confluent ignores them.
+    fn apply_format(
+        &self,
+        state: &State,
+        content: &SchemaContent,
+        format: &str,
+        reply: &mut api::Schema,
+    ) {
+        if format != "resolved" || content.references.is_empty() {
+            return;
+        }
+        match self.parse_stored(state, content) {
+            Ok(parsed) if parsed.schema_type() == SchemaType::Avro => {
+                reply.schema = parsed.resolved()
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "a stored schema no longer parses; returning it unresolved")
+            }
+        }
     }
 
     pub async fn list_schema_id_versions(
@@ -418,7 +443,9 @@ impl Registry {
     pub async fn get_version(&self, req: api::GetVersionRequest) -> Result<api::Schema, Error> {
         let state = self.read();
         let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
-        Ok(schema_reply(&req.subject, version, entry))
+        let mut reply = schema_reply(&req.subject, version, entry);
+        self.apply_format(&state, &entry.content, &req.format, &mut reply);
+        Ok(reply)
     }
 
     pub async fn get_referenced_by(

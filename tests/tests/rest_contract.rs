@@ -582,6 +582,26 @@ async fn references_between_subjects() {
         json!([{"name": "acme.Address", "subject": "address", "version": 1}])
     );
 
+    // `format=resolved` writes the referenced type in full.
+    let (_, resolved) = r
+        .call(
+            GET,
+            &format!("/schemas/ids/{person_id}?format=resolved"),
+            None,
+        )
+        .await;
+    let resolved: Value = serde_json::from_str(resolved["schema"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        resolved["fields"][0]["type"]["fields"][0]["name"],
+        json!("street")
+    );
+    let (_, version) = r
+        .call(GET, "/subjects/person/versions/1?format=resolved", None)
+        .await;
+    assert!(version["schema"].as_str().unwrap().contains("street"));
+    let (_, plain) = r.call(GET, "/subjects/person/versions/1", None).await;
+    assert!(!plain["schema"].as_str().unwrap().contains("street"));
+
     // Without the reference, the type is unknown.
     let unresolved = r
         .call(
