@@ -74,8 +74,11 @@ class Scute:
         return f"127.0.0.1:{self.grpc_port}"
 
     # -- lifecycle ---------------------------------------------------------
-    def spawn(self, extra_args: list[str] | None = None) -> subprocess.Popen:
-        """Starts the process without waiting for it to serve."""
+    def spawn(self, extra_args: list[str] | None = None, via_env: bool = False) -> subprocess.Popen:
+        """Starts the process without waiting for it to serve.
+
+        With via_env the data dir and addresses go in SCUTE_* variables instead of flags.
+        """
         assert self.binary.exists(), f"{self.binary} is missing: build it with `cargo build -p scute-service --bin scute`"
         self.rest_port = free_port()
         self.grpc_port = free_port()
@@ -90,22 +93,28 @@ class Scute:
         for key in list(env):  # only the flags below configure the server
             if key.startswith("SCUTE_") and key != "SCUTE_BIN":
                 del env[key]
-        args = [
-            str(self.binary),
-            "--data-dir", str(self.data_dir),
-            "--rest-listen", f"127.0.0.1:{self.rest_port}",
-            "--grpc-listen", f"127.0.0.1:{self.grpc_port}",
-        ] + (extra_args or [])
+        settings = {
+            "data-dir": str(self.data_dir),
+            "rest-listen": f"127.0.0.1:{self.rest_port}",
+            "grpc-listen": f"127.0.0.1:{self.grpc_port}",
+        }
+        args = [str(self.binary)]
+        for name, value in settings.items():
+            if via_env:
+                env["SCUTE_" + name.upper().replace("-", "_")] = value
+            else:
+                args += [f"--{name}", value]
+        args += extra_args or []
         self.proc = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.log_dir
         )
         log.close()
         return self.proc
 
-    def start(self, extra_args: list[str] | None = None) -> "Scute":
+    def start(self, extra_args: list[str] | None = None, via_env: bool = False) -> "Scute":
         """Starts the process and waits until `GET /` answers 200 and the gRPC port accepts."""
         for attempt in range(3):
-            self.spawn(extra_args)
+            self.spawn(extra_args, via_env)
             try:
                 self.wait_ready()
                 return self
@@ -145,22 +154,22 @@ class Scute:
         self.kill()
         pytest.fail(f"scute did not serve within {START_TIMEOUT}s (last: {last}); its output:\n{self.log()}")
 
-    def stop(self) -> int:
-        """SIGTERM, wait, and return the exit status (None-safe)."""
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """SIGTERM (or sig), wait, and return the exit status."""
         assert self.proc is not None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
             try:
                 self.proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                pytest.fail(f"scute did not exit within {STOP_TIMEOUT}s of SIGTERM; its output:\n{self.log()}")
+                pytest.fail(f"scute did not exit within {STOP_TIMEOUT}s of signal {sig}; its output:\n{self.log()}")
         return self.proc.returncode
 
-    def stop_clean(self) -> None:
-        code = self.stop()
-        assert code == 0, f"scute exited with status {code} after SIGTERM (expected 0); its output:\n{self.log()}"
+    def stop_clean(self, sig: int = signal.SIGTERM) -> None:
+        code = self.stop(sig)
+        assert code == 0, f"scute exited with status {code} after signal {sig} (expected 0); its output:\n{self.log()}"
 
     def kill(self) -> None:
         """SIGKILL, as a crash."""
