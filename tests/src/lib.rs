@@ -40,8 +40,16 @@ impl TestRegistry {
 
     /// Stops the servers and hands the data directory back.
     pub async fn stop(self) -> anyhow::Result<tempfile::TempDir> {
-        self.running.stop().await?;
-        Ok(self.dir)
+        // The router holds the registry, and with it the log: drop it first
+        // so stopping can close the log and release the directory lock.
+        let Self {
+            running,
+            router,
+            dir,
+        } = self;
+        drop(router);
+        running.stop().await?;
+        Ok(dir)
     }
 
     /// One REST call through the router: status and JSON body (Null when
