@@ -1191,7 +1191,7 @@ fn schema_value(
         rule_set: c.rule_set.clone(),
         schema: c.schema.clone(),
         deleted,
-        extra: Default::default(),
+        extra: entry.extra.as_deref().cloned().unwrap_or_default(),
     }
 }
 

@@ -65,6 +65,9 @@ pub struct VersionEntry {
     pub id: SchemaId,
     pub deleted: bool,
     pub content: Arc<SchemaContent>,
+    /// Fields of the record Scute does not use (written by another
+    /// registry), passed through when Scute rewrites the record.
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// A registered schema id and what it holds.
@@ -151,7 +154,9 @@ impl State {
         }
     }
 
-    fn put_version(&mut self, subject: String, version: Version, value: SchemaValue) {
+    fn put_version(&mut self, subject: String, version: Version, mut value: SchemaValue) {
+        let extra = std::mem::take(&mut value.extra);
+        let extra = (!extra.is_empty()).then(|| Box::new(extra));
         let content = SchemaContent::new(
             value
                 .schema_type
@@ -201,6 +206,7 @@ impl State {
                 id,
                 deleted: value.deleted,
                 content,
+                extra,
             },
         );
     }
