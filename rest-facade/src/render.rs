@@ -6,32 +6,43 @@
 //! the remaining properties in declaration order. `serde_json` is built with
 //! `preserve_order`, so a `Map` renders in insertion order.
 
-use axum::{
-    Json,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 use scute_proto::v1::{Config, Schema, SchemaReference};
-use serde_json::{Map, Value, json};
+use serde::{Serialize, Serializer, ser::SerializeSeq};
+use serde_json::{Map, Value, json, value::RawValue};
 
 use crate::error::RestError;
 
 /// A 200 with a JSON body; the negotiation layer sets the media type.
+///
+/// The body is written into one buffer sized for a typical schema, so most
+/// answers need no reallocation.
 pub(crate) fn ok(value: impl serde::Serialize) -> Response {
-    Json(value).into_response()
-}
-
-fn references(refs: &[SchemaReference]) -> Value {
-    Value::Array(
-        refs.iter()
-            .map(|r| json!({"name": r.name, "subject": r.subject, "version": r.version}))
-            .collect(),
-    )
+    let mut body = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut body, &value) {
+        Ok(()) => Response::new(axum::body::Body::from(body)),
+        Err(err) => {
+            tracing::error!(%err, "cannot render a reply as JSON");
+            RestError::internal().into_response()
+        }
+    }
 }
 
 /// Metadata, rule sets and extra config travel as JSON text in the proto;
 /// they are embedded as JSON values. Text that does not parse is the
 /// registry's bug, not the client's.
 fn embed(text: Option<&str>, what: &str) -> Result<Option<Value>, RestError> {
+    match raw(text, what)? {
+        None => Ok(None),
+        Some(raw) => serde_json::from_str(raw.get()).map(Some).map_err(|err| {
+            tracing::error!(%err, what, "registry returned JSON text that does not parse");
+            RestError::internal()
+        }),
+    }
+}
+
+/// Like [`embed`], but written out verbatim, without building a value.
+fn raw<'a>(text: Option<&'a str>, what: &str) -> Result<Option<&'a RawValue>, RestError> {
     match text {
         None => Ok(None),
         Some(text) if text.trim().is_empty() => Ok(None),
@@ -42,23 +53,36 @@ fn embed(text: Option<&str>, what: &str) -> Result<Option<Value>, RestError> {
     }
 }
 
-fn put_string(map: &mut Map<String, Value>, key: &str, value: &str) {
-    if !value.is_empty() {
-        map.insert(key.to_owned(), Value::String(value.to_owned()));
+/// `references`: `[{"name", "subject", "version"}]`.
+struct References<'a>(&'a [SchemaReference]);
+
+impl Serialize for References<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&ReferenceEntity {
+                name: &r.name,
+                subject: &r.subject,
+                version: r.version,
+            })?;
+        }
+        seq.end()
     }
 }
 
-fn put_references(map: &mut Map<String, Value>, refs: &[SchemaReference]) {
-    if !refs.is_empty() {
-        map.insert("references".to_owned(), references(refs));
-    }
+#[derive(Serialize)]
+struct ReferenceEntity<'a> {
+    name: &'a str,
+    subject: &'a str,
+    version: i32,
 }
 
-fn put_json(map: &mut Map<String, Value>, key: &str, text: Option<&str>) -> Result<(), RestError> {
-    if let Some(value) = embed(text, key)? {
-        map.insert(key.to_owned(), value);
-    }
-    Ok(())
+fn no_references(refs: &References<'_>) -> bool {
+    refs.0.is_empty()
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 /// `Schema` (`C:ent/Schema.java`): what `GET /subjects/{s}/versions/{v}`,
@@ -72,38 +96,71 @@ fn put_json(map: &mut Map<String, Value>, key: &str, text: Option<&str>) -> Resu
 /// `guid`, `schemaTags` and `ts` have no counterpart in the proto and are
 /// not rendered. `deleted` is rendered as 8.x does (it is a Boolean, which
 /// NON_EMPTY keeps when false).
-pub(crate) fn schema_entity(schema: &Schema) -> Result<Value, RestError> {
-    let mut map = Map::new();
-    put_string(&mut map, "subject", &schema.subject);
-    if schema.version > 0 {
-        map.insert("version".to_owned(), json!(schema.version));
-    }
-    map.insert("id".to_owned(), json!(schema.id));
-    put_string(&mut map, "schemaType", &schema.schema_type);
-    put_references(&mut map, &schema.references);
-    put_json(&mut map, "metadata", schema.metadata_json.as_deref())?;
-    map.insert("schema".to_owned(), json!(schema.schema));
-    map.insert("deleted".to_owned(), json!(schema.deleted));
-    put_json(&mut map, "ruleSet", schema.rule_set_json.as_deref())?;
-    Ok(Value::Object(map))
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SchemaEntity<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    subject: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    version: i32,
+    id: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    schema_type: &'a str,
+    #[serde(skip_serializing_if = "no_references")]
+    references: References<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a RawValue>,
+    schema: &'a str,
+    deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_set: Option<&'a RawValue>,
+}
+
+pub(crate) fn schema_entity(schema: &Schema) -> Result<SchemaEntity<'_>, RestError> {
+    Ok(SchemaEntity {
+        subject: &schema.subject,
+        version: schema.version,
+        id: schema.id,
+        schema_type: &schema.schema_type,
+        references: References(&schema.references),
+        metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
+        schema: &schema.schema,
+        deleted: schema.deleted,
+        rule_set: raw(schema.rule_set_json.as_deref(), "ruleSet")?,
+    })
 }
 
 /// `RegisterSchemaResponse` (8.x): `id, version, guid, schemaType,
 /// references, metadata, ruleSet, schema, ts, deleted`, with version 0
 /// suppressed. `guid`, `ts` and `deleted` are not rendered (no proto field,
 /// and a fresh registration is never deleted).
-pub(crate) fn register_response(schema: &Schema) -> Result<Value, RestError> {
-    let mut map = Map::new();
-    map.insert("id".to_owned(), json!(schema.id));
-    if schema.version > 0 {
-        map.insert("version".to_owned(), json!(schema.version));
-    }
-    put_string(&mut map, "schemaType", &schema.schema_type);
-    put_references(&mut map, &schema.references);
-    put_json(&mut map, "metadata", schema.metadata_json.as_deref())?;
-    put_json(&mut map, "ruleSet", schema.rule_set_json.as_deref())?;
-    map.insert("schema".to_owned(), json!(schema.schema));
-    Ok(Value::Object(map))
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RegisterResponse<'a> {
+    id: i32,
+    #[serde(skip_serializing_if = "is_zero")]
+    version: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    schema_type: &'a str,
+    #[serde(skip_serializing_if = "no_references")]
+    references: References<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_set: Option<&'a RawValue>,
+    schema: &'a str,
+}
+
+pub(crate) fn register_response(schema: &Schema) -> Result<RegisterResponse<'_>, RestError> {
+    Ok(RegisterResponse {
+        id: schema.id,
+        version: schema.version,
+        schema_type: &schema.schema_type,
+        references: References(&schema.references),
+        metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
+        rule_set: raw(schema.rule_set_json.as_deref(), "ruleSet")?,
+        schema: &schema.schema,
+    })
 }
 
 /// `SchemaString` (8.x), what `GET /schemas/ids/{id}` returns: `subject,
@@ -111,23 +168,40 @@ pub(crate) fn register_response(schema: &Schema) -> Result<Value, RestError> {
 /// schemaTags, maxId, ts, deleted` in declaration order. `subject` and
 /// `version` appear only when the client asked with `?subject=`
 /// (`KafkaSchemaRegistry.get`); `maxId` only with `fetchMaxId=true`.
-pub(crate) fn schema_string(schema: &Schema, with_subject: bool) -> Result<Value, RestError> {
-    let mut map = Map::new();
-    if with_subject {
-        put_string(&mut map, "subject", &schema.subject);
-        if schema.version > 0 {
-            map.insert("version".to_owned(), json!(schema.version));
-        }
-    }
-    put_string(&mut map, "schemaType", &schema.schema_type);
-    map.insert("schema".to_owned(), json!(schema.schema));
-    put_references(&mut map, &schema.references);
-    put_json(&mut map, "metadata", schema.metadata_json.as_deref())?;
-    put_json(&mut map, "ruleSet", schema.rule_set_json.as_deref())?;
-    if let Some(max_id) = schema.max_id {
-        map.insert("maxId".to_owned(), json!(max_id));
-    }
-    Ok(Value::Object(map))
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SchemaString<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    subject: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    version: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    schema_type: &'a str,
+    schema: &'a str,
+    #[serde(skip_serializing_if = "no_references")]
+    references: References<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_set: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_id: Option<i32>,
+}
+
+pub(crate) fn schema_string(
+    schema: &Schema,
+    with_subject: bool,
+) -> Result<SchemaString<'_>, RestError> {
+    Ok(SchemaString {
+        subject: if with_subject { &schema.subject } else { "" },
+        version: if with_subject { schema.version } else { 0 },
+        schema_type: &schema.schema_type,
+        schema: &schema.schema,
+        references: References(&schema.references),
+        metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
+        rule_set: raw(schema.rule_set_json.as_deref(), "ruleSet")?,
+        max_id: schema.max_id,
+    })
 }
 
 /// The fields of Confluent's `Config` entity in Jackson's order (as listed

@@ -25,6 +25,9 @@ use std::time::Instant;
 use scute_proto::v1::schema_registry_server::SchemaRegistryServer;
 use scute_storage::file::FileLog;
 use scute_storage::record;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -35,6 +38,9 @@ pub use error::Error;
 use crate::grpc::GrpcApi;
 use crate::registry::Registry;
 use crate::state::State;
+
+/// How long stopping waits for requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -122,15 +128,8 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let (stop, stopped) = watch::channel(false);
 
     let router = scute_rest::router(Arc::new(api.clone()));
-    let mut rest_stop = stopped.clone();
-    let rest = tokio::spawn(async move {
-        axum::serve(rest_listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rest_stop.wait_for(|s| *s).await;
-            })
-            .await
-            .map_err(|e| ServerError::Serve("REST", e.to_string()))
-    });
+    let rest_stop = stopped.clone();
+    let rest = tokio::spawn(serve_rest(rest_listener, router, rest_stop));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
@@ -191,6 +190,55 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     shutdown.await;
     tracing::info!("shutting down");
     running.stop().await
+}
+
+/// Serves the REST API over HTTP/1.1 (as Confluent's registry does), with
+/// Nagle's algorithm off so small responses leave at once. On stop, it
+/// stops accepting, lets requests in flight finish (closing idle keep-alive
+/// connections at once) and gives up on stragglers after a while.
+async fn serve_rest(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), ServerError> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    let stopping = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    tokio::pin!(stopping);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, typically: back off, keep serving.
+                    tracing::warn!(error = %e, "accepting a REST connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stopping => break,
+        };
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "REST connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("REST connections still busy after {DRAIN_TIMEOUT:?}; closing them");
+    }
+    Ok(())
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {

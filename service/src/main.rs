@@ -1,6 +1,11 @@
 //! The `scute` binary: flags and logging, then the server.
 
 use clap::Parser;
+
+/// mimalloc: less CPU per request than the system allocator, and less
+/// memory kept after the start-up replay.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use scute_service::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 

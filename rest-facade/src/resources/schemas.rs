@@ -31,12 +31,12 @@ pub(crate) async fn get_schemas(
         limit: query.int("limit", -1)?,
     };
     let reply = state.api.list_schemas(Request::new(request)).await?;
+    let reply = reply.into_inner();
     let schemas = reply
-        .into_inner()
         .schemas
         .iter()
         .map(render::schema_entity)
-        .collect::<Result<Vec<Value>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(render::ok(schemas))
 }
 
@@ -71,10 +71,8 @@ pub(crate) async fn get_schema_by_id(
     let request = by_id_request(&path, &query, query.flag("fetchMaxId"))?;
     let with_subject = request.subject.is_some();
     let reply = state.api.get_schema_by_id(Request::new(request)).await?;
-    Ok(render::ok(render::schema_string(
-        &reply.into_inner(),
-        with_subject,
-    )?))
+    let reply = reply.into_inner();
+    Ok(render::ok(render::schema_string(&reply, with_subject)?))
 }
 
 /// `GET /schemas/ids/{id}/schema`: the schema text itself is the body

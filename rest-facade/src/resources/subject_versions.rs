@@ -44,7 +44,8 @@ pub(crate) async fn post_subject_versions(
 ) -> Result<Response, RestError> {
     let request = register_request(path.subject()?, &body, query.flag("normalize"))?;
     let reply = state.api.register_schema(Request::new(request)).await?;
-    Ok(render::ok(render::register_response(&reply.into_inner())?))
+    let reply = reply.into_inner();
+    Ok(render::ok(render::register_response(&reply)?))
 }
 
 fn version_request(path: &PathArgs, query: &Query) -> Result<GetVersionRequest, RestError> {
@@ -64,7 +65,8 @@ pub(crate) async fn get_subject_version(
 ) -> Result<Response, RestError> {
     let request = version_request(&path, &query)?;
     let reply = state.api.get_version(Request::new(request)).await?;
-    Ok(render::ok(render::schema_entity(&reply.into_inner())?))
+    let reply = reply.into_inner();
+    Ok(render::ok(render::schema_entity(&reply)?))
 }
 
 /// `GET /subjects/{s}/versions/{v}/schema`: the schema text is the body.

@@ -50,7 +50,8 @@ pub(crate) async fn post_subject(
         deleted: query.flag("deleted"),
     };
     let reply = state.api.lookup_schema(Request::new(request)).await?;
-    Ok(render::ok(render::schema_entity(&reply.into_inner())?))
+    let reply = reply.into_inner();
+    Ok(render::ok(render::schema_entity(&reply)?))
 }
 
 /// `DELETE /subjects/{s}`: the deleted versions, `[1, 2]`.
