@@ -103,19 +103,21 @@ impl Running {
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
-    let (log, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&data_dir))
-        .await
-        .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
-    let mut state = State::default();
-    let replayed = recovery.entries.len();
-    for entry in recovery.entries {
-        match record::decode(&entry.record.key, entry.record.value.as_deref()) {
-            Ok(r) => state.apply(r),
-            Err(e) => {
-                tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse")
+    let (log, recovery, state) = tokio::task::spawn_blocking(move || {
+        let mut state = State::default();
+        let (log, recovery) = FileLog::open_with(&data_dir, |entry| {
+            match record::decode(&entry.record.key, entry.record.value.as_deref()) {
+                Ok(r) => state.apply(r),
+                Err(e) => {
+                    tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse")
+                }
             }
-        }
-    }
+        })?;
+        Ok::<_, ServerError>((log, recovery, state))
+    })
+    .await
+    .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
+    let replayed = recovery.records;
     let replay_time = started.elapsed();
     let log = Arc::new(log);
     let registry = Arc::new(Registry::new(state, log.clone()));

@@ -289,7 +289,7 @@ impl Registry {
         let mut reply = content_reply(req.id, content);
         let wanted = req.subject.filter(|s| !s.is_empty());
         if let Some((subject, version)) = wanted.and_then(|subject| {
-            let (_, version) = state.id_users(req.id).find(|(s, _)| *s == subject)?;
+            let (_, version) = state.id_users(req.id).find(|(s, _)| **s == *subject)?;
             Some((subject, *version))
         }) {
             reply.subject = subject;
@@ -336,7 +336,7 @@ impl Registry {
             .ok_or(Error::SchemaIdNotFound(req.id))?;
         let subject_versions = id_uses(&state, req.id, req.deleted, req.subject.as_deref())
             .map(|(subject, version)| api::SubjectVersion {
-                subject: subject.clone(),
+                subject: subject.to_string(),
                 version,
             })
             .collect();
@@ -351,12 +351,12 @@ impl Registry {
         state
             .schema(req.id)
             .ok_or(Error::SchemaIdNotFound(req.id))?;
-        let subjects: BTreeSet<&String> =
+        let subjects: BTreeSet<&Arc<str>> =
             id_uses(&state, req.id, req.deleted, req.subject.as_deref())
                 .map(|(s, _)| s)
                 .collect();
         Ok(api::Subjects {
-            subjects: subjects.into_iter().cloned().collect(),
+            subjects: subjects.into_iter().map(|s| s.to_string()).collect(),
         })
     }
 
@@ -407,7 +407,7 @@ impl Registry {
                     live || req.deleted
                 }
             })
-            .map(|(s, _)| s.clone())
+            .map(|(s, _)| s.to_string())
             .collect();
         Ok(api::Subjects {
             subjects: page(subjects, req.offset, req.limit, None),
@@ -1068,10 +1068,10 @@ fn id_uses<'s>(
     id: SchemaId,
     deleted: bool,
     subject: Option<&'s str>,
-) -> impl Iterator<Item = (&'s String, Version)> {
+) -> impl Iterator<Item = (&'s Arc<str>, Version)> {
     state
         .id_users(id)
-        .filter(move |(s, _)| subject.is_none_or(|want| want.is_empty() || want == s.as_str()))
+        .filter(move |(s, _)| subject.is_none_or(|want| want.is_empty() || want == &**s))
         .filter(move |(s, v)| {
             deleted
                 || state

@@ -70,19 +70,91 @@ pub struct VersionEntry {
     pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
+/// A subject's versions in order: a sorted vector, since most subjects hold
+/// a handful of versions and a tree's node costs hundreds of bytes.
+#[derive(Debug, Default)]
+pub struct Versions(Vec<(Version, VersionEntry)>);
+
+impl Versions {
+    fn position(&self, version: Version) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&version, |(v, _)| *v)
+    }
+
+    pub fn get(&self, version: &Version) -> Option<&VersionEntry> {
+        self.get_key_value(version).map(|(_, e)| e)
+    }
+
+    pub fn get_key_value(&self, version: &Version) -> Option<(&Version, &VersionEntry)> {
+        let at = self.position(*version).ok()?;
+        self.0.get(at).map(|(v, e)| (v, e))
+    }
+
+    /// Versions with their entries, oldest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Version, &VersionEntry)> {
+        self.0.iter().map(|(v, e)| (v, e))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Version> {
+        self.0.iter().map(|(v, _)| v)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &VersionEntry> {
+        self.0.iter().map(|(_, e)| e)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn insert(&mut self, version: Version, entry: VersionEntry) {
+        match self.position(version) {
+            Ok(at) => self.0[at].1 = entry,
+            Err(at) => self.0.insert(at, (version, entry)),
+        }
+    }
+
+    fn remove(&mut self, version: &Version) -> Option<VersionEntry> {
+        let at = self.position(*version).ok()?;
+        Some(self.0.remove(at).1)
+    }
+
+    fn mark_deleted_up_to(&mut self, version: Version) {
+        for (_, entry) in self.0.iter_mut().take_while(|(v, _)| *v <= version) {
+            entry.deleted = true;
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Versions {
+    type Item = (&'a Version, &'a VersionEntry);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Version, VersionEntry)>,
+        fn(&'a (Version, VersionEntry)) -> (&'a Version, &'a VersionEntry),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(v, e)| (v, e))
+    }
+}
+
 /// A registered schema id and what it holds.
 #[derive(Debug)]
 struct IdEntry {
     content: Arc<SchemaContent>,
-    /// The subject versions that use the id; when the last goes (hard
-    /// delete), the id stops resolving.
-    users: BTreeSet<(String, Version)>,
+    /// The subject versions that use the id, sorted; when the last goes
+    /// (hard delete), the id stops resolving. A vector, not a set: nearly
+    /// every id has one user, and a set's node costs hundreds of bytes.
+    users: Vec<(Arc<str>, Version)>,
 }
 
 #[derive(Debug, Default)]
 pub struct State {
     /// Subjects in name order, so listings need no sorting.
-    subjects: BTreeMap<String, BTreeMap<Version, VersionEntry>>,
+    subjects: BTreeMap<Arc<str>, Versions>,
     ids: HashMap<SchemaId, IdEntry>,
     /// Live ids by content, for "same schema, same id" across subjects.
     by_fingerprint: HashMap<Fingerprint, SchemaId>,
@@ -124,10 +196,8 @@ impl State {
                 subject,
                 value: Some(value),
             } => {
-                if let Some(versions) = self.subjects.get_mut(&subject) {
-                    for (_, entry) in versions.range_mut(..=value.version) {
-                        entry.deleted = true;
-                    }
+                if let Some(versions) = self.subjects.get_mut(subject.as_str()) {
+                    versions.mark_deleted_up_to(value.version);
                 }
             }
             // A tombstone for a DELETE_SUBJECT key means nothing.
@@ -135,7 +205,7 @@ impl State {
             Record::ClearSubject { subject } => {
                 let deleted: Vec<Version> = self
                     .subjects
-                    .get(&subject)
+                    .get(subject.as_str())
                     .map(|vs| {
                         vs.iter()
                             .filter(|(_, e)| e.deleted)
@@ -181,7 +251,7 @@ impl State {
         // A rewrite of the same subject version (soft delete, or a new id).
         let old_id = self
             .subjects
-            .get(&subject)
+            .get(subject.as_str())
             .and_then(|vs| vs.get(&version))
             .map(|e| e.id);
         if old_id.is_some_and(|old| old != id) {
@@ -193,11 +263,19 @@ impl State {
                 .or_default()
                 .insert((subject.clone(), version));
         }
+        // One allocation of the name, shared by the subject map and the id.
+        let subject: Arc<str> = match self.subjects.get_key_value(subject.as_str()) {
+            Some((name, _)) => name.clone(),
+            None => subject.into(),
+        };
         let entry = self.ids.entry(id).or_insert_with(|| IdEntry {
             content: content.clone(),
-            users: BTreeSet::new(),
+            users: Vec::new(),
         });
-        entry.users.insert((subject.clone(), version));
+        let user = (subject.clone(), version);
+        if let Err(at) = entry.users.binary_search(&user) {
+            entry.users.insert(at, user);
+        }
         self.by_fingerprint.entry(content.fingerprint).or_insert(id);
         self.max_id = self.max_id.max(id);
         self.subjects.entry(subject).or_default().insert(
@@ -222,6 +300,7 @@ impl State {
             self.subjects.remove(subject);
         }
         let key = (subject.to_owned(), version);
+        let user = (Arc::<str>::from(subject), version);
         for r in &entry.content.references {
             let target = (r.subject.clone(), r.version);
             if let Some(referrers) = self.referenced_by.get_mut(&target) {
@@ -232,7 +311,9 @@ impl State {
             }
         }
         if let Some(id_entry) = self.ids.get_mut(&entry.id) {
-            id_entry.users.remove(&key);
+            if let Ok(at) = id_entry.users.binary_search(&user) {
+                id_entry.users.remove(at);
+            }
             if id_entry.users.is_empty() {
                 let fingerprint = id_entry.content.fingerprint;
                 self.ids.remove(&entry.id);
@@ -253,11 +334,11 @@ impl State {
         self.max_id
     }
 
-    pub fn subjects(&self) -> impl Iterator<Item = (&String, &BTreeMap<Version, VersionEntry>)> {
+    pub fn subjects(&self) -> impl Iterator<Item = (&Arc<str>, &Versions)> {
         self.subjects.iter()
     }
 
-    pub fn versions(&self, subject: &str) -> Option<&BTreeMap<Version, VersionEntry>> {
+    pub fn versions(&self, subject: &str) -> Option<&Versions> {
         self.subjects.get(subject)
     }
 
@@ -273,7 +354,7 @@ impl State {
     }
 
     /// The subject versions using an id, in order.
-    pub fn id_users(&self, id: SchemaId) -> impl Iterator<Item = &(String, Version)> {
+    pub fn id_users(&self, id: SchemaId) -> impl Iterator<Item = &(Arc<str>, Version)> {
         self.ids.get(&id).into_iter().flat_map(|e| e.users.iter())
     }
 

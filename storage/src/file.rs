@@ -56,8 +56,11 @@ const MAX_BATCH: usize = 4096;
 /// What [`FileLog::open`] found in the file.
 #[derive(Debug)]
 pub struct Recovery {
-    /// Every complete record, in order, for replay.
+    /// Every complete record, in order, for replay (empty from
+    /// [`FileLog::open_with`], which hands them over one by one instead).
     pub entries: Vec<LogEntry>,
+    /// How many complete records the log holds.
+    pub records: u64,
     /// Size of the file after recovery.
     pub bytes: u64,
     /// Bytes cut off a torn or corrupt tail (0 normally).
@@ -117,6 +120,18 @@ impl FileLog {
     /// every frame, cuts a torn or corrupt tail, and returns every complete record.
     /// Blocking: call it at startup, before serving.
     pub fn open(dir: &Path) -> Result<(FileLog, Recovery), LogError> {
+        let mut entries = Vec::new();
+        let (log, mut recovery) = Self::open_with(dir, |entry| entries.push(entry))?;
+        recovery.entries = entries;
+        Ok((log, recovery))
+    }
+
+    /// Like [`FileLog::open`], but hands each complete record to `on_record`
+    /// as it is read, so a replay never holds the whole log as records.
+    pub fn open_with(
+        dir: &Path,
+        mut on_record: impl FnMut(LogEntry),
+    ) -> Result<(FileLog, Recovery), LogError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock_file = OpenOptions::new()
@@ -147,18 +162,21 @@ impl FileLog {
         if !existed {
             sync_dir(dir)?;
         }
-        let mut buf = Vec::new();
-        file.read_to_end(&mut buf).map_err(io_err(&path))?;
-        let file_len = buf.len() as u64;
+        let file_len = file.metadata().map_err(io_err(&path))?.len();
+        let mut head = Vec::with_capacity(MAGIC.len());
+        (&file)
+            .take(MAGIC.len() as u64)
+            .read_to_end(&mut head)
+            .map_err(io_err(&path))?;
 
-        let (entries, starts, good_end) = if buf.len() < MAGIC.len() {
-            if !MAGIC.starts_with(&buf) {
+        let (records, starts, good_end) = if head.len() < MAGIC.len() {
+            if !MAGIC.starts_with(&head) {
                 return Err(not_a_log(&path));
             }
-            if !buf.is_empty() {
+            if !head.is_empty() {
                 tracing::warn!(
                     path = %path.display(),
-                    bytes = buf.len(),
+                    bytes = head.len(),
                     "log file has a torn header; starting an empty log"
                 );
             }
@@ -167,12 +185,17 @@ impl FileLog {
             file.seek(SeekFrom::Start(0)).map_err(io_err(&path))?;
             file.write_all(MAGIC).map_err(io_err(&path))?;
             file.sync_all().map_err(io_err(&path))?;
-            (Vec::new(), Vec::new(), MAGIC.len() as u64)
+            (0, Vec::new(), MAGIC.len() as u64)
         } else {
-            if &buf[..MAGIC.len()] != MAGIC {
+            if head != MAGIC {
                 return Err(not_a_log(&path));
             }
-            let scan = scan(&buf, MAGIC.len());
+            // Frames are read one at a time through a buffer, so replaying
+            // a large log never holds the whole file in memory.
+            let mut reader = io::BufReader::with_capacity(1 << 20, &file);
+            let scan = scan_stream(&mut reader, MAGIC.len() as u64, file_len, &mut on_record)
+                .map_err(io_err(&path))?;
+            drop(reader);
             if let Some(bad) = &scan.bad {
                 let dropped = file_len - scan.good_end;
                 let beyond = if bad.frame_end.is_some_and(|end| end < file_len) {
@@ -194,7 +217,7 @@ impl FileLog {
                 file.set_len(scan.good_end).map_err(io_err(&path))?;
                 file.sync_all().map_err(io_err(&path))?;
             }
-            (scan.entries, scan.starts, scan.good_end)
+            (scan.starts.len() as u64, scan.starts, scan.good_end)
         };
         file.seek(SeekFrom::Start(good_end))
             .map_err(io_err(&path))?;
@@ -231,7 +254,8 @@ impl FileLog {
             .map_err(io_err(&path))?;
 
         let recovery = Recovery {
-            entries,
+            entries: Vec::new(),
+            records,
             bytes: good_end,
             truncated_bytes: file_len.saturating_sub(good_end),
         };
@@ -578,44 +602,71 @@ fn parse_frame(buf: &[u8]) -> Result<(RawRecord, usize), BadFrame> {
 }
 
 struct Scan {
-    entries: Vec<LogEntry>,
     starts: Vec<u64>,
     good_end: u64,
     bad: Option<BadFrame>,
 }
 
 /// Reads frames from `from` until the end or the first bad frame.
-fn scan(buf: &[u8], from: usize) -> Scan {
-    let mut entries = Vec::new();
+#[cfg(test)]
+fn scan(buf: &[u8], from: usize, on_record: &mut dyn FnMut(LogEntry)) -> Scan {
+    let mut reader = buf.get(from..).unwrap_or_default();
+    match scan_stream(&mut reader, from as u64, buf.len() as u64, on_record) {
+        Ok(scan) => scan,
+        Err(e) => unreachable!("reading a slice cannot fail: {e}"),
+    }
+}
+
+/// Reads frames from `reader`, which stands at byte `from` of a file of
+/// `file_len` bytes, until the end or the first bad frame. Only one frame
+/// is held at a time.
+fn scan_stream(
+    reader: &mut impl Read,
+    from: u64,
+    file_len: u64,
+    on_record: &mut dyn FnMut(LogEntry),
+) -> io::Result<Scan> {
     let mut starts = Vec::new();
     let mut pos = from;
-    while pos < buf.len() {
-        match parse_frame(&buf[pos..]) {
+    let mut frame = Vec::new();
+    while pos < file_len {
+        let remaining = file_len - pos;
+        // Read the header, then as much of the payload as the header claims
+        // and the file holds; `parse_frame` judges what was read.
+        let header = FRAME_HEADER.min(usize::try_from(remaining).unwrap_or(FRAME_HEADER));
+        frame.resize(header, 0);
+        reader.read_exact(&mut frame)?;
+        let len = u32_at(&frame, 0).filter(|len| (MIN_PAYLOAD..=MAX_PAYLOAD).contains(len));
+        if let Some(len) = len.filter(|_| frame.len() == FRAME_HEADER) {
+            let available = remaining - FRAME_HEADER as u64;
+            let payload = u64::from(len).min(available) as usize;
+            frame.resize(FRAME_HEADER + payload, 0);
+            reader.read_exact(&mut frame[FRAME_HEADER..])?;
+        }
+        match parse_frame(&frame) {
             Ok((record, len)) => {
-                starts.push(pos as u64);
-                entries.push(LogEntry {
-                    offset: entries.len() as Offset,
+                on_record(LogEntry {
+                    offset: starts.len() as Offset,
                     record,
                 });
-                pos += len;
+                starts.push(pos);
+                pos += len as u64;
             }
             Err(mut bad) => {
-                bad.frame_end = bad.frame_end.map(|end| end + pos as u64);
-                return Scan {
-                    entries,
+                bad.frame_end = bad.frame_end.map(|end| end + pos);
+                return Ok(Scan {
                     starts,
-                    good_end: pos as u64,
+                    good_end: pos,
                     bad: Some(bad),
-                };
+                });
             }
         }
     }
-    Scan {
-        entries,
+    Ok(Scan {
         starts,
-        good_end: pos as u64,
+        good_end: pos,
         bad: None,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -690,7 +741,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_log(dir.path(), 5).await;
         let full = std::fs::read(dir.path().join(LOG_FILE)).unwrap();
-        let last_start = scan(&full, MAGIC.len()).starts[4] as usize;
+        let last_start = scan(&full, MAGIC.len(), &mut |_| {}).starts[4] as usize;
         for cut in last_start..full.len() {
             let copy = tempfile::tempdir().unwrap();
             std::fs::write(copy.path().join(LOG_FILE), &full[..cut]).unwrap();
@@ -745,7 +796,7 @@ mod tests {
         write_log(dir.path(), 6).await;
         let path = dir.path().join(LOG_FILE);
         let full = std::fs::read(&path).unwrap();
-        let starts = scan(&full, MAGIC.len()).starts;
+        let starts = scan(&full, MAGIC.len(), &mut |_| {}).starts;
         // In the last frame: the last frame goes.
         let mut bytes = full.clone();
         bytes[full.len() - 1] ^= 0x40;
