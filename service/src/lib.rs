@@ -127,6 +127,17 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let grpc_listener = bind(config.grpc_listen).await?;
     let rest_addr = local_addr(&rest_listener, config.rest_listen)?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_listen)?;
+    // Logged before either server answers: the listeners already queue
+    // connections, and whoever waits for this line may connect at once.
+    tracing::info!(
+        rest = %rest_addr,
+        grpc = %grpc_addr,
+        storage = %config.data_dir.display(),
+        records = replayed,
+        log_bytes = recovery.bytes,
+        replay_ms = replay_time.as_millis() as u64,
+        "scute is serving"
+    );
     let (stop, stopped) = watch::channel(false);
 
     let router = scute_rest::router(Arc::new(api.clone()));
@@ -166,15 +177,6 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
             .map_err(|e| ServerError::Serve("gRPC", e.to_string()))
     });
 
-    tracing::info!(
-        rest = %rest_addr,
-        grpc = %grpc_addr,
-        storage = %config.data_dir.display(),
-        records = replayed,
-        log_bytes = recovery.bytes,
-        replay_ms = replay_time.as_millis() as u64,
-        "scute is serving"
-    );
     Ok(Running {
         rest_addr,
         grpc_addr,
