@@ -759,3 +759,191 @@ async fn negotiation_and_bad_bodies() {
     let (status, ..) = r.raw(GET, "/no/such/route", &[], None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_remaining_routes_and_parameters() {
+    let r = TestRegistry::start().await.unwrap();
+    assert_eq!(
+        r.call(POST, "/", Some(json!({}))).await,
+        (StatusCode::OK, json!({}))
+    );
+
+    // metadata and ruleSet are kept and returned as given.
+    let metadata = json!({"properties": {"owner": "team-a"}});
+    let rule_set = json!({"domainRules": [{"name": "r", "kind": "CONDITION", "type": "CEL", "mode": "WRITE"}]});
+    let body = json!({"schema": user_v1(), "metadata": metadata, "ruleSet": rule_set});
+    let (status, registered) = r.call(POST, "/subjects/m/versions", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{registered}");
+    assert_eq!(
+        (
+            registered["metadata"].clone(),
+            registered["ruleSet"].clone()
+        ),
+        (metadata.clone(), rule_set.clone())
+    );
+    let (_, version) = r.call(GET, "/subjects/m/versions/1", None).await;
+    assert_eq!(
+        (version["metadata"].clone(), version["ruleSet"].clone()),
+        (metadata, rule_set)
+    );
+    // Other metadata makes another schema, with its own id.
+    let other = json!({"schema": user_v1(), "metadata": {"properties": {"owner": "team-b"}}});
+    assert_eq!(
+        r.call(POST, "/subjects/m/versions", Some(other)).await.1["id"],
+        json!(2)
+    );
+
+    // The raw schema text by id, and the subject's version when asked.
+    let (status, _, raw) = r.raw(GET, "/schemas/ids/1/schema", &[], None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(String::from_utf8(raw).unwrap(), user_v1());
+    let (_, with_subject) = r.call(GET, "/schemas/ids/1?subject=m", None).await;
+    assert_eq!(
+        (
+            with_subject["subject"].clone(),
+            with_subject["version"].clone()
+        ),
+        (json!("m"), json!(1))
+    );
+    assert_error(
+        r.call(GET, "/schemas/ids/77/schema", None).await,
+        404,
+        40403,
+    );
+    assert_error(
+        r.call(GET, "/schemas/ids/77/subjects", None).await,
+        404,
+        40403,
+    );
+    assert_error(
+        r.call(GET, "/schemas/ids/77/versions", None).await,
+        404,
+        40403,
+    );
+
+    // Soft-deleted uses of an id show only with deleted=true.
+    register(&r, "n", &user_v2()).await;
+    register(&r, "o", &user_v2()).await;
+    r.call(DELETE, "/subjects/n/versions/1", None).await;
+    assert_eq!(
+        r.call(GET, "/schemas/ids/3/subjects", None).await.1,
+        json!(["o"])
+    );
+    assert_eq!(
+        r.call(GET, "/schemas/ids/3/subjects?deleted=true", None)
+            .await
+            .1,
+        json!(["n", "o"])
+    );
+    assert_eq!(
+        r.call(GET, "/schemas/ids/3/versions", None).await.1,
+        json!([{"subject": "o", "version": 1}])
+    );
+    assert_eq!(
+        r.call(GET, "/schemas?deleted=true&subjectPrefix=n", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        r.call(GET, "/schemas?subjectPrefix=n", None).await.1,
+        json!([])
+    );
+
+    // Lookup of a soft-deleted version: 40401 (every version is gone) unless
+    // deleted=true.
+    assert_error(
+        r.call(POST, "/subjects/n", Some(json!({"schema": user_v2()})))
+            .await,
+        404,
+        40401,
+    );
+    let (status, found) = r
+        .call(
+            POST,
+            "/subjects/n?deleted=true",
+            Some(json!({"schema": user_v2()})),
+        )
+        .await;
+    assert_eq!(
+        (status, found["version"].clone()),
+        (StatusCode::OK, json!(1))
+    );
+
+    // Paging.
+    let plain_id = register(&r, "p1", &user_v1()).await.1["id"].clone();
+    for s in ["p2", "p3"] {
+        register(&r, s, &user_v1()).await;
+    }
+    assert_eq!(
+        r.call(GET, "/subjects?subjectPrefix=p&offset=1&limit=1", None)
+            .await
+            .1,
+        json!(["p2"])
+    );
+    assert_eq!(
+        r.call(GET, "/subjects?subjectPrefix=p&limit=0", None)
+            .await
+            .1,
+        json!(["p1", "p2", "p3"])
+    );
+    assert_eq!(
+        r.call(GET, "/schemas?subjectPrefix=p&offset=2", None)
+            .await
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // normalize=true stores the normalized text, so reordered JSON maps to
+    // the same schema.
+    let spaced = "{ \"type\" : \"record\", \"name\" : \"User\", \"fields\" : [ { \"type\" : \"string\", \"name\" : \"name\" } ] }";
+    let (_, normalized) = r
+        .call(
+            POST,
+            "/subjects/q/versions?normalize=true",
+            Some(json!({"schema": spaced})),
+        )
+        .await;
+    assert_eq!(normalized["id"], plain_id, "{normalized}");
+    // The subject's config can ask for it too.
+    r.call(PUT, "/config/q2", Some(json!({"normalize": true})))
+        .await;
+    assert_eq!(
+        r.call(GET, "/config/q2", None).await.1["normalize"],
+        json!(true)
+    );
+    let (_, by_config) = r
+        .call(
+            POST,
+            "/subjects/q2/versions",
+            Some(json!({"schema": spaced})),
+        )
+        .await;
+    assert_eq!(by_config["id"], plain_id, "{by_config}");
+
+    // referencedby of something missing.
+    assert_error(
+        r.call(GET, "/subjects/nobody/versions/1/referencedby", None)
+            .await,
+        404,
+        40401,
+    );
+    assert_error(
+        r.call(GET, "/subjects/o/versions/5/referencedby", None)
+            .await,
+        404,
+        40402,
+    );
+    assert_eq!(
+        r.call(GET, "/subjects/o/versions/1/referencedby", None)
+            .await
+            .1,
+        json!([])
+    );
+}
