@@ -12,6 +12,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub mod avro;
+pub mod protobuf;
 
 /// The `schemaType` of the REST API and of the `_schemas` records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +84,7 @@ pub enum FormatError {
 #[derive(Debug, Clone)]
 pub enum ParsedSchema {
     Avro(avro::AvroSchema),
+    Protobuf(protobuf::ProtobufSchema),
 }
 
 /// Parses and validates `text` of type `schema_type` against its
@@ -94,6 +96,9 @@ pub fn parse(
 ) -> Result<ParsedSchema, FormatError> {
     match schema_type {
         SchemaType::Avro => avro::AvroSchema::parse(text, dependencies).map(ParsedSchema::Avro),
+        SchemaType::Protobuf => {
+            protobuf::ProtobufSchema::parse(text, dependencies).map(ParsedSchema::Protobuf)
+        }
         other => Err(FormatError::Unsupported(other)),
     }
 }
@@ -102,6 +107,7 @@ impl ParsedSchema {
     pub fn schema_type(&self) -> SchemaType {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
+            ParsedSchema::Protobuf(_) => SchemaType::Protobuf,
         }
     }
 
@@ -110,6 +116,7 @@ impl ParsedSchema {
     pub fn canonical(&self) -> &str {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
+            ParsedSchema::Protobuf(s) => s.canonical(),
         }
     }
 
@@ -117,6 +124,7 @@ impl ParsedSchema {
     pub fn normalized(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
+            ParsedSchema::Protobuf(s) => s.normalized(),
         }
     }
 
@@ -124,6 +132,17 @@ impl ParsedSchema {
     pub fn resolved(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.resolved(),
+            // Imports stay imports: Confluent has no resolved Protobuf form.
+            ParsedSchema::Protobuf(s) => s.canonical().to_owned(),
+        }
+    }
+
+    /// The `format=serialized` text, for the types that have one
+    /// (PROTOBUF: a base64 FileDescriptorProto).
+    pub fn serialized(&self) -> Option<String> {
+        match self {
+            ParsedSchema::Protobuf(s) => Some(s.serialized()),
+            _ => None,
         }
     }
 
@@ -133,7 +152,7 @@ impl ParsedSchema {
     pub fn read_problems(&self, writer: &ParsedSchema) -> Vec<Incompatibility> {
         match (self, writer) {
             (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => r.read_problems(w),
-            #[allow(unreachable_patterns)]
+            (ParsedSchema::Protobuf(r), ParsedSchema::Protobuf(w)) => r.read_problems(w),
             _ => vec![Incompatibility {
                 error_type: ErrorType::DifferentSchemaType,
                 path: String::new(),
@@ -156,6 +175,8 @@ pub enum ErrorType {
     MissingUnionBranch,
     /// Reader and writer are of different schema types.
     DifferentSchemaType,
+    /// One of Confluent's Protobuf change types.
+    Protobuf(protobuf::ChangeType),
 }
 
 impl ErrorType {
@@ -168,6 +189,7 @@ impl ErrorType {
             ErrorType::TypeMismatch => "TYPE_MISMATCH",
             ErrorType::MissingUnionBranch => "MISSING_UNION_BRANCH",
             ErrorType::DifferentSchemaType => "DIFFERENT_SCHEMA_TYPE",
+            ErrorType::Protobuf(change) => change.as_str(),
         }
     }
 }
@@ -215,6 +237,7 @@ impl Incompatibility {
                 "The field '{info}' at path '{path}' in the {reader} schema has no default value and is missing in the {writer} schema"
             ),
             ErrorType::DifferentSchemaType => String::new(),
+            ErrorType::Protobuf(change) => change.description(path, reader, writer),
         }
     }
 
@@ -223,6 +246,13 @@ impl Incompatibility {
     pub fn message(&self, reader: &str, writer: &str) -> String {
         if self.error_type == ErrorType::DifferentSchemaType {
             return "Incompatible because of different schema type".to_owned();
+        }
+        if let ErrorType::Protobuf(change) = self.error_type {
+            // Confluent's Protobuf `Difference` prints itself this way.
+            return format!(
+                "{{errorType:\"{change}\", description:\"{}\"}}",
+                self.description(reader, writer)
+            );
         }
         format!(
             "{{errorType:'{}', description:'{}', additionalInfo:'{}'}}",

@@ -115,6 +115,11 @@ impl Registry {
         req: api::RegisterSchemaRequest,
     ) -> Result<api::Schema, Error> {
         validate_subject(&req.subject)?;
+        let mut req = req;
+        if !req.file_descriptor_set.is_empty() {
+            req.schema = descriptor_set_schema(&req.schema_type, &req.file_descriptor_set)?;
+            req.schema_type = SchemaType::Protobuf.to_string();
+        }
         let subject = req.subject;
         let candidate = {
             let state = self.read();
@@ -302,8 +307,9 @@ impl Registry {
         Ok(reply)
     }
 
-    /// Rewrites the schema text for an output `format` (Confluent's
-    /// `resolved` for AVRO: referenced types written in full). Formats that
+    /// Rewrites the schema text for an output `format`: Confluent's
+    /// `resolved` for AVRO (referenced types written in full) and
+    /// `serialized` for PROTOBUF (a base64 FileDescriptorProto). Formats that
     /// do not apply are ignored, as Confluent ignores them.
     fn apply_format(
         &self,
@@ -312,16 +318,20 @@ impl Registry {
         format: &str,
         reply: &mut api::Schema,
     ) {
-        if format != "resolved" || content.references.is_empty() {
-            return;
-        }
+        let wanted = match format {
+            "resolved" if content.schema_type == "AVRO" && !content.references.is_empty() => format,
+            "serialized" if content.schema_type == "PROTOBUF" => format,
+            _ => return,
+        };
         match self.parse_stored(state, content) {
-            Ok(parsed) if parsed.schema_type() == SchemaType::Avro => {
-                reply.schema = parsed.resolved()
+            Ok(parsed) if wanted == "serialized" => {
+                if let Some(text) = parsed.serialized() {
+                    reply.schema = text;
+                }
             }
-            Ok(_) => {}
+            Ok(parsed) => reply.schema = parsed.resolved(),
             Err(e) => {
-                tracing::warn!(error = %e, "a stored schema no longer parses; returning it unresolved")
+                tracing::warn!(error = %e, "a stored schema no longer parses; returning it as stored")
             }
         }
     }
@@ -385,7 +395,10 @@ impl Registry {
 
     pub fn schema_types(&self) -> api::SchemaTypes {
         api::SchemaTypes {
-            schema_types: [SchemaType::Avro].iter().map(ToString::to_string).collect(),
+            schema_types: [SchemaType::Avro, SchemaType::Protobuf]
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 
@@ -975,6 +988,18 @@ impl Registry {
     pub fn applied(&self) -> u64 {
         self.read().applied()
     }
+}
+
+/// The schema text a `file_descriptor_set` stands for (its last file, as
+/// Confluent's clients send it: a base64 FileDescriptorProto).
+fn descriptor_set_schema(schema_type: &str, set: &[u8]) -> Result<String, Error> {
+    if !schema_type.is_empty() && schema_type != SchemaType::Protobuf.as_str() {
+        return Err(Error::InvalidSchema(format!(
+            "A file_descriptor_set is a PROTOBUF schema, not {schema_type}"
+        )));
+    }
+    scute_formats::protobuf::schema_from_descriptor_set(set)
+        .map_err(|e| Error::InvalidSchema(e.to_string()))
 }
 
 /// Every schema the references name, transitively, dependencies first.

@@ -1,0 +1,87 @@
+//! PROTOBUF: .proto text (or a base64 FileDescriptorProto) parsed with
+//! protox against its imports, printed back as Confluent's registry prints
+//! it, and compared with Confluent's Protobuf rules.
+
+mod compat;
+mod normalize;
+mod parse;
+mod print;
+mod wellknown;
+
+#[cfg(test)]
+mod tests;
+
+use base64::Engine;
+use prost::Message;
+
+pub use compat::{ChangeType, Difference};
+pub use parse::schema_from_descriptor_set;
+
+use crate::{Dependency, ErrorType, FormatError, Incompatibility};
+
+/// A parsed Protobuf schema.
+#[derive(Debug, Clone)]
+pub struct ProtobufSchema {
+    compiled: parse::Compiled,
+    canonical: String,
+}
+
+impl ProtobufSchema {
+    /// Parses `text` (.proto source, or a base64 FileDescriptorProto as
+    /// Confluent also accepts) against its dependencies by import path.
+    pub fn parse(text: &str, dependencies: &[Dependency]) -> Result<Self, FormatError> {
+        let compiled = parse::compile(text, dependencies)?;
+        let canonical = printer(&compiled, false).file(&compiled.source);
+        Ok(Self {
+            compiled,
+            canonical,
+        })
+    }
+
+    /// The text Confluent stores for this schema.
+    pub fn canonical(&self) -> &str {
+        &self.canonical
+    }
+
+    /// Confluent's normalized text.
+    pub fn normalized(&self) -> String {
+        let qualified = normalize::qualified(&self.compiled.source, &self.compiled.file);
+        printer(&self.compiled, true).file(&qualified)
+    }
+
+    /// `format=serialized`: the schema as a base64 FileDescriptorProto.
+    pub fn serialized(&self) -> String {
+        let mut file = self.compiled.file.clone();
+        file.source_code_info = None;
+        base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec())
+    }
+
+    /// Confluent's differences from `original` to this schema.
+    pub fn differences(&self, original: &ProtobufSchema) -> Vec<Difference> {
+        compat::differences(&original.compiled, &self.compiled)
+    }
+
+    /// Problems that stop a reader of `self` from reading data written with
+    /// `writer`: Confluent's incompatible differences from writer to reader.
+    pub fn read_problems(&self, writer: &ProtobufSchema) -> Vec<Incompatibility> {
+        self.differences(writer)
+            .into_iter()
+            .filter(|d| !d.change.is_compatible())
+            .map(|d| Incompatibility {
+                error_type: ErrorType::Protobuf(d.change),
+                path: d.path,
+                additional_info: String::new(),
+            })
+            .collect()
+    }
+}
+
+fn printer(compiled: &parse::Compiled, normalize: bool) -> print::Printer {
+    let syntax = compiled.source.syntax.as_deref().unwrap_or("");
+    print::Printer {
+        from_text: compiled.from_text,
+        proto2_declared: compiled.proto2_declared,
+        proto2: syntax.is_empty() || syntax == "proto2",
+        normalize,
+    }
+}

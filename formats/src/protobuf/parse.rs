@@ -1,0 +1,249 @@
+//! Parsing and import resolution with protox: no protoc binary.
+//!
+//! A schema is kept twice: as written (protox-parse's unresolved descriptor,
+//! whose type names, labels and options are what the user typed, which is
+//! what Confluent prints back) and compiled (protox's resolved descriptor,
+//! which compatibility and `format=serialized` use).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use miette::Diagnostic;
+use prost::Message;
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
+use protox::file::{File, FileResolver, GoogleFileResolver};
+
+use super::wellknown;
+use crate::{Dependency, FormatError, SchemaType};
+
+/// The name the schema itself has among its imports.
+const MAIN: &str = "schema.proto";
+
+/// A schema parsed and compiled against its imports.
+#[derive(Debug, Clone)]
+pub(crate) struct Compiled {
+    /// As written (text) or as submitted (descriptor).
+    pub(crate) source: FileDescriptorProto,
+    /// Whether `source` came from .proto text (else from a descriptor).
+    pub(crate) from_text: bool,
+    /// Whether the text declared `syntax = "proto2"` (protox-parse leaves
+    /// proto2 unset either way; Confluent prints it back only if written).
+    pub(crate) proto2_declared: bool,
+    /// The schema resolved: full type names, interpreted options.
+    pub(crate) file: FileDescriptorProto,
+    /// Every file it imports, transitively, resolved.
+    pub(crate) imports: Vec<FileDescriptorProto>,
+    /// Import path to the text it was given as (references and bundled
+    /// files), to tell whether two schemas import the very same file.
+    pub(crate) import_texts: HashMap<String, String>,
+}
+
+fn invalid(reason: impl Into<String>) -> FormatError {
+    FormatError::Invalid {
+        schema_type: SchemaType::Protobuf,
+        reason: reason.into(),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// `file:line:column: reason`, from a diagnostic whose first label points
+/// into `text`.
+fn located(file: &str, text: Option<&str>, error: &dyn Diagnostic, reason: String) -> String {
+    let offset = error
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .map(|l| l.offset());
+    match (offset, text) {
+        (Some(offset), Some(text)) => {
+            let (line, column) = line_column(text, offset);
+            format!("{file}:{line}:{column}: {reason}")
+        }
+        _ => format!("{file}: {reason}"),
+    }
+}
+
+struct Resolver {
+    main_name: String,
+    main: File,
+    dependencies: HashMap<String, String>,
+    google: GoogleFileResolver,
+}
+
+impl FileResolver for Resolver {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if name == self.main_name {
+            return Ok(self.main.clone());
+        }
+        if let Some(text) = self.dependencies.get(name) {
+            return match File::from_source(name, text) {
+                Ok(file) => Ok(file),
+                // A dependency stored as a base64 descriptor.
+                Err(e) => decode_descriptor(text)
+                    .map(|mut fd| {
+                        fd.name = Some(name.to_owned());
+                        File::from_file_descriptor_proto(fd)
+                    })
+                    .ok_or(e),
+            };
+        }
+        if let Some(text) = wellknown::bundled(name) {
+            return File::from_source(name, text);
+        }
+        self.google.open_file(name)
+    }
+}
+
+/// A base64 FileDescriptorProto, as Confluent accepts in place of text.
+pub(crate) fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.contains(char::is_whitespace) {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(trimmed)
+        .ok()?;
+    let fd = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    (!fd.message_type.is_empty() || !fd.enum_type.is_empty() || fd.name.is_some()).then_some(fd)
+}
+
+/// Whether `text` declares `syntax = "proto2"` before anything else.
+fn declares_proto2(text: &str) -> bool {
+    let compact: String = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<String>()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    compact.contains("syntax=\"proto2\";") || compact.contains("syntax='proto2';")
+}
+
+pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compiled, FormatError> {
+    let main_name = if dependencies.iter().any(|d| d.name == MAIN) {
+        "schema~.proto".to_owned()
+    } else {
+        MAIN.to_owned()
+    };
+    let (source, from_text, main) = match protox_parse::parse(&main_name, text) {
+        Ok(source) => {
+            let main = File::from_source(&main_name, text)
+                .map_err(|e| invalid(located(&main_name, Some(text), &e, e.to_string())))?;
+            (source, true, main)
+        }
+        Err(parse_error) => match decode_descriptor(text) {
+            Some(mut fd) => {
+                fd.name = Some(main_name.clone());
+                fd.source_code_info = None;
+                (fd.clone(), false, File::from_file_descriptor_proto(fd))
+            }
+            None => {
+                return Err(invalid(located(
+                    &main_name,
+                    Some(text),
+                    &parse_error,
+                    parse_error.to_string(),
+                )));
+            }
+        },
+    };
+    let texts: HashMap<String, String> = dependencies
+        .iter()
+        .map(|d| (d.name.clone(), d.schema.clone()))
+        .collect();
+    let resolver = Resolver {
+        main_name: main_name.clone(),
+        main,
+        dependencies: texts.clone(),
+        google: GoogleFileResolver::new(),
+    };
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true);
+    if let Err(e) = compiler.open_file(&main_name) {
+        let file = e.file().unwrap_or(&main_name).to_owned();
+        let file_text = if file == main_name {
+            from_text.then_some(text)
+        } else {
+            texts
+                .get(&file)
+                .map(String::as_str)
+                .or_else(|| wellknown::bundled(&file))
+        };
+        let mut reason = e.to_string();
+        if e.is_file_not_found() {
+            reason.push_str(
+                " (an import must be named by a schema reference or be one of the files Confluent bundles)",
+            );
+        }
+        return Err(invalid(located(&file, file_text, &e, reason)));
+    }
+    let FileDescriptorSet { file: files } = compiler.file_descriptor_set();
+    let mut compiled = None;
+    let mut imports = Vec::new();
+    for f in files {
+        if f.name() == main_name {
+            compiled = Some(f);
+        } else {
+            imports.push(f);
+        }
+    }
+    let file = compiled.ok_or_else(|| invalid("the schema did not compile"))?;
+    let mut import_texts = texts;
+    for f in &imports {
+        if let Some(text) = wellknown::bundled(f.name()) {
+            import_texts
+                .entry(f.name().to_owned())
+                .or_insert_with(|| text.to_owned());
+        } else if wellknown::is_google_protobuf(f.name()) {
+            import_texts
+                .entry(f.name().to_owned())
+                .or_insert_with(|| f.name().to_owned());
+        }
+    }
+    Ok(Compiled {
+        proto2_declared: from_text && declares_proto2(text),
+        source,
+        from_text,
+        file,
+        imports,
+        import_texts,
+    })
+}
+
+/// The schema a FileDescriptorSet carries: its last file, as a base64
+/// FileDescriptorProto (the form Confluent's clients send). The other files
+/// are its imports, which the registry resolves through references or
+/// bundled files like any other import.
+pub fn schema_from_descriptor_set(bytes: &[u8]) -> Result<String, FormatError> {
+    let set = FileDescriptorSet::decode(bytes)
+        .map_err(|e| invalid(format!("Invalid file_descriptor_set: {e}")))?;
+    let last = set
+        .file
+        .into_iter()
+        .next_back()
+        .ok_or_else(|| invalid("Invalid file_descriptor_set: it holds no file"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(last.encode_to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_from_one() {
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("ab", 0), (1, 1));
+    }
+
+    #[test]
+    fn proto2_declaration_is_seen_through_spacing() {
+        assert!(declares_proto2("syntax   =  \"proto2\" ;\nmessage A {}"));
+        assert!(!declares_proto2("syntax = \"proto3\";"));
+    }
+}
