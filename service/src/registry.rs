@@ -121,7 +121,8 @@ impl Registry {
             req.schema_type = SchemaType::Protobuf.to_string();
         }
         let subject = req.subject;
-        let candidate = {
+        let heavy = is_heavy(&req.schema_type);
+        let candidate = cpu_heavy(heavy, || {
             let state = self.read();
             let normalize = req.normalize || config_normalize(&state, &subject);
             self.candidate(
@@ -132,8 +133,8 @@ impl Registry {
                 normalize,
                 req.metadata_json.as_deref(),
                 req.rule_set_json.as_deref(),
-            )?
-        };
+            )
+        })?;
         // Registering what the subject already holds answers at once, even in
         // READONLY mode, as Confluent does.
         let existing = live_match(&self.read(), &subject, &candidate.content)
@@ -187,8 +188,9 @@ impl Registry {
             };
             if !import {
                 let level = effective_level(state, &subject);
-                let messages =
-                    self.check_against(state, &subject, &candidate.parsed, level, None)?;
+                let messages = cpu_heavy(heavy, || {
+                    self.check_against(state, &subject, &candidate.parsed, level, None)
+                })?;
                 if !messages.is_empty() {
                     return Err(Error::IncompatibleSchema {
                         subject: subject.clone(),
@@ -267,15 +269,17 @@ impl Registry {
             .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
             .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
         let normalize = req.normalize || config_normalize(&state, &req.subject);
-        let candidate = self.candidate(
-            &state,
-            &req.schema_type,
-            &req.schema,
-            &req.references,
-            normalize,
-            None,
-            None,
-        )?;
+        let candidate = cpu_heavy(is_heavy(&req.schema_type), || {
+            self.candidate(
+                &state,
+                &req.schema_type,
+                &req.schema,
+                &req.references,
+                normalize,
+                None,
+                None,
+            )
+        })?;
         let found = versions.iter().rev().find(|(_, e)| {
             (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
         });
@@ -323,7 +327,9 @@ impl Registry {
             "serialized" if content.schema_type == "PROTOBUF" => format,
             _ => return,
         };
-        match self.parse_stored(state, content) {
+        match cpu_heavy(is_heavy(&content.schema_type), || {
+            self.parse_stored(state, content)
+        }) {
             Ok(parsed) if wanted == "serialized" => {
                 if let Some(text) = parsed.serialized() {
                     reply.schema = text;
@@ -790,15 +796,18 @@ impl Registry {
             .transpose()?;
         let state = self.read();
         let normalize = req.normalize || config_normalize(&state, &req.subject);
-        let candidate = match self.candidate(
-            &state,
-            &req.schema_type,
-            &req.schema,
-            &req.references,
-            normalize,
-            None,
-            None,
-        ) {
+        let heavy = is_heavy(&req.schema_type);
+        let candidate = match cpu_heavy(heavy, || {
+            self.candidate(
+                &state,
+                &req.schema_type,
+                &req.schema,
+                &req.references,
+                normalize,
+                None,
+                None,
+            )
+        }) {
             Ok(c) => c,
             // With verbose, Confluent answers an invalid schema with its
             // reason instead of an error.
@@ -833,8 +842,9 @@ impl Registry {
             None => None,
         };
         let level = effective_level(&state, &req.subject);
-        let messages =
-            self.check_against(&state, &req.subject, &candidate.parsed, level, against)?;
+        let messages = cpu_heavy(heavy, || {
+            self.check_against(&state, &req.subject, &candidate.parsed, level, against)
+        })?;
         Ok(api::CompatibilityResult {
             is_compatible: messages.is_empty(),
             messages: if req.verbose { messages } else { vec![] },
@@ -987,6 +997,27 @@ impl Registry {
     /// How many records the state holds (for start-up logs).
     pub fn applied(&self) -> u64 {
         self.read().applied()
+    }
+}
+
+/// Whether parsing a schema of this type can take long: compiling a large
+/// Protobuf file takes milliseconds (see the README's Protobuf figures).
+fn is_heavy(schema_type: &str) -> bool {
+    schema_type == SchemaType::Protobuf.as_str()
+}
+
+/// Runs `work` so that a long parse does not stall the other tasks of this
+/// worker thread: on a multi-threaded runtime the worker hands its tasks to
+/// another thread for the duration (a current-thread runtime, as in tests,
+/// just runs it).
+fn cpu_heavy<T>(heavy: bool, work: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if heavy
+        && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
+    {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
     }
 }
 

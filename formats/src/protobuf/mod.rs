@@ -22,7 +22,8 @@ use crate::{Dependency, ErrorType, FormatError, Incompatibility};
 /// A parsed Protobuf schema.
 #[derive(Debug, Clone)]
 pub struct ProtobufSchema {
-    compiled: parse::Compiled,
+    /// Boxed: descriptors are large, and `ParsedSchema` is passed by value.
+    compiled: Box<parse::Compiled>,
     canonical: String,
 }
 
@@ -30,7 +31,7 @@ impl ProtobufSchema {
     /// Parses `text` (.proto source, or a base64 FileDescriptorProto as
     /// Confluent also accepts) against its dependencies by import path.
     pub fn parse(text: &str, dependencies: &[Dependency]) -> Result<Self, FormatError> {
-        let compiled = parse::compile(text, dependencies)?;
+        let compiled = Box::new(parse::compile(text, dependencies)?);
         let canonical = printer(&compiled, false).file(&compiled.source);
         Ok(Self {
             compiled,

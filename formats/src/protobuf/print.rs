@@ -318,13 +318,13 @@ fn field_options(f: &FieldDescriptorProto, from_text: bool) -> Vec<Opt> {
             value,
         });
     }
-    if let Some(json) = &f.json_name {
-        if from_text || *json != default_json_name(f.name()) {
-            out.push(Opt {
-                name: "json_name".to_owned(),
-                value: OptValue::Str(json.clone()),
-            });
-        }
+    if let Some(json) = &f.json_name
+        && (from_text || *json != default_json_name(f.name()))
+    {
+        out.push(Opt {
+            name: "json_name".to_owned(),
+            value: OptValue::Str(json.clone()),
+        });
     }
     out
 }

@@ -8,7 +8,10 @@
 //! cargo build --release -p scute-service --bin scute -p scute-tests --bin scute-bench
 //! target/release/scute-bench            # full run, under 3 minutes
 //! target/release/scute-bench --quick    # smoke run, a few seconds
+//! target/release/scute-bench --protobuf # only the PROTOBUF figures (protobuf.rs)
 //! ```
+
+mod protobuf;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -72,6 +75,10 @@ struct Args {
     /// Seconds after start-up before the second memory reading [default: 5, quick: 1].
     #[arg(long)]
     settle: Option<f64>,
+    /// Run only the PROTOBUF benchmarks: a 200-message file registered and
+    /// checked, and start-up over 10,000 Protobuf schemas.
+    #[arg(long)]
+    protobuf: bool,
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -81,6 +88,7 @@ struct Args {
 #[derive(Debug)]
 struct Plan {
     scute: PathBuf,
+    protobuf: bool,
     warmup: Duration,
     duration: Duration,
     connections: usize,
@@ -100,6 +108,7 @@ impl Plan {
         };
         let plan = Plan {
             scute: find_binary(&args.scute)?,
+            protobuf: args.protobuf,
             warmup: secs(args.warmup, 2.0, 0.5)?,
             duration: secs(args.duration, 10.0, 1.5)?,
             connections: args.connections,
@@ -171,6 +180,9 @@ async fn run(plan: &Plan) -> Result<()> {
         machine.describe()
     );
 
+    if plan.protobuf {
+        return protobuf::run(plan, &machine).await;
+    }
     let lookups = bench_lookups(plan).await?;
     let startup = bench_startup(plan).await?;
 
