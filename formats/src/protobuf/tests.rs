@@ -521,3 +521,19 @@ fn messages_are_confluents() {
     );
     assert!(new.serialized().is_some() && avro.serialized().is_none());
 }
+
+#[test]
+fn printed_text_reads_back_to_itself() {
+    for text in [
+        "syntax = \"proto3\";\npackage foo;\nimport \"google/protobuf/timestamp.proto\";\noption java_package = \"a.b\";\nmessage M {\n  enum E { A = 0; }\n  message N { string s = 1; }\n  N n = 2; int32 i = 1 [deprecated = true, json_name = \"eye\"];\n  oneof o { string x = 3; int64 y = 4; }\n  reserved 5, 7 to 9;\n  reserved \"old\";\n  map<string, N> m = 10;\n  optional string opt = 11;\n  google.protobuf.Timestamp t = 12;\n}\nservice S { rpc Get (M) returns (stream M.N) { option deprecated = true; } }\n",
+        "syntax = \"proto2\";\nmessage A {\n  required string s = 1 [default = \"x\"];\n  optional int32 n = 2 [default = -7];\n  extensions 100 to max;\n}\nextend A { optional string note = 100; }\n",
+        "syntax = \"proto3\";\nimport \"confluent/meta.proto\";\nmessage A {\n  option (confluent.message_meta).doc = \"m\";\n  string s = 1 [(confluent.field_meta) = { doc: \"d\", params: [{ key: \"k\", value: \"v\" }] }];\n}\n",
+    ] {
+        let once = schema(text);
+        let twice = schema(once.canonical());
+        assert_eq!(once.canonical(), twice.canonical());
+        let normalized = schema(&once.normalized());
+        assert_eq!(normalized.normalized(), once.normalized());
+        assert!(twice.differences(&once).is_empty());
+    }
+}
