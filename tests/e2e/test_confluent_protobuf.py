@@ -127,17 +127,26 @@ def test_round_trip_with_an_import_and_a_timestamp(scute):
     assert latest["id"] == schema_id
     assert latest["schemaType"] == "PROTOBUF"
     assert [r["name"] for r in latest["references"]] == ["common/amount.proto"]
+    # Stored as Confluent prints a descriptor: qualified names, JSON names,
+    # the map's entry message.
     assert latest["schema"] == (
         'syntax = "proto3";\npackage shop;\n\n'
         'import "common/amount.proto";\nimport "google/protobuf/timestamp.proto";\n\n'
         "message Order {\n"
-        "  string id = 1;\n"
-        "  .common.Amount total = 2;\n"
-        "  .google.protobuf.Timestamp placed_at = 3;\n"
-        "  repeated string tags = 4;\n"
-        "  map<string, int32> counts = 5;\n"
+        '  string id = 1 [json_name = "id"];\n'
+        '  .common.Amount total = 2 [json_name = "total"];\n'
+        '  .google.protobuf.Timestamp placed_at = 3 [json_name = "placedAt"];\n'
+        '  repeated string tags = 4 [json_name = "tags"];\n'
+        '  repeated .shop.Order.CountsEntry counts = 5 [json_name = "counts"];\n'
+        "\n"
+        "  message CountsEntry {\n"
+        "    option map_entry = true;\n"
+        "  \n"
+        '    string key = 1 [json_name = "key"];\n'
+        '    int32 value = 2 [json_name = "value"];\n'
+        "  }\n"
         "}\n"
-        "message Refund {\n  string order_id = 1;\n}\n"
+        'message Refund {\n  string order_id = 1 [json_name = "orderId"];\n}\n'
     )
     dep = get(scute, "/subjects/common%2Famount.proto/versions/1")
     assert get(scute, "/subjects/common%2Famount.proto/versions/1/referencedby") == [schema_id]

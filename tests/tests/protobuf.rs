@@ -402,6 +402,35 @@ async fn grpc_registers_from_a_file_descriptor_set() {
         .unwrap_err();
     assert_eq!(without.code(), tonic::Code::InvalidArgument);
 
+    // Relative names and a map: with normalize, the same id as the text.
+    let text = "syntax = \"proto3\";\npackage shop;\n\nmessage Basket {\n  map<string, Line> lines = 1;\n  message Line { int32 qty = 1; }\n}\n";
+    let from_set = c
+        .raw()
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "basket-set".into(),
+            file_descriptor_set: descriptor_set(&[("shop/basket.proto", text)]),
+            normalize: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (_, from_text) = r
+        .call(
+            POST,
+            "/subjects/basket-text/versions?normalize=true",
+            Some(json!({"schemaType": "PROTOBUF", "schema": text})),
+        )
+        .await;
+    assert_eq!(from_text["id"], json!(from_set.id), "{from_text}");
+    assert!(
+        from_set
+            .schema
+            .contains("map<string, .shop.Basket.Line> lines = 1;"),
+        "{}",
+        from_set.schema
+    );
+
     // Not a descriptor set at all.
     let garbage = c
         .raw()

@@ -50,9 +50,10 @@ impl ProtobufSchema {
         printer(&self.compiled, true).file(&qualified)
     }
 
-    /// `format=serialized`: the schema as a base64 FileDescriptorProto.
+    /// `format=serialized`: the schema as a base64 FileDescriptorProto
+    /// (JSON names only where written, as in Confluent's).
     pub fn serialized(&self) -> String {
-        let mut file = self.compiled.file.clone();
+        let mut file = normalize::written_json_names(&self.compiled.file, &self.compiled.source);
         file.source_code_info = None;
         base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec())
     }
@@ -84,5 +85,7 @@ fn printer(compiled: &parse::Compiled, normalize: bool) -> print::Printer {
         proto2_declared: compiled.proto2_declared,
         proto2: syntax.is_empty() || syntax == "proto2",
         normalize,
+        entries_as_messages: !compiled.from_text,
+        default_json_names: true,
     }
 }

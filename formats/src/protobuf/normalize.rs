@@ -40,3 +40,35 @@ fn fields(source: &mut [FieldDescriptorProto], resolved: &[FieldDescriptorProto]
         }
     }
 }
+
+/// `compiled` with a JSON name only where `source` has one (protox fills
+/// in protoc's default for every field; Confluent writes none it was not
+/// given).
+pub(crate) fn written_json_names(
+    compiled: &FileDescriptorProto,
+    source: &FileDescriptorProto,
+) -> FileDescriptorProto {
+    fn fields(out: &mut [FieldDescriptorProto], source: &[FieldDescriptorProto]) {
+        for (o, s) in out.iter_mut().zip(source) {
+            if s.json_name.is_none() {
+                o.json_name = None;
+            }
+        }
+    }
+    fn messages(out: &mut [DescriptorProto], source: &[DescriptorProto]) {
+        for (o, s) in out.iter_mut().zip(source) {
+            if o.options.as_ref().is_some_and(|opts| opts.map_entry()) {
+                // Map entries are made up, by Confluent without JSON names.
+                o.field.iter_mut().for_each(|f| f.json_name = None);
+                continue;
+            }
+            fields(&mut o.field, &s.field);
+            fields(&mut o.extension, &s.extension);
+            messages(&mut o.nested_type, &s.nested_type);
+        }
+    }
+    let mut out = compiled.clone();
+    fields(&mut out.extension, &source.extension);
+    messages(&mut out.message_type, &source.message_type);
+    out
+}

@@ -216,10 +216,13 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
     })
 }
 
-/// The schema a FileDescriptorSet carries: its last file, as a base64
-/// FileDescriptorProto (the form Confluent's clients send). The other files
-/// are its imports, which the registry resolves through references or
-/// bundled files like any other import.
+/// The schema a FileDescriptorSet carries: its last file (protoc lists
+/// dependencies first), as .proto text. The other files are its imports,
+/// which the registry resolves through references or bundled files like any
+/// other import. The text is what the same file written by hand with fully
+/// qualified type names reads as: maps as `map<K, V>`, JSON names only
+/// where they differ from protoc's default, so that the descriptors and the
+/// text get the same id.
 pub fn schema_from_descriptor_set(bytes: &[u8]) -> Result<String, FormatError> {
     let set = FileDescriptorSet::decode(bytes)
         .map_err(|e| invalid(format!("Invalid file_descriptor_set: {e}")))?;
@@ -228,7 +231,16 @@ pub fn schema_from_descriptor_set(bytes: &[u8]) -> Result<String, FormatError> {
         .into_iter()
         .next_back()
         .ok_or_else(|| invalid("Invalid file_descriptor_set: it holds no file"))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(last.encode_to_vec()))
+    let syntax = last.syntax.as_deref().unwrap_or("");
+    let printer = super::print::Printer {
+        from_text: false,
+        proto2_declared: syntax == "proto2",
+        proto2: syntax.is_empty() || syntax == "proto2",
+        normalize: false,
+        entries_as_messages: false,
+        default_json_names: false,
+    };
+    Ok(printer.file(&last))
 }
 
 #[cfg(test)]

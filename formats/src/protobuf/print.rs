@@ -21,6 +21,12 @@ pub(crate) struct Printer {
     /// The file is proto2 (labels of descriptor fields are then written).
     pub(crate) proto2: bool,
     pub(crate) normalize: bool,
+    /// Map fields as Confluent prints a descriptor's: `repeated` fields of
+    /// their entry message, which is printed too (`option map_entry`).
+    /// Otherwise (and always when normalizing) `map<K, V>`.
+    pub(crate) entries_as_messages: bool,
+    /// Print a `json_name` even when it is protoc's default one.
+    pub(crate) default_json_names: bool,
 }
 
 /// An option as Confluent's printer holds it.
@@ -268,6 +274,8 @@ fn file_options(file: &FileDescriptorProto, from_text: bool) -> Vec<Opt> {
 }
 
 fn message_options(m: &DescriptorProto, from_text: bool) -> Vec<Opt> {
+    // Confluent's order for a descriptor: no_standard_descriptor_accessor,
+    // deprecated, map_entry, then custom options.
     let Some(o) = &m.options else {
         return vec![];
     };
@@ -281,11 +289,12 @@ fn message_options(m: &DescriptorProto, from_text: bool) -> Vec<Opt> {
         o.no_standard_descriptor_accessor.map(|b| b.to_string()),
     );
     raw_opt(&mut out, "deprecated", o.deprecated.map(|b| b.to_string()));
+    raw_opt(&mut out, "map_entry", o.map_entry.map(|b| b.to_string()));
     out.extend(uninterpreted(&o.uninterpreted_option));
     out
 }
 
-fn field_options(f: &FieldDescriptorProto, from_text: bool) -> Vec<Opt> {
+fn field_options(f: &FieldDescriptorProto, from_text: bool, default_json_names: bool) -> Vec<Opt> {
     let mut out = Vec::new();
     if let Some(o) = &f.options {
         if from_text {
@@ -319,7 +328,7 @@ fn field_options(f: &FieldDescriptorProto, from_text: bool) -> Vec<Opt> {
         });
     }
     if let Some(json) = &f.json_name
-        && (from_text || *json != default_json_name(f.name()))
+        && (default_json_names || *json != default_json_name(f.name()))
     {
         out.push(Opt {
             name: "json_name".to_owned(),
@@ -820,8 +829,12 @@ impl Printer {
                 indented(&mut out, &text);
             }
         }
-        let nested: Vec<&DescriptorProto> =
-            m.nested_type.iter().filter(|n| !is_map_entry(n)).collect();
+        let keep_entries = self.entries_as_messages && !self.normalize;
+        let nested: Vec<&DescriptorProto> = m
+            .nested_type
+            .iter()
+            .filter(|n| keep_entries || !is_map_entry(n))
+            .collect();
         if !nested.is_empty() || !m.enum_type.is_empty() {
             out.push('\n');
             for n in nested {
@@ -858,6 +871,20 @@ impl Printer {
             return items
                 .into_iter()
                 .map(|(_, v)| format!("reserved {v};\n"))
+                .collect();
+        }
+        if !self.from_text {
+            // Confluent makes one statement of each range and name of a
+            // descriptor.
+            return m
+                .reserved_range
+                .iter()
+                .map(|r| format!("reserved {};\n", range(r.start(), r.end())))
+                .chain(
+                    m.reserved_name
+                        .iter()
+                        .map(|n| format!("reserved \"{n}\";\n")),
+                )
                 .collect();
         }
         let mut out = Vec::new();
@@ -898,7 +925,9 @@ impl Printer {
         in_oneof: bool,
     ) -> String {
         let mut out = String::new();
-        let entry = owner.and_then(|m| map_entry(m, f));
+        let entry = owner
+            .filter(|_| self.normalize || !self.entries_as_messages)
+            .and_then(|m| map_entry(m, f));
         match entry {
             Some(entry) => {
                 let key = entry.field.iter().find(|f| f.number() == 1);
@@ -921,7 +950,7 @@ impl Printer {
         out.push_str(f.name());
         out.push_str(" = ");
         out.push_str(&f.number().to_string());
-        let options = field_options(f, self.from_text);
+        let options = field_options(f, self.from_text, self.default_json_names);
         if !options.is_empty() {
             out.push(' ');
             self.inline_options(&mut out, options);
@@ -993,6 +1022,8 @@ mod tests {
             proto2_declared: false,
             proto2: false,
             normalize: false,
+            entries_as_messages: false,
+            default_json_names: true,
         };
         let entries = parse_aggregate("doc : \"hi\" tags : \"a\" tags : \"b\"").unwrap();
         let opt = Opt {

@@ -119,7 +119,7 @@ fn serialized_form_reads_back_as_the_same_schema() {
     let back = ProtobufSchema::parse(&s.serialized(), &[]).unwrap();
     assert_eq!(
         back.canonical(),
-        "syntax = \"proto3\";\npackage p;\n\nimport \"google/protobuf/timestamp.proto\";\n\nmessage A {\n  .google.protobuf.Timestamp t = 1;\n  map<string, int64> c = 2;\n  optional string o = 3;\n}\n"
+        "syntax = \"proto3\";\npackage p;\n\nimport \"google/protobuf/timestamp.proto\";\n\nmessage A {\n  .google.protobuf.Timestamp t = 1;\n  repeated .p.A.CEntry c = 2;\n  optional string o = 3;\n\n  message CEntry {\n    option map_entry = true;\n  \n    string key = 1;\n    int64 value = 2;\n  }\n}\n"
     );
     assert_eq!(back.normalized(), s.normalized());
     assert!(back.differences(&s).is_empty());
@@ -536,4 +536,27 @@ fn printed_text_reads_back_to_itself() {
         assert_eq!(normalized.normalized(), once.normalized());
         assert!(twice.differences(&once).is_empty());
     }
+}
+
+#[test]
+fn descriptors_print_as_confluent_prints_them_but_descriptor_sets_as_text() {
+    // protoc (and protox) give every field a JSON name, and maps an entry
+    // message: Confluent prints both back for a base64 descriptor.
+    let s = schema(&p3(
+        "package p;\nmessage A {\n  string my_name = 1;\n  map<string, int32> m = 2;\n}\n",
+    ));
+    let mut file = s.compiled.file.clone();
+    file.source_code_info = None;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec());
+    assert_eq!(
+        ProtobufSchema::parse(&encoded, &[]).unwrap().canonical(),
+        "syntax = \"proto3\";\npackage p;\n\nmessage A {\n  string my_name = 1 [json_name = \"myName\"];\n  repeated .p.A.MEntry m = 2 [json_name = \"m\"];\n\n  message MEntry {\n    option map_entry = true;\n  \n    string key = 1 [json_name = \"key\"];\n    int32 value = 2 [json_name = \"value\"];\n  }\n}\n"
+    );
+    // The gRPC descriptor set reads as the text would.
+    let set = prost_types::FileDescriptorSet { file: vec![file] };
+    let text = schema_from_descriptor_set(&set.encode_to_vec()).unwrap();
+    assert_eq!(
+        text,
+        "syntax = \"proto3\";\npackage p;\n\nmessage A {\n  string my_name = 1;\n  map<string, int32> m = 2;\n}\n"
+    );
 }
