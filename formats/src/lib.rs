@@ -4,14 +4,15 @@
 //!
 //! The reference is Confluent's Schema Registry (Java) and Apache Avro Java
 //! underneath: texts and verdicts here must match theirs byte for byte, so
-//! clients can switch registries without noticing. Only AVRO is implemented;
-//! PROTOBUF and JSON Schema will be sibling modules behind the same
+//! clients can switch registries without noticing. AVRO and JSON Schema are
+//! implemented; PROTOBUF will be a sibling module behind the same
 //! format-neutral API ([`parse`], [`ParsedSchema`], [`Incompatibility`]).
 
 use std::fmt;
 use std::str::FromStr;
 
 pub mod avro;
+pub mod json;
 
 /// The `schemaType` of the REST API and of the `_schemas` records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +84,7 @@ pub enum FormatError {
 #[derive(Debug, Clone)]
 pub enum ParsedSchema {
     Avro(avro::AvroSchema),
+    Json(json::JsonSchema),
 }
 
 /// Parses and validates `text` of type `schema_type` against its
@@ -94,6 +96,7 @@ pub fn parse(
 ) -> Result<ParsedSchema, FormatError> {
     match schema_type {
         SchemaType::Avro => avro::AvroSchema::parse(text, dependencies).map(ParsedSchema::Avro),
+        SchemaType::Json => json::JsonSchema::parse(text, dependencies).map(ParsedSchema::Json),
         other => Err(FormatError::Unsupported(other)),
     }
 }
@@ -102,6 +105,7 @@ impl ParsedSchema {
     pub fn schema_type(&self) -> SchemaType {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
+            ParsedSchema::Json(_) => SchemaType::Json,
         }
     }
 
@@ -110,6 +114,7 @@ impl ParsedSchema {
     pub fn canonical(&self) -> &str {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
+            ParsedSchema::Json(s) => s.canonical(),
         }
     }
 
@@ -117,13 +122,16 @@ impl ParsedSchema {
     pub fn normalized(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
+            ParsedSchema::Json(s) => s.normalized(),
         }
     }
 
-    /// The `format=resolved` text: referenced types inlined.
+    /// The `format=resolved` text: referenced types inlined (AVRO); a JSON
+    /// schema's text is returned as stored, as Confluent does.
     pub fn resolved(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.resolved(),
+            ParsedSchema::Json(s) => s.canonical().to_owned(),
         }
     }
 
@@ -133,7 +141,7 @@ impl ParsedSchema {
     pub fn read_problems(&self, writer: &ParsedSchema) -> Vec<Incompatibility> {
         match (self, writer) {
             (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => r.read_problems(w),
-            #[allow(unreachable_patterns)]
+            (ParsedSchema::Json(r), ParsedSchema::Json(w)) => r.read_problems(w),
             _ => vec![Incompatibility {
                 error_type: ErrorType::DifferentSchemaType,
                 path: String::new(),
@@ -156,6 +164,10 @@ pub enum ErrorType {
     MissingUnionBranch,
     /// Reader and writer are of different schema types.
     DifferentSchemaType,
+    /// A JSON Schema change Confluent does not accept.
+    Json(json::ChangeType),
+    /// The check gave up: the schemas are too large to compare.
+    CheckLimit,
 }
 
 impl ErrorType {
@@ -168,6 +180,8 @@ impl ErrorType {
             ErrorType::TypeMismatch => "TYPE_MISMATCH",
             ErrorType::MissingUnionBranch => "MISSING_UNION_BRANCH",
             ErrorType::DifferentSchemaType => "DIFFERENT_SCHEMA_TYPE",
+            ErrorType::Json(change) => change.as_str(),
+            ErrorType::CheckLimit => "CHECK_LIMIT_REACHED",
         }
     }
 }
@@ -215,14 +229,31 @@ impl Incompatibility {
                 "The field '{info}' at path '{path}' in the {reader} schema has no default value and is missing in the {writer} schema"
             ),
             ErrorType::DifferentSchemaType => String::new(),
+            // JSON Schema descriptions name the update (the reader) first.
+            ErrorType::Json(change) => change.description(path, reader, writer),
+            ErrorType::CheckLimit => {
+                format!("The compatibility check stopped at path '{path}': {info}")
+            }
         }
     }
 
     /// Confluent's verbose message for this problem, roles as in
     /// [`Incompatibility::description`].
     pub fn message(&self, reader: &str, writer: &str) -> String {
-        if self.error_type == ErrorType::DifferentSchemaType {
-            return "Incompatible because of different schema type".to_owned();
+        match self.error_type {
+            ErrorType::DifferentSchemaType => {
+                return "Incompatible because of different schema type".to_owned();
+            }
+            // Confluent's JSON `Difference.toString()`: double quotes, no
+            // additionalInfo.
+            ErrorType::Json(_) | ErrorType::CheckLimit => {
+                return format!(
+                    "{{errorType:\"{}\", description:\"{}\"}}",
+                    self.error_type,
+                    self.description(reader, writer)
+                );
+            }
+            _ => {}
         }
         format!(
             "{{errorType:'{}', description:'{}', additionalInfo:'{}'}}",

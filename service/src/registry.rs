@@ -385,7 +385,10 @@ impl Registry {
 
     pub fn schema_types(&self) -> api::SchemaTypes {
         api::SchemaTypes {
-            schema_types: [SchemaType::Avro].iter().map(ToString::to_string).collect(),
+            schema_types: [SchemaType::Avro, SchemaType::Json]
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 
