@@ -519,14 +519,15 @@ pub(crate) struct Outcome {
 /// schemas of hundreds of thousands of properties.
 pub(crate) const MAX_PAIRS: usize = 2_000_000;
 
-/// The differences from `original` (the writer) to `update` (the reader).
-pub(crate) fn compare(original: &Graph, update: &Graph) -> Outcome {
+/// The differences from `original` (the writer) to `update` (the reader),
+/// comparing at most `budget` pairs of subschemas.
+pub(crate) fn compare(original: &Graph, update: &Graph, budget: usize) -> Outcome {
     let mut c = Checker {
         o: original,
         u: update,
         memo: HashMap::new(),
         in_progress: HashSet::new(),
-        budget: MAX_PAIRS,
+        budget,
         limit_hit: false,
     };
     let differences = c.compare(Some(original.root), Some(update.root));

@@ -86,7 +86,13 @@ impl JsonSchema {
     /// with `writer`: Confluent's differences from `writer` (the original)
     /// to `self` (the update) that it does not accept.
     pub fn read_problems(&self, writer: &JsonSchema) -> Vec<Incompatibility> {
-        let outcome = compat::compare(&writer.graph, &self.graph);
+        self.read_problems_within(writer, compat::MAX_PAIRS)
+    }
+
+    /// [`JsonSchema::read_problems`] comparing at most `budget` pairs of
+    /// subschemas.
+    fn read_problems_within(&self, writer: &JsonSchema, budget: usize) -> Vec<Incompatibility> {
+        let outcome = compat::compare(&writer.graph, &self.graph, budget);
         let mut problems: Vec<Incompatibility> = outcome
             .differences
             .iter()
@@ -102,8 +108,7 @@ impl JsonSchema {
                 error_type: ErrorType::CheckLimit,
                 path: "#/".to_owned(),
                 additional_info: format!(
-                    "the schemas are too large to compare: more than {} pairs of subschemas",
-                    compat::MAX_PAIRS
+                    "the schemas are too large to compare: more than {budget} pairs of subschemas"
                 ),
             });
         }
@@ -113,7 +118,7 @@ impl JsonSchema {
     /// Every difference Confluent sees from `original` to `self`, each as
     /// its change type and path, compatible ones included.
     pub fn changes_from(&self, original: &JsonSchema) -> Vec<(ChangeType, String)> {
-        compat::compare(&original.graph, &self.graph)
+        compat::compare(&original.graph, &self.graph, compat::MAX_PAIRS)
             .differences
             .into_iter()
             .map(|d| (d.change, d.json_path()))
