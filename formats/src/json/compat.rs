@@ -8,7 +8,8 @@
 //! subschema and look for a maximum matching of compatible pairs; every
 //! (original, update) pair of nodes is compared once and remembered, a pair
 //! met again while being compared (a recursive schema) counts as
-//! compatible, and a budget of pairs bounds the whole check, so deep or
+//! compatible, a pair's result keeps at most [`MAX_DIFFERENCES`]
+//! differences, and a budget of pairs bounds the whole check, so deep or
 //! wide schemas stay polynomial and a pathological one ends with an error
 //! instead of running away.
 
@@ -537,6 +538,26 @@ pub(crate) fn compare(original: &Graph, update: &Graph, budget: usize) -> Outcom
     }
 }
 
+/// How many differences one pair's result carries. A difference deep in a
+/// schema reached by many paths (nested combinators through `$ref`s) is a
+/// difference on each path, and their number can grow exponentially while
+/// the pairs compared stay few; past this many, a result keeps its
+/// incompatible differences first, so verdicts are unchanged and the
+/// messages stay readable.
+const MAX_DIFFERENCES: usize = 100;
+
+fn capped(mut diffs: Vec<Difference>) -> Vec<Difference> {
+    if diffs.len() <= MAX_DIFFERENCES {
+        return diffs;
+    }
+    let (mut kept, compatible): (Vec<Difference>, Vec<Difference>) =
+        diffs.drain(..).partition(|d| !d.change.is_compatible());
+    kept.truncate(MAX_DIFFERENCES);
+    let room = MAX_DIFFERENCES - kept.len();
+    kept.extend(compatible.into_iter().take(room));
+    kept
+}
+
 fn compatible(diffs: &[Difference]) -> bool {
     diffs.iter().all(|d| d.change.is_compatible())
 }
@@ -582,7 +603,7 @@ impl Checker<'_> {
             return vec![];
         }
         self.budget -= 1;
-        let diffs = self.compare_nodes(o, u);
+        let diffs = capped(self.compare_nodes(o, u));
         self.in_progress.remove(&(o, u));
         self.memo.insert((o, u), diffs.clone());
         diffs

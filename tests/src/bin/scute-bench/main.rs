@@ -8,7 +8,10 @@
 //! cargo build --release -p scute-service --bin scute -p scute-tests --bin scute-bench
 //! target/release/scute-bench            # full run, under 3 minutes
 //! target/release/scute-bench --quick    # smoke run, a few seconds
+//! target/release/scute-bench --json     # JSON Schema figures only (json.rs)
 //! ```
+
+mod json;
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -72,6 +75,9 @@ struct Args {
     /// Seconds after start-up before the second memory reading [default: 5, quick: 1].
     #[arg(long)]
     settle: Option<f64>,
+    /// Run the JSON Schema figures (json.rs) instead of the others.
+    #[arg(long)]
+    json: bool,
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -88,6 +94,7 @@ struct Plan {
     registrations: usize,
     startup_schemas: usize,
     settle: Duration,
+    json: bool,
     tmp_dir: PathBuf,
 }
 
@@ -109,6 +116,7 @@ impl Plan {
                 .startup_schemas
                 .unwrap_or(if q { 10_000 } else { 100_000 }),
             settle: secs(args.settle, 5.0, 1.0)?,
+            json: args.json,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
         };
         ensure!(plan.connections > 0, "--connections must be at least 1");
@@ -170,6 +178,12 @@ async fn run(plan: &Plan) -> Result<()> {
         },
         machine.describe()
     );
+
+    if plan.json {
+        let figures = json::bench_json(plan).await?;
+        println!("{}", figures.markdown(&machine));
+        return Ok(());
+    }
 
     let lookups = bench_lookups(plan).await?;
     let startup = bench_startup(plan).await?;
