@@ -795,10 +795,8 @@ impl Checker<'_> {
                     out.push(Difference::at(change, "enum"));
                 }
             }
-            (Kind::Const(a), Kind::Const(b)) => {
-                if a != b {
-                    out.push(Difference::at(T::EnumArrayChanged, "const"));
-                }
+            (Kind::Const(a), Kind::Const(b)) if a != b => {
+                out.push(Difference::at(T::EnumArrayChanged, "const"));
             }
             (
                 Kind::Combined {

@@ -25,7 +25,9 @@ pub(crate) struct Meta {
     pub(crate) default: Option<Value>,
 }
 
+/// How a combined schema's subschemas apply (named as the keywords are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Criterion {
     AllOf,
     AnyOf,
