@@ -841,6 +841,17 @@ impl Registry {
         level: CompatibilityLevel,
         only: Option<Version>,
     ) -> Result<Vec<String>, Error> {
+        cpu(|| self.find_problems(state, subject, new, level, only))
+    }
+
+    fn find_problems(
+        &self,
+        state: &State,
+        subject: &str,
+        new: &ParsedSchema,
+        level: CompatibilityLevel,
+        only: Option<Version>,
+    ) -> Result<Vec<String>, Error> {
         if level == CompatibilityLevel::None {
             return Ok(vec![]);
         }
@@ -896,6 +907,30 @@ impl Registry {
     /// Parses a schema from a request against the references it names.
     #[allow(clippy::too_many_arguments)]
     fn candidate(
+        &self,
+        state: &State,
+        schema_type: &str,
+        schema: &str,
+        references: &[api::SchemaReference],
+        normalize: bool,
+        metadata: Option<&str>,
+        rule_set: Option<&str>,
+    ) -> Result<Candidate, Error> {
+        cpu(|| {
+            self.parse_candidate(
+                state,
+                schema_type,
+                schema,
+                references,
+                normalize,
+                metadata,
+                rule_set,
+            )
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn parse_candidate(
         &self,
         state: &State,
         schema_type: &str,
@@ -977,6 +1012,20 @@ impl Registry {
     /// How many records the state holds (for start-up logs).
     pub fn applied(&self) -> u64 {
         self.read().applied()
+    }
+}
+
+/// Runs schema work that can take a while (parsing and checking a large
+/// JSON schema takes tens of milliseconds) so that it does not stall the
+/// other tasks of this runtime worker: on a multi-threaded runtime they move
+/// to another worker meanwhile. Elsewhere (single-threaded tests) it just
+/// runs.
+fn cpu<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
     }
 }
 
