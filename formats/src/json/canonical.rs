@@ -8,6 +8,8 @@
 //! `f64`, so this module reads the text into a small tree of its own that
 //! keeps every number's digits. `normalize=true` sorts every object's keys.
 
+use std::collections::HashMap;
+
 use crate::avro::json::write_str;
 
 /// A JSON value with numbers kept as Jackson would print them.
@@ -154,6 +156,9 @@ impl Reader<'_> {
                 self.enter()?;
                 self.i += 1;
                 let mut members: Vec<(String, Tree)> = Vec::new();
+                // Where each key is, once an object is large enough for a
+                // linear search to cost more than an index.
+                let mut index: HashMap<String, usize> = HashMap::new();
                 self.ws();
                 if self.peek()? == b'}' {
                     self.i += 1;
@@ -168,9 +173,26 @@ impl Reader<'_> {
                         self.i += 1;
                         let v = self.value()?;
                         // Jackson: a repeated key keeps its place, takes the last value.
-                        match members.iter_mut().find(|(k, _)| *k == key) {
-                            Some(slot) => slot.1 = v,
-                            None => members.push((key, v)),
+                        let at = if members.len() < 16 {
+                            members.iter().position(|(k, _)| *k == key)
+                        } else {
+                            if index.is_empty() {
+                                index = members
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, (k, _))| (k.clone(), i))
+                                    .collect();
+                            }
+                            index.get(&key).copied()
+                        };
+                        match at {
+                            Some(i) => members[i].1 = v,
+                            None => {
+                                if !index.is_empty() {
+                                    index.insert(key.clone(), members.len());
+                                }
+                                members.push((key, v));
+                            }
                         }
                         self.ws();
                         match self.peek()? {
@@ -211,8 +233,12 @@ impl Reader<'_> {
                 _ => self.i += 1,
             }
         }
+        let raw = self.text.get(start..self.i)?;
+        if !raw.contains('\\') {
+            return raw.get(1..raw.len() - 1).map(str::to_owned);
+        }
         // The escapes are serde_json's to decode.
-        serde_json::from_str(self.text.get(start..self.i)?).ok()
+        serde_json::from_str(raw).ok()
     }
 
     fn number(&mut self) -> Option<String> {

@@ -266,7 +266,7 @@ const NUMBER_KEYWORDS: &[&str] = &[
     "multipleOf",
 ];
 
-impl Builder<'_, '_> {
+impl<'a> Builder<'_, 'a> {
     fn push(&mut self, kind: Kind) -> NodeId {
         self.nodes.push(Node {
             meta: Meta::default(),
@@ -277,6 +277,25 @@ impl Builder<'_, '_> {
 
     /// The node of the schema at `pointer` in document `doc`, loaded once.
     fn load(&mut self, doc: usize, pointer: String) -> Result<NodeId, String> {
+        self.load_at(doc, pointer, None)
+    }
+
+    /// [`Builder::load`] of a schema whose value the caller already holds.
+    fn load_value(
+        &mut self,
+        doc: usize,
+        pointer: String,
+        value: &'a Value,
+    ) -> Result<NodeId, String> {
+        self.load_at(doc, pointer, Some(value))
+    }
+
+    fn load_at(
+        &mut self,
+        doc: usize,
+        pointer: String,
+        value: Option<&'a Value>,
+    ) -> Result<NodeId, String> {
         if let Some(&id) = self.at.get(&(doc, pointer.clone())) {
             return Ok(id);
         }
@@ -288,10 +307,13 @@ impl Builder<'_, '_> {
         }
         let id = self.push(Kind::Empty);
         self.at.insert((doc, pointer.clone()), id);
-        let value = self
-            .docs
-            .value(doc, &pointer)
-            .ok_or_else(|| format!("no schema at '#{pointer}'"))?;
+        let value = match value {
+            Some(v) => v,
+            None => self
+                .docs
+                .value(doc, &pointer)
+                .ok_or_else(|| format!("no schema at '#{pointer}'"))?,
+        };
         let node = self.build(doc, &pointer, value)?;
         self.nodes[id] = node;
         self.depth -= 1;
@@ -302,7 +324,7 @@ impl Builder<'_, '_> {
         self.load(doc, pointer_child(pointer, key))
     }
 
-    fn build(&mut self, doc: usize, pointer: &str, value: &Value) -> Result<Node, String> {
+    fn build(&mut self, doc: usize, pointer: &str, value: &'a Value) -> Result<Node, String> {
         let obj = match value {
             Value::Bool(true) => return Ok(plain(Kind::True)),
             Value::Bool(false) => return Ok(plain(Kind::False)),
@@ -425,7 +447,7 @@ impl Builder<'_, '_> {
         &mut self,
         doc: usize,
         pointer: &str,
-        obj: &Map<String, Value>,
+        obj: &'a Map<String, Value>,
         t: &str,
     ) -> Result<Kind, String> {
         let u = |k: &str| obj.get(k).and_then(Value::as_u64);
@@ -459,7 +481,7 @@ impl Builder<'_, '_> {
         &mut self,
         doc: usize,
         pointer: &str,
-        obj: &Map<String, Value>,
+        obj: &'a Map<String, Value>,
     ) -> Result<Object, String> {
         let mut o = Object {
             min_properties: obj.get("minProperties").and_then(Value::as_u64),
@@ -468,8 +490,8 @@ impl Builder<'_, '_> {
         };
         if let Some(Value::Object(props)) = obj.get("properties") {
             let base = pointer_child(pointer, "properties");
-            for key in props.keys() {
-                let id = self.load(doc, pointer_child(&base, key))?;
+            for (key, value) in props {
+                let id = self.load_value(doc, pointer_child(&base, key), value)?;
                 o.properties.push((key.clone(), id));
             }
         }
@@ -516,7 +538,7 @@ impl Builder<'_, '_> {
         &mut self,
         doc: usize,
         pointer: &str,
-        obj: &Map<String, Value>,
+        obj: &'a Map<String, Value>,
     ) -> Result<Array, String> {
         let mut a = Array {
             min_items: obj.get("minItems").and_then(Value::as_u64),
@@ -558,7 +580,7 @@ impl Builder<'_, '_> {
         &mut self,
         doc: usize,
         pointer: &str,
-        obj: &Map<String, Value>,
+        obj: &'a Map<String, Value>,
         keyword: &str,
     ) -> Result<Option<Additional>, String> {
         Ok(match obj.get(keyword) {
