@@ -810,3 +810,19 @@ fn combinators_nested_through_refs_stay_fast() {
     assert!(narrowed.len() <= 100);
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn a_repeated_key_keeps_its_place_and_takes_the_last_value() {
+    let s = JsonSchema::parse(r#"{"type":"string","title":"a","type":"integer"}"#, &[]).unwrap();
+    assert_eq!(s.canonical(), r#"{"type":"integer","title":"a"}"#);
+    // The same in an object large enough to be indexed.
+    let mut text = String::from("{");
+    for i in 0..20 {
+        text.push_str(&format!("\"k{i:02}\":{i},"));
+    }
+    text.push_str("\"k03\":\"last\"}");
+    let s = JsonSchema::parse(&text, &[]).unwrap();
+    let v: Value = serde_json::from_str(s.canonical()).unwrap();
+    assert_eq!(v["k03"], "last");
+    assert!(s.canonical().starts_with(r#"{"k00":0,"k01":1,"k02":2,"k03":"last","k04":4"#));
+}
