@@ -824,5 +824,8 @@ fn a_repeated_key_keeps_its_place_and_takes_the_last_value() {
     let s = JsonSchema::parse(&text, &[]).unwrap();
     let v: Value = serde_json::from_str(s.canonical()).unwrap();
     assert_eq!(v["k03"], "last");
-    assert!(s.canonical().starts_with(r#"{"k00":0,"k01":1,"k02":2,"k03":"last","k04":4"#));
+    assert!(
+        s.canonical()
+            .starts_with(r#"{"k00":0,"k01":1,"k02":2,"k03":"last","k04":4"#)
+    );
 }
