@@ -4,14 +4,15 @@
 //!
 //! The reference is Confluent's Schema Registry (Java) and Apache Avro Java
 //! underneath: texts and verdicts here must match theirs byte for byte, so
-//! clients can switch registries without noticing. Only AVRO is implemented;
-//! PROTOBUF and JSON Schema will be sibling modules behind the same
-//! format-neutral API ([`parse`], [`ParsedSchema`], [`Incompatibility`]).
+//! clients can switch registries without noticing. AVRO, PROTOBUF and JSON
+//! Schema are sibling modules behind one format-neutral API ([`parse`],
+//! [`ParsedSchema`], [`Incompatibility`]).
 
 use std::fmt;
 use std::str::FromStr;
 
 pub mod avro;
+pub mod json;
 pub mod protobuf;
 
 /// The `schemaType` of the REST API and of the `_schemas` records.
@@ -75,9 +76,6 @@ pub enum FormatError {
     /// Confluent: "Invalid schema type X" (42201).
     #[error("Invalid schema type {0}")]
     UnknownType(String),
-    /// A type Confluent knows that Scute does not parse yet.
-    #[error("Schema type {0} is not supported yet")]
-    Unsupported(SchemaType),
 }
 
 /// A parsed schema of any type.
@@ -85,6 +83,7 @@ pub enum FormatError {
 pub enum ParsedSchema {
     Avro(avro::AvroSchema),
     Protobuf(protobuf::ProtobufSchema),
+    Json(json::JsonSchema),
 }
 
 /// Parses and validates `text` of type `schema_type` against its
@@ -99,7 +98,7 @@ pub fn parse(
         SchemaType::Protobuf => {
             protobuf::ProtobufSchema::parse(text, dependencies).map(ParsedSchema::Protobuf)
         }
-        other => Err(FormatError::Unsupported(other)),
+        SchemaType::Json => json::JsonSchema::parse(text, dependencies).map(ParsedSchema::Json),
     }
 }
 
@@ -108,6 +107,7 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(_) => SchemaType::Avro,
             ParsedSchema::Protobuf(_) => SchemaType::Protobuf,
+            ParsedSchema::Json(_) => SchemaType::Json,
         }
     }
 
@@ -117,6 +117,7 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(s) => s.canonical(),
             ParsedSchema::Protobuf(s) => s.canonical(),
+            ParsedSchema::Json(s) => s.canonical(),
         }
     }
 
@@ -125,15 +126,18 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
             ParsedSchema::Protobuf(s) => s.normalized(),
+            ParsedSchema::Json(s) => s.normalized(),
         }
     }
 
-    /// The `format=resolved` text: referenced types inlined.
+    /// The `format=resolved` text: referenced types inlined (AVRO); a JSON
+    /// schema's text is returned as stored, as Confluent does.
     pub fn resolved(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.resolved(),
             // Imports stay imports: Confluent has no resolved Protobuf form.
             ParsedSchema::Protobuf(s) => s.canonical().to_owned(),
+            ParsedSchema::Json(s) => s.canonical().to_owned(),
         }
     }
 
@@ -153,6 +157,7 @@ impl ParsedSchema {
         match (self, writer) {
             (ParsedSchema::Avro(r), ParsedSchema::Avro(w)) => r.read_problems(w),
             (ParsedSchema::Protobuf(r), ParsedSchema::Protobuf(w)) => r.read_problems(w),
+            (ParsedSchema::Json(r), ParsedSchema::Json(w)) => r.read_problems(w),
             _ => vec![Incompatibility {
                 error_type: ErrorType::DifferentSchemaType,
                 path: String::new(),
@@ -177,6 +182,10 @@ pub enum ErrorType {
     DifferentSchemaType,
     /// One of Confluent's Protobuf change types.
     Protobuf(protobuf::ChangeType),
+    /// A JSON Schema change Confluent does not accept.
+    Json(json::ChangeType),
+    /// The check gave up: the schemas are too large to compare.
+    CheckLimit,
 }
 
 impl ErrorType {
@@ -190,6 +199,8 @@ impl ErrorType {
             ErrorType::MissingUnionBranch => "MISSING_UNION_BRANCH",
             ErrorType::DifferentSchemaType => "DIFFERENT_SCHEMA_TYPE",
             ErrorType::Protobuf(change) => change.as_str(),
+            ErrorType::Json(change) => change.as_str(),
+            ErrorType::CheckLimit => "CHECK_LIMIT_REACHED",
         }
     }
 }
@@ -238,21 +249,31 @@ impl Incompatibility {
             ),
             ErrorType::DifferentSchemaType => String::new(),
             ErrorType::Protobuf(change) => change.description(path, reader, writer),
+            // JSON Schema descriptions name the update (the reader) first.
+            ErrorType::Json(change) => change.description(path, reader, writer),
+            ErrorType::CheckLimit => {
+                format!("The compatibility check stopped at path '{path}': {info}")
+            }
         }
     }
 
     /// Confluent's verbose message for this problem, roles as in
     /// [`Incompatibility::description`].
     pub fn message(&self, reader: &str, writer: &str) -> String {
-        if self.error_type == ErrorType::DifferentSchemaType {
-            return "Incompatible because of different schema type".to_owned();
-        }
-        if let ErrorType::Protobuf(change) = self.error_type {
-            // Confluent's Protobuf `Difference` prints itself this way.
-            return format!(
-                "{{errorType:\"{change}\", description:\"{}\"}}",
-                self.description(reader, writer)
-            );
+        match self.error_type {
+            ErrorType::DifferentSchemaType => {
+                return "Incompatible because of different schema type".to_owned();
+            }
+            // Confluent's Protobuf and JSON `Difference.toString()`: double
+            // quotes, no additionalInfo.
+            ErrorType::Json(_) | ErrorType::Protobuf(_) | ErrorType::CheckLimit => {
+                return format!(
+                    "{{errorType:\"{}\", description:\"{}\"}}",
+                    self.error_type,
+                    self.description(reader, writer)
+                );
+            }
+            _ => {}
         }
         format!(
             "{{errorType:'{}', description:'{}', additionalInfo:'{}'}}",

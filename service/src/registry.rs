@@ -401,7 +401,7 @@ impl Registry {
 
     pub fn schema_types(&self) -> api::SchemaTypes {
         api::SchemaTypes {
-            schema_types: [SchemaType::Avro, SchemaType::Protobuf]
+            schema_types: [SchemaType::Avro, SchemaType::Protobuf, SchemaType::Json]
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
@@ -1000,10 +1000,12 @@ impl Registry {
     }
 }
 
-/// Whether parsing a schema of this type can take long: compiling a large
-/// Protobuf file takes milliseconds (see the README's Protobuf figures).
+/// Whether parsing or checking a schema of this type can take long:
+/// compiling a large Protobuf file, or reading and comparing a large JSON
+/// schema, takes tens of milliseconds (see the README's figures). AVRO is
+/// fast enough to run in place.
 fn is_heavy(schema_type: &str) -> bool {
-    schema_type == SchemaType::Protobuf.as_str()
+    schema_type == SchemaType::Protobuf.as_str() || schema_type == SchemaType::Json.as_str()
 }
 
 /// Runs `work` so that a long parse does not stall the other tasks of this

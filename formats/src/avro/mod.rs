@@ -2,7 +2,7 @@
 //! normalized texts, and reader/writer compatibility.
 
 mod compat;
-mod json;
+pub(crate) mod json;
 mod model;
 mod normalize;
 mod print;

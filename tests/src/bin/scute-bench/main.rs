@@ -9,8 +9,10 @@
 //! target/release/scute-bench            # full run, under 3 minutes
 //! target/release/scute-bench --quick    # smoke run, a few seconds
 //! target/release/scute-bench --protobuf # only the PROTOBUF figures (protobuf.rs)
+//! target/release/scute-bench --json     # JSON Schema figures only (json.rs)
 //! ```
 
+mod json;
 mod protobuf;
 
 use std::collections::VecDeque;
@@ -79,6 +81,9 @@ struct Args {
     /// checked, and start-up over 10,000 Protobuf schemas.
     #[arg(long)]
     protobuf: bool,
+    /// Run the JSON Schema figures (json.rs) instead of the others.
+    #[arg(long)]
+    json: bool,
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -96,6 +101,7 @@ struct Plan {
     registrations: usize,
     startup_schemas: usize,
     settle: Duration,
+    json: bool,
     tmp_dir: PathBuf,
 }
 
@@ -118,6 +124,7 @@ impl Plan {
                 .startup_schemas
                 .unwrap_or(if q { 10_000 } else { 100_000 }),
             settle: secs(args.settle, 5.0, 1.0)?,
+            json: args.json,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
         };
         ensure!(plan.connections > 0, "--connections must be at least 1");
@@ -183,6 +190,12 @@ async fn run(plan: &Plan) -> Result<()> {
     if plan.protobuf {
         return protobuf::run(plan, &machine).await;
     }
+    if plan.json {
+        let figures = json::bench_json(plan).await?;
+        println!("{}", figures.markdown(&machine));
+        return Ok(());
+    }
+
     let lookups = bench_lookups(plan).await?;
     let startup = bench_startup(plan).await?;
 
