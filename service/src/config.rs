@@ -45,9 +45,27 @@ pub struct Config {
     /// (default: random).
     #[arg(long, env = "SCUTE_NODE_ID")]
     pub node_id: Option<i32>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Log lines as text or as JSON objects.
     #[arg(long, env = "SCUTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Copy every record of the store (the data directory, or the Kafka topic
+    /// with --kafka-bootstrap) to a new text file, one `KEY<tab>VALUE` line each.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Append the records of a backup file to the store, which must be empty.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,6 +90,7 @@ impl Config {
             kafka_properties: Vec::new(),
             kafka_timeout_ms: 10_000,
             node_id: None,
+            command: None,
         }
     }
 }

@@ -10,6 +10,7 @@
 //!   serve (REST through `scute-rest`, in process).
 //! * `config` and [`start`]/[`run`]: the whole server, callable from tests.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod grpc;
@@ -54,6 +55,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("backup/restore: {0}")]
+    Backup(String),
     #[error("the {0} server failed: {1}")]
     Serve(&'static str, String),
 }

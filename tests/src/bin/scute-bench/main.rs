@@ -34,6 +34,8 @@ use scute_storage::{FileLog, SchemaLog};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod kafka;
+
 /// Confluent's versioned media type, used for requests and expected in responses.
 const V1_JSON: &str = "application/vnd.schemaregistry.v1+json";
 /// Name of the baseline server's threads, to find their CPU time in `/proc`.
@@ -75,6 +77,12 @@ struct Args {
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// Benchmark the Kafka backend on this broker instead (`host:port`).
+    #[arg(long)]
+    kafka: Option<String>,
+    /// Records in the topic for the Kafka replay run [default: 100000, quick: 10000].
+    #[arg(long)]
+    kafka_replay_records: Option<usize>,
 }
 
 /// The resolved settings of one run.
@@ -89,6 +97,8 @@ struct Plan {
     startup_schemas: usize,
     settle: Duration,
     tmp_dir: PathBuf,
+    kafka: Option<String>,
+    kafka_replay_records: usize,
 }
 
 impl Plan {
@@ -110,6 +120,12 @@ impl Plan {
                 .unwrap_or(if q { 10_000 } else { 100_000 }),
             settle: secs(args.settle, 5.0, 1.0)?,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
+            kafka: args.kafka,
+            kafka_replay_records: args.kafka_replay_records.unwrap_or(if q {
+                10_000
+            } else {
+                100_000
+            }),
         };
         ensure!(plan.connections > 0, "--connections must be at least 1");
         ensure!(
@@ -171,6 +187,20 @@ async fn run(plan: &Plan) -> Result<()> {
         machine.describe()
     );
 
+    if let Some(bootstrap) = &plan.kafka {
+        let registrations = plan.registrations.min(5_000);
+        let figures = kafka::bench_kafka(
+            &plan.scute,
+            &plan.tmp_dir,
+            bootstrap,
+            registrations,
+            plan.connections,
+            plan.kafka_replay_records,
+        )
+        .await?;
+        println!("{}", figures.markdown(registrations, plan.connections));
+        return Ok(());
+    }
     let lookups = bench_lookups(plan).await?;
     let startup = bench_startup(plan).await?;
 
@@ -670,6 +700,11 @@ struct StderrTail {
 impl Scute {
     /// Starts `bin` on free loopback ports with the given data directory.
     fn spawn(bin: &Path, data_dir: &Path) -> Result<Scute> {
+        Self::spawn_with(bin, data_dir, &[])
+    }
+
+    /// Like `spawn`, with more flags.
+    fn spawn_with(bin: &Path, data_dir: &Path, extra: &[String]) -> Result<Scute> {
         let rest = free_port()?;
         let grpc = free_port()?;
         let mut child = Command::new(bin)
@@ -679,6 +714,7 @@ impl Scute {
             .arg(rest.to_string())
             .arg("--grpc-listen")
             .arg(grpc.to_string())
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
