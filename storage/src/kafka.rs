@@ -11,6 +11,7 @@
 //! applies records only as its [`KafkaReader`] reads them back
 //! ([`SchemaLog::applies_on_read`]).
 
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -95,6 +96,19 @@ async fn metadata(
     Ok((admin, brokers, partitions))
 }
 
+fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
+    let mut config = settings.client_config();
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "1")
+        .set("message.timeout.ms", millis(settings.timeout));
+    settings
+        .with_properties(config)
+        .create()
+        .map_err(|e| kafka("cannot create the Kafka producer", e))
+}
+
 fn millis(d: Duration) -> String {
     d.as_millis().max(1).to_string()
 }
@@ -106,7 +120,9 @@ fn kafka(what: &str, error: impl std::fmt::Display) -> LogError {
 /// The `_schemas` topic, ready to append to and to read.
 pub struct KafkaLog {
     settings: KafkaSettings,
-    producer: FutureProducer,
+    /// Replaced when librdkafka declares the idempotent producer fatally
+    /// failed (e.g. after a long broker outage): a registry must outlive that.
+    producer: RwLock<FutureProducer>,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -186,18 +202,27 @@ impl KafkaLog {
                 "the broker did not report the topic's cleanup.policy"
             ),
         }
-        let producer: FutureProducer = {
-            let mut config = settings.client_config();
-            config
-                .set("enable.idempotence", "true")
-                .set("acks", "all")
-                .set("linger.ms", "1")
-                .set("message.timeout.ms", millis(settings.timeout));
-            settings.with_properties(config)
+        let producer = new_producer(&settings)?;
+        Ok(Self {
+            settings,
+            producer: RwLock::new(producer),
+        })
+    }
+
+    fn producer(&self) -> RwLockReadGuard<'_, FutureProducer> {
+        self.producer.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the producer if librdkafka says it can no longer be used.
+    fn renew_if_fatal(&self) {
+        let Some((code, reason)) = self.producer().client().fatal_error() else {
+            return;
+        };
+        tracing::warn!(?code, %reason, "the Kafka producer failed fatally; starting a new one");
+        match new_producer(&self.settings) {
+            Ok(fresh) => *self.producer.write().unwrap_or_else(|e| e.into_inner()) = fresh,
+            Err(e) => tracing::error!(error = %e, "cannot start a new Kafka producer"),
         }
-        .create()
-        .map_err(|e| kafka("cannot create the Kafka producer", e))?;
-        Ok(Self { settings, producer })
     }
 
     pub fn settings(&self) -> &KafkaSettings {
@@ -269,7 +294,7 @@ impl SchemaLog for KafkaLog {
     fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
         Box::pin(async move {
             // The broker's high watermark (not trusted for "caught up"; see the design).
-            let producer = self.producer.clone();
+            let producer = self.producer().clone();
             let topic = self.settings.topic.clone();
             let timeout = self.settings.timeout;
             let (_, high) = tokio::task::spawn_blocking(move || {
@@ -305,6 +330,7 @@ impl SchemaLog for KafkaLog {
     }
 
     fn append(&self, record: RawRecord) -> BoxFuture<'static, Result<Offset, LogError>> {
+        self.renew_if_fatal();
         let mut message = FutureRecord::<[u8], [u8]>::to(&self.settings.topic)
             .key(&record.key)
             .partition(0);
@@ -312,8 +338,10 @@ impl SchemaLog for KafkaLog {
             message = message.payload(value);
         }
         // Queued here, before returning: the caller's order is the produce order.
-        match self.producer.send_result(message) {
+        let queued = self.producer().send_result(message);
+        match queued {
             Err((e, _)) => {
+                self.renew_if_fatal();
                 let e = kafka("cannot queue a record for the schemas topic", e);
                 Box::pin(std::future::ready(Err(e)))
             }
@@ -330,7 +358,8 @@ impl SchemaLog for KafkaLog {
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), LogError>> {
-        let producer = self.producer.clone();
+        self.renew_if_fatal();
+        let producer = self.producer().clone();
         let timeout = self.settings.timeout;
         Box::pin(async move {
             tokio::task::spawn_blocking(move || producer.flush(timeout))
