@@ -76,7 +76,9 @@ struct Shared {
 }
 
 /// How many times a write is rebuilt after losing a race to another node.
-const WRITE_ATTEMPTS: u32 = 30;
+const WRITE_ATTEMPTS: u32 = 50;
+/// How long a retry waits for the broker's end offset and to read up to it.
+const CATCH_UP_HINT: Duration = Duration::from_millis(200);
 
 /// A schema from a request, parsed, with its stored form decided.
 struct Candidate {
@@ -269,6 +271,13 @@ impl Registry {
             };
             self.read_back(shared, operation, last).await?;
             if landed == expected {
+                if attempt >= 3 {
+                    tracing::info!(
+                        operation,
+                        attempts = attempt + 1,
+                        "write landed after losing races to other nodes"
+                    );
+                }
                 return Ok(out);
             }
             tracing::debug!(
@@ -279,6 +288,12 @@ impl Registry {
                 "another node wrote first; building the write again"
             );
             tokio::time::sleep(backoff(attempt)).await;
+            // Records other nodes wrote meanwhile may not be read yet: wait
+            // (briefly) for the broker's end offset, a hint only (some brokers
+            // report it low; then the next attempt may lose again, no more).
+            if let Ok(Ok(end)) = tokio::time::timeout(CATCH_UP_HINT, self.log.end_offset()).await {
+                let _ = tokio::time::timeout(CATCH_UP_HINT, self.wait_applied(end)).await;
+            }
         }
         Err(Error::store(
             operation,
@@ -1435,7 +1450,7 @@ fn has_value(record: &Record) -> bool {
 /// other retry at different times.
 fn backoff(attempt: u32) -> Duration {
     use std::hash::{BuildHasher, RandomState};
-    let ceiling_ms = 5u64 << attempt.min(6);
+    let ceiling_ms = 2u64 << attempt.min(4);
     let random = RandomState::new().hash_one(std::time::Instant::now());
     Duration::from_millis(random % ceiling_ms + 1)
 }

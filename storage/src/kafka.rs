@@ -11,7 +11,8 @@
 //! applies records only as its [`KafkaReader`] reads them back
 //! ([`SchemaLog::applies_on_read`]).
 
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -123,6 +124,11 @@ pub struct KafkaLog {
     /// Replaced when librdkafka declares the idempotent producer fatally
     /// failed (e.g. after a long broker outage): a registry must outlive that.
     producer: RwLock<FutureProducer>,
+    /// Set when a delivery failed: librdkafka's idempotent producer may then be
+    /// fenced for good (tansu answers ProducerFenced after an outage), so the
+    /// next append starts a new producer. Records are never lost by this: an
+    /// append that failed was reported as failed.
+    renew: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -206,6 +212,7 @@ impl KafkaLog {
         Ok(Self {
             settings,
             producer: RwLock::new(producer),
+            renew: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -213,15 +220,30 @@ impl KafkaLog {
         self.producer.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Replaces the producer if librdkafka says it can no longer be used.
-    fn renew_if_fatal(&self) {
-        let Some((code, reason)) = self.producer().client().fatal_error() else {
+    /// Replaces the producer after a failed delivery, or if librdkafka says it
+    /// can no longer be used.
+    fn renew_if_failed(&self) {
+        let fatal = self.producer().client().fatal_error();
+        if !self.renew.swap(false, Ordering::AcqRel) && fatal.is_none() {
             return;
-        };
-        tracing::warn!(?code, %reason, "the Kafka producer failed fatally; starting a new one");
+        }
+        tracing::info!(
+            ?fatal,
+            "starting a new Kafka producer after a failed delivery"
+        );
         match new_producer(&self.settings) {
-            Ok(fresh) => *self.producer.write().unwrap_or_else(|e| e.into_inner()) = fresh,
-            Err(e) => tracing::error!(error = %e, "cannot start a new Kafka producer"),
+            Ok(fresh) => {
+                let old = std::mem::replace(
+                    &mut *self.producer.write().unwrap_or_else(|e| e.into_inner()),
+                    fresh,
+                );
+                // Dropping a producer waits for its queue: not on this thread.
+                std::thread::spawn(move || drop(old));
+            }
+            Err(e) => {
+                self.renew.store(true, Ordering::Release);
+                tracing::error!(error = %e, "cannot start a new Kafka producer");
+            }
         }
     }
 
@@ -237,7 +259,7 @@ impl KafkaLog {
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             // Short long-polls: a write waits for its record to be read back.
-            .set("fetch.wait.max.ms", "20");
+            .set("fetch.wait.max.ms", "10");
         let consumer: StreamConsumer = self
             .settings
             .with_properties(config)
@@ -330,7 +352,7 @@ impl SchemaLog for KafkaLog {
     }
 
     fn append(&self, record: RawRecord) -> BoxFuture<'static, Result<Offset, LogError>> {
-        self.renew_if_fatal();
+        self.renew_if_failed();
         let mut message = FutureRecord::<[u8], [u8]>::to(&self.settings.topic)
             .key(&record.key)
             .partition(0);
@@ -341,24 +363,30 @@ impl SchemaLog for KafkaLog {
         let queued = self.producer().send_result(message);
         match queued {
             Err((e, _)) => {
-                self.renew_if_fatal();
+                self.renew_if_failed();
                 let e = kafka("cannot queue a record for the schemas topic", e);
                 Box::pin(std::future::ready(Err(e)))
             }
-            Ok(delivery) => Box::pin(async move {
-                match delivery.await {
-                    Ok(Ok(delivered)) => {
-                        u64::try_from(delivered.offset).map_err(|e| kafka("offset", e))
+            Ok(delivery) => {
+                let renew = self.renew.clone();
+                Box::pin(async move {
+                    match delivery.await {
+                        Ok(Ok(delivered)) => {
+                            u64::try_from(delivered.offset).map_err(|e| kafka("offset", e))
+                        }
+                        Ok(Err((e, _))) => {
+                            renew.store(true, Ordering::Release);
+                            Err(kafka("the broker did not take the record", e))
+                        }
+                        Err(_) => Err(LogError::Closed),
                     }
-                    Ok(Err((e, _))) => Err(kafka("the broker did not take the record", e)),
-                    Err(_) => Err(LogError::Closed),
-                }
-            }),
+                })
+            }
         }
     }
 
     fn flush(&self) -> BoxFuture<'static, Result<(), LogError>> {
-        self.renew_if_fatal();
+        self.renew_if_failed();
         let producer = self.producer().clone();
         let timeout = self.settings.timeout;
         Box::pin(async move {
