@@ -294,9 +294,7 @@ async fn serve(
         let health = health.clone();
         let registry = registry.clone();
         tokio::spawn(async move {
-            while registry.serving().is_err() {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+            registry.wait_serving().await;
             health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
         });
     }

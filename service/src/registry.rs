@@ -66,9 +66,8 @@ struct Shared {
     /// The state's position (offset after the last record applied), for
     /// writers waiting to read their records back.
     applied: watch::Sender<Offset>,
-    /// Serving once the replay reached the end the log had at start; until
-    /// then, 0.
-    ready: AtomicBool,
+    /// Serving once the replay reached the end the log had at start.
+    ready: watch::Sender<bool>,
     /// The offset start-up replays up to, for the "not ready" message.
     replay_target: AtomicU64,
     /// How long a write waits for the log before giving up.
@@ -107,7 +106,7 @@ impl Registry {
         registry.shared = Some(Shared {
             node,
             applied: watch::Sender::new(0),
-            ready: AtomicBool::new(false),
+            ready: watch::Sender::new(false),
             replay_target: AtomicU64::new(0),
             timeout,
         });
@@ -150,7 +149,14 @@ impl Registry {
     /// Starts serving: the replay has caught up with the log.
     pub fn set_ready(&self) {
         if let Some(shared) = &self.shared {
-            shared.ready.store(true, Ordering::Release);
+            shared.ready.send_replace(true);
+        }
+    }
+
+    /// Resolves once the registry serves.
+    pub async fn wait_serving(&self) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.ready.subscribe().wait_for(|ready| *ready).await;
         }
     }
 
@@ -166,7 +172,7 @@ impl Registry {
     /// could give stale answers, so it gives none.
     pub fn serving(&self) -> Result<(), Error> {
         match &self.shared {
-            Some(shared) if !shared.ready.load(Ordering::Acquire) => Err(Error::NotReady(format!(
+            Some(shared) if !*shared.ready.borrow() => Err(Error::NotReady(format!(
                 "Scute is still reading the schemas topic (at offset {} of {}) and answers once it has caught up; retry shortly",
                 self.position(),
                 shared.replay_target.load(Ordering::Acquire)
