@@ -102,7 +102,8 @@ fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("linger.ms", "1")
+        // A registry writes a record or two at a time and waits for them.
+        .set("linger.ms", "0")
         .set("message.timeout.ms", millis(settings.timeout));
     settings
         .with_properties(config)

@@ -32,8 +32,8 @@ fn topic(what: &str) -> String {
     format!("scute-bench-{what}-{nanos}")
 }
 
-fn node_args(bootstrap: &str, topic: &str, node: i32) -> Vec<String> {
-    [
+fn node_args(bootstrap: &str, topic: &str, node: i32, properties: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = [
         "--kafka-bootstrap",
         bootstrap,
         "--kafka-topic",
@@ -42,7 +42,12 @@ fn node_args(bootstrap: &str, topic: &str, node: i32) -> Vec<String> {
         &node.to_string(),
     ]
     .map(str::to_owned)
-    .to_vec()
+    .to_vec();
+    for p in properties {
+        args.push("--kafka-property".into());
+        args.push(p.clone());
+    }
+    args
 }
 
 pub(crate) async fn bench_kafka(
@@ -52,6 +57,7 @@ pub(crate) async fn bench_kafka(
     registrations: usize,
     clients: usize,
     replay_records: usize,
+    properties: &[String],
 ) -> Result<KafkaFigures> {
     let dir = tempfile::Builder::new()
         .prefix("scute-bench-kafka-")
@@ -59,15 +65,15 @@ pub(crate) async fn bench_kafka(
 
     eprintln!("kafka: {registrations} registrations through one node...");
     let one = topic("one");
-    let mut a = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &one, 1))?;
+    let mut a = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &one, 1, properties))?;
     a.wait_ready(Duration::from_secs(120)).await?;
     let one_node = registrations_on(&[a.rest], "one", registrations, clients).await?;
     drop(a);
 
     eprintln!("kafka: {registrations} registrations through two nodes on one topic...");
     let two = topic("two");
-    let mut a = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &two, 1))?;
-    let mut b = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &two, 2))?;
+    let mut a = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &two, 1, properties))?;
+    let mut b = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &two, 2, properties))?;
     a.wait_ready(Duration::from_secs(120)).await?;
     b.wait_ready(Duration::from_secs(120)).await?;
     let two_nodes = registrations_on(&[a.rest, b.rest], "two", registrations, clients).await?;
@@ -108,7 +114,11 @@ pub(crate) async fn bench_kafka(
     drop(log);
     eprintln!("kafka: starting a node on them...");
     let started = Instant::now();
-    let mut c = Scute::spawn_with(bin, dir.path(), &node_args(bootstrap, &replay, 3))?;
+    let mut c = Scute::spawn_with(
+        bin,
+        dir.path(),
+        &node_args(bootstrap, &replay, 3, properties),
+    )?;
     c.wait_ready(Duration::from_secs(600)).await?;
     let replay_ready = started.elapsed();
     Ok(KafkaFigures {

@@ -83,6 +83,9 @@ struct Args {
     /// Records in the topic for the Kafka replay run [default: 100000, quick: 10000].
     #[arg(long)]
     kafka_replay_records: Option<usize>,
+    /// A librdkafka property for the scute nodes (`key=value`), repeatable.
+    #[arg(long)]
+    kafka_property: Vec<String>,
 }
 
 /// The resolved settings of one run.
@@ -99,6 +102,7 @@ struct Plan {
     tmp_dir: PathBuf,
     kafka: Option<String>,
     kafka_replay_records: usize,
+    kafka_properties: Vec<String>,
 }
 
 impl Plan {
@@ -121,6 +125,7 @@ impl Plan {
             settle: secs(args.settle, 5.0, 1.0)?,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
             kafka: args.kafka,
+            kafka_properties: args.kafka_property,
             kafka_replay_records: args.kafka_replay_records.unwrap_or(if q {
                 10_000
             } else {
@@ -196,6 +201,7 @@ async fn run(plan: &Plan) -> Result<()> {
             registrations,
             plan.connections,
             plan.kafka_replay_records,
+            &plan.kafka_properties,
         )
         .await?;
         println!("{}", figures.markdown(registrations, plan.connections));
@@ -729,8 +735,10 @@ impl Scute {
                     let Ok(line) = line else { break };
                     let line = strip_ansi(&line);
                     let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                    if tail.replay_ms.is_none() {
-                        tail.replay_ms = number_after(&line, "replay_ms");
+                    // On Kafka the serving line comes first, with 0: the
+                    // replay runs after it and logs its own replay_ms.
+                    if tail.replay_ms.is_none_or(|ms| ms == 0) {
+                        tail.replay_ms = number_after(&line, "replay_ms").or(tail.replay_ms);
                     }
                     if (line.contains("WARN") || line.contains("ERROR")) && tail.warnings.len() < 20
                     {
