@@ -249,6 +249,25 @@ impl Registry {
             let (pending, expected, out) = {
                 let state = self.read();
                 let (records, out) = op(&state)?;
+                // A hard delete also tombstones the stamped keys the version
+                // was written under: compaction keeps each key's newest record.
+                let stamped_keys: Vec<record::RawRecord> = records
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Schema {
+                            subject,
+                            version,
+                            value: None,
+                        } => state.versions(subject)?.get(version).map(|e| {
+                            e.stamps
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect::<Vec<_>>()
+                        }),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
                 let base = state.position();
                 let mut expected = Vec::with_capacity(records.len());
                 let mut pending = Vec::with_capacity(records.len());
@@ -263,6 +282,11 @@ impl Registry {
                     } else {
                         record.encode()
                     };
+                    expected.push(seq);
+                    pending.push(self.log.append(raw));
+                }
+                let next = base + records.len() as Offset;
+                for (seq, raw) in (next..).zip(stamped_keys) {
                     expected.push(seq);
                     pending.push(self.log.append(raw));
                 }

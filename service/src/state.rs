@@ -71,6 +71,10 @@ pub struct VersionEntry {
     /// Fields of the record Scute does not use (written by another
     /// registry), passed through when Scute rewrites the record.
     pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    /// The stamps of the keys this version was written under on a shared
+    /// topic: each stamped key is a key of its own to compaction, so a hard
+    /// delete must tombstone every one of them. Empty elsewhere.
+    pub stamps: Vec<KeyStamp>,
 }
 
 /// A subject's versions in order: a sorted vector, since most subjects hold
@@ -173,6 +177,8 @@ pub struct State {
     /// The offset after the last record applied with [`State::apply_at`]: where
     /// the next record must land for this state to be its whole past.
     position: Offset,
+    /// The stamp of the record being applied, for `put_version`.
+    applying_stamp: Option<KeyStamp>,
 }
 
 impl State {
@@ -208,7 +214,9 @@ impl State {
             );
             return false;
         }
+        self.applying_stamp = stamp;
         self.apply(record);
+        self.applying_stamp = None;
         true
     }
 
@@ -296,11 +304,13 @@ impl State {
             None => Arc::new(content),
         };
         // A rewrite of the same subject version (soft delete, or a new id).
-        let old_id = self
+        let old = self
             .subjects
             .get(subject.as_str())
-            .and_then(|vs| vs.get(&version))
-            .map(|e| e.id);
+            .and_then(|vs| vs.get(&version));
+        let old_id = old.map(|e| e.id);
+        let mut stamps = old.map(|e| e.stamps.clone()).unwrap_or_default();
+        stamps.extend(self.applying_stamp);
         if old_id.is_some_and(|old| old != id) {
             self.remove_version(&subject, version);
         }
@@ -332,6 +342,7 @@ impl State {
                 deleted: value.deleted,
                 content,
                 extra,
+                stamps,
             },
         );
     }
@@ -466,6 +477,28 @@ mod tests {
         assert_eq!(s.versions("a").unwrap().get(&1).unwrap().id, 1);
         assert!(s.schema(2).is_none());
         assert_eq!(s.position(), 3);
+    }
+
+    #[test]
+    fn a_version_remembers_every_stamped_key_it_was_written_under() {
+        let mut s = State::default();
+        let stamp = |seq| Some(KeyStamp { seq, node: 1 });
+        s.apply_at(0, schema("a", 1, 1, "\"string\""), stamp(0));
+        let mut deleted = schema("a", 1, 1, "\"string\"");
+        if let Record::Schema { value: Some(v), .. } = &mut deleted {
+            v.deleted = true;
+        }
+        s.apply_at(1, deleted, stamp(1));
+        let stamps: Vec<i64> = s
+            .versions("a")
+            .unwrap()
+            .get(&1)
+            .unwrap()
+            .stamps
+            .iter()
+            .map(|k| k.seq)
+            .collect();
+        assert_eq!(stamps, [0, 1]);
     }
 
     #[test]

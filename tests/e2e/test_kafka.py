@@ -148,6 +148,26 @@ def test_creates_the_topic_and_writes_records_confluent_reads(scute_factory, bro
     assert any(k == {"keytype": "NOOP", "magic": 0} and v is None for _, k, v in records)
 
 
+def test_a_hard_delete_tombstones_every_key_the_version_was_written_under(scute_factory, broker):
+    """Compaction keeps each key's newest record: a stamped key left without
+    a tombstone would bring a hard-deleted version back after compaction."""
+    server = start_node(scute_factory, broker, node=3)
+    s = requests.Session()
+    assert register(s, server.url, "doomed", record_schema("Doomed")).status_code == 200
+    assert s.delete(f"{server.url}/subjects/doomed/versions/1", timeout=30).status_code == 200
+    r = s.delete(f"{server.url}/subjects/doomed/versions/1?permanent=true", timeout=30)
+    assert r.status_code == 200, r.text
+    records = read_topic(broker, "_schemas")
+    keyed = [(json.dumps(k, sort_keys=True), v) for _, k, v in records
+             if k["keytype"] == "SCHEMA" and k.get("subject") == "doomed"]
+    written = {k for k, v in keyed if v is not None}
+    assert len(written) == 2, "registration and soft delete, each under its own stamped key"
+    for key in written:
+        last = [v for k, v in keyed if k == key][-1]
+        assert last is None, f"no tombstone after the last record under {key}"
+    assert s.get(f"{server.url}/subjects/doomed/versions?deleted=true", timeout=30).status_code == 404
+
+
 @pytest.mark.parametrize("partitions,policy,message", [
     (2, "compact", r"2 partitions.*exactly 1"),
     (1, "delete", r"cleanup.policy=delete.*compact"),
