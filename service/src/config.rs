@@ -103,3 +103,34 @@ fn parse_property(text: &str) -> Result<(String, String), String> {
         _ => Err(format!("expected key=value, got {text:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn kafka_flags_parse() {
+        let config = Config::try_parse_from([
+            "scute",
+            "--kafka-bootstrap",
+            "a:9092,b:9092",
+            "--kafka-property",
+            "security.protocol=SASL_SSL",
+            "--kafka-property",
+            "sasl.password=x=y",
+        ])
+        .unwrap();
+        assert_eq!(config.kafka_bootstrap.as_deref(), Some("a:9092,b:9092"));
+        assert_eq!(config.kafka_topic, "_schemas");
+        assert_eq!(
+            config.kafka_properties,
+            [
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.password".to_owned(), "x=y".to_owned()),
+            ]
+        );
+        assert!(Config::try_parse_from(["scute", "--kafka-property", "novalue"]).is_err());
+    }
+}
