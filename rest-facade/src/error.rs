@@ -86,7 +86,11 @@ impl RestError {
 /// Confluent's rule: `error_code` 40401 -> 404, 409 -> 409. Anything that
 /// does not name a 4xx/5xx status is a server error.
 fn http_status(error_code: i32) -> StatusCode {
-    let status = if (10_000..100_000).contains(&error_code) {
+    // Scute's "not caught up with the log yet": 503, so load balancers and
+    // clients retry elsewhere or later.
+    let status = if error_code == 50003 {
+        503
+    } else if (10_000..100_000).contains(&error_code) {
         error_code / 100
     } else {
         error_code

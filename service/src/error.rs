@@ -62,6 +62,10 @@ pub enum Error {
     Store(String),
     #[error("{0}")]
     Timeout(String),
+    /// The node has not read the shared log up to where it was when it
+    /// started: any answer could be stale. REST sends it as HTTP 503.
+    #[error("{0}")]
+    NotReady(String),
 }
 
 impl Error {
@@ -89,6 +93,7 @@ impl Error {
             Self::SchemaTooLarge => 42209,
             Self::Store(_) => 50001,
             Self::Timeout(_) => 50002,
+            Self::NotReady(_) => 50003,
         }
     }
 
@@ -103,6 +108,10 @@ impl Error {
             50002 => Code::DeadlineExceeded,
             _ => Code::Unavailable,
         }
+    }
+
+    pub fn timeout(operation: &str, cause: impl std::fmt::Display) -> Self {
+        Self::Timeout(format!("{operation} operation timed out: {cause}"))
     }
 
     pub fn store(operation: &str, cause: impl std::fmt::Display) -> Self {

@@ -33,6 +33,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::RegisterSchemaRequest>,
     ) -> Reply<api::Schema> {
+        self.registry.serving()?;
         reply(self.registry.register_schema(request.into_inner()).await)
     }
 
@@ -40,6 +41,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::LookupSchemaRequest>,
     ) -> Reply<api::Schema> {
+        self.registry.serving()?;
         reply(self.registry.lookup_schema(request.into_inner()).await)
     }
 
@@ -47,6 +49,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::GetSchemaByIdRequest>,
     ) -> Reply<api::Schema> {
+        self.registry.serving()?;
         reply(self.registry.get_schema_by_id(request.into_inner()).await)
     }
 
@@ -54,6 +57,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::ListSchemaIdVersionsRequest>,
     ) -> Reply<api::SubjectVersions> {
+        self.registry.serving()?;
         reply(
             self.registry
                 .list_schema_id_versions(request.into_inner())
@@ -65,6 +69,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::ListSchemaIdSubjectsRequest>,
     ) -> Reply<api::Subjects> {
+        self.registry.serving()?;
         reply(
             self.registry
                 .list_schema_id_subjects(request.into_inner())
@@ -73,6 +78,7 @@ impl SchemaRegistry for GrpcApi {
     }
 
     async fn list_schemas(&self, request: Request<api::ListSchemasRequest>) -> Reply<api::Schemas> {
+        self.registry.serving()?;
         reply(self.registry.list_schemas(request.into_inner()).await)
     }
 
@@ -80,6 +86,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         _request: Request<api::GetSchemaTypesRequest>,
     ) -> Reply<api::SchemaTypes> {
+        self.registry.serving()?;
         Ok(Response::new(self.registry.schema_types()))
     }
 
@@ -87,6 +94,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::ListSubjectsRequest>,
     ) -> Reply<api::Subjects> {
+        self.registry.serving()?;
         reply(self.registry.list_subjects(request.into_inner()).await)
     }
 
@@ -94,10 +102,12 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::ListVersionsRequest>,
     ) -> Reply<api::Versions> {
+        self.registry.serving()?;
         reply(self.registry.list_versions(request.into_inner()).await)
     }
 
     async fn get_version(&self, request: Request<api::GetVersionRequest>) -> Reply<api::Schema> {
+        self.registry.serving()?;
         reply(self.registry.get_version(request.into_inner()).await)
     }
 
@@ -105,6 +115,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::GetReferencedByRequest>,
     ) -> Reply<api::SchemaIds> {
+        self.registry.serving()?;
         reply(self.registry.get_referenced_by(request.into_inner()).await)
     }
 
@@ -112,6 +123,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::DeleteSubjectRequest>,
     ) -> Reply<api::Versions> {
+        self.registry.serving()?;
         reply(self.registry.delete_subject(request.into_inner()).await)
     }
 
@@ -119,14 +131,17 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::DeleteVersionRequest>,
     ) -> Reply<api::DeletedVersion> {
+        self.registry.serving()?;
         reply(self.registry.delete_version(request.into_inner()).await)
     }
 
     async fn get_config(&self, request: Request<api::GetConfigRequest>) -> Reply<api::Config> {
+        self.registry.serving()?;
         reply(self.registry.get_config(request.into_inner()).await)
     }
 
     async fn set_config(&self, request: Request<api::SetConfigRequest>) -> Reply<api::Config> {
+        self.registry.serving()?;
         reply(self.registry.set_config(request.into_inner()).await)
     }
 
@@ -134,18 +149,22 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::DeleteConfigRequest>,
     ) -> Reply<api::Config> {
+        self.registry.serving()?;
         reply(self.registry.delete_config(request.into_inner()).await)
     }
 
     async fn get_mode(&self, request: Request<api::GetModeRequest>) -> Reply<api::Mode> {
+        self.registry.serving()?;
         reply(self.registry.get_mode(request.into_inner()).await)
     }
 
     async fn set_mode(&self, request: Request<api::SetModeRequest>) -> Reply<api::Mode> {
+        self.registry.serving()?;
         reply(self.registry.set_mode(request.into_inner()).await)
     }
 
     async fn delete_mode(&self, request: Request<api::DeleteModeRequest>) -> Reply<api::Mode> {
+        self.registry.serving()?;
         reply(self.registry.delete_mode(request.into_inner()).await)
     }
 
@@ -153,6 +172,7 @@ impl SchemaRegistry for GrpcApi {
         &self,
         request: Request<api::CheckCompatibilityRequest>,
     ) -> Reply<api::CompatibilityResult> {
+        self.registry.serving()?;
         reply(
             self.registry
                 .check_compatibility(request.into_inner())

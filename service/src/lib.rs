@@ -10,6 +10,7 @@
 //!   serve (REST through `scute-rest`, in process).
 //! * `config` and [`start`]/[`run`]: the whole server, callable from tests.
 
+pub mod backup;
 pub mod config;
 pub mod error;
 pub mod grpc;
@@ -24,6 +25,8 @@ use std::time::Instant;
 
 use scute_proto::v1::schema_registry_server::SchemaRegistryServer;
 use scute_storage::file::FileLog;
+use scute_storage::kafka::{KafkaLog, KafkaSettings, Read};
+use scute_storage::log::SchemaLog;
 use scute_storage::record;
 use std::time::Duration;
 
@@ -52,6 +55,8 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("backup/restore: {0}")]
+    Backup(String),
     #[error("the {0} server failed: {1}")]
     Serve(&'static str, String),
 }
@@ -64,7 +69,7 @@ pub struct Running {
     pub api: GrpcApi,
     /// Kept to close the log (releasing its directory lock) once both
     /// servers have drained.
-    log: Arc<FileLog>,
+    storage: Storage,
     stop: watch::Sender<bool>,
     rest: JoinHandle<Result<(), ServerError>>,
     grpc: JoinHandle<Result<(), ServerError>>,
@@ -81,7 +86,7 @@ impl Running {
     pub async fn wait(self) -> Result<(), ServerError> {
         let Running {
             api,
-            log,
+            storage,
             rest,
             grpc,
             ..
@@ -91,16 +96,127 @@ impl Running {
                 .map_err(|e| ServerError::Serve(name, e.to_string()))??;
         }
         drop(api);
-        match Arc::try_unwrap(log) {
-            Ok(log) => log.close().await,
-            Err(_) => tracing::warn!("the log is still in use; it closes when its last user goes"),
+        match storage {
+            Storage::File(log) => match Arc::try_unwrap(log) {
+                Ok(log) => log.close().await,
+                Err(_) => {
+                    tracing::warn!("the log is still in use; it closes when its last user goes")
+                }
+            },
+            Storage::Kafka(log, replayer) => {
+                replayer.abort();
+                if let Err(e) = log.flush().await {
+                    tracing::warn!(error = %e, "records still queued for Kafka at stop");
+                }
+            }
         }
         Ok(())
     }
 }
 
+/// The log a server runs on.
+#[derive(Debug)]
+enum Storage {
+    File(Arc<FileLog>),
+    /// The topic, and the task that reads it into the registry.
+    Kafka(Arc<KafkaLog>, JoinHandle<()>),
+}
+
+/// A node id for records this node stamps: random unless configured.
+fn node_id(config: &Config) -> i32 {
+    use std::hash::{BuildHasher, RandomState};
+    config.node_id.unwrap_or_else(|| {
+        let random = RandomState::new().hash_one(std::process::id());
+        i32::try_from(random & 0x7fff_ffff).unwrap_or(0)
+    })
+}
+
+/// The Kafka settings from the flags, if a bootstrap is given.
+pub fn kafka_settings(config: &Config) -> Option<KafkaSettings> {
+    let bootstrap = config.kafka_bootstrap.as_ref()?;
+    let mut settings = KafkaSettings::new(bootstrap.clone());
+    settings.topic = config.kafka_topic.clone();
+    settings.replication_factor = config.kafka_replication_factor;
+    settings.client_id = config.kafka_client_id.clone();
+    settings.properties = config.kafka_properties.clone();
+    settings.timeout = Duration::from_millis(config.kafka_timeout_ms.max(1));
+    Some(settings)
+}
+
+/// How often a long replay says how far it got.
+const REPLAY_PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// Connects to the topic and starts the replayer. The registry is not serving
+/// until the replayer has read up to a NOOP marker written at start: the high
+/// watermark alone is not trusted (some brokers report it wrong after batches).
+async fn open_kafka(
+    config: &Config,
+    settings: KafkaSettings,
+) -> Result<(Arc<Registry>, Storage), ServerError> {
+    let timeout = settings.timeout;
+    let log = Arc::new(KafkaLog::open(settings).await?);
+    let node = node_id(config);
+    let registry = Arc::new(Registry::shared(log.clone(), node, timeout));
+    let mut reader = log.reader(0)?;
+    let replayer = {
+        let registry = registry.clone();
+        let log = log.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut last_report = Instant::now();
+            // The marker: once the state's position passes it, the node has
+            // read everything written before it started.
+            let marker = {
+                let log = log.clone();
+                let registry = registry.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match log.append(record::Record::Noop.encode()).await {
+                            Ok(offset) => {
+                                registry.set_replay_target(offset + 1);
+                                registry.wait_applied(offset + 1).await;
+                                registry.set_ready();
+                                tracing::info!(
+                                    records_to = offset,
+                                    replay_ms = started.elapsed().as_millis() as u64,
+                                    "replayed the schemas topic; serving"
+                                );
+                                return;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot write the start-up marker to the schemas topic; retrying");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                    }
+                })
+            };
+            loop {
+                match reader.next().await {
+                    Ok(Read::Entry(entry)) => registry.apply_read(entry),
+                    Ok(Read::End) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading the schemas topic failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+                if !marker.is_finished() && last_report.elapsed() >= REPLAY_PROGRESS_EVERY {
+                    last_report = Instant::now();
+                    tracing::info!(offset = registry.position(), "replaying the schemas topic");
+                }
+            }
+        })
+    };
+    tracing::info!(node, topic = %config.kafka_topic, "reading the schemas topic");
+    Ok((registry, Storage::Kafka(log, replayer)))
+}
+
 /// Opens the log, replays it, binds both listeners and starts serving.
 pub async fn start(config: &Config) -> Result<Running, ServerError> {
+    if let Some(settings) = kafka_settings(config) {
+        let (registry, storage) = open_kafka(config, settings).await?;
+        return serve(config, registry, storage, "kafka", 0, 0, Duration::ZERO).await;
+    }
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
     let (log, recovery, state) = tokio::task::spawn_blocking(move || {
@@ -121,7 +237,30 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let replay_time = started.elapsed();
     let log = Arc::new(log);
     let registry = Arc::new(Registry::new(state, log.clone()));
-    let api = GrpcApi::new(registry);
+    let storage = config.data_dir.display().to_string();
+    serve(
+        config,
+        registry,
+        Storage::File(log),
+        &storage,
+        replayed,
+        recovery.bytes,
+        replay_time,
+    )
+    .await
+}
+
+/// Binds both listeners and serves the registry.
+async fn serve(
+    config: &Config,
+    registry: Arc<Registry>,
+    storage: Storage,
+    storage_name: &str,
+    replayed: u64,
+    log_bytes: u64,
+    replay_time: Duration,
+) -> Result<Running, ServerError> {
+    let api = GrpcApi::new(registry.clone());
 
     let rest_listener = bind(config.rest_listen).await?;
     let grpc_listener = bind(config.grpc_listen).await?;
@@ -132,9 +271,9 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     tracing::info!(
         rest = %rest_addr,
         grpc = %grpc_addr,
-        storage = %config.data_dir.display(),
+        storage = storage_name,
         records = replayed,
-        log_bytes = recovery.bytes,
+        log_bytes,
         replay_ms = replay_time.as_millis() as u64,
         "scute is serving"
     );
@@ -145,7 +284,20 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let rest = tokio::spawn(serve_rest(rest_listener, router, rest_stop));
 
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
+    if registry.serving().is_ok() {
+        health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
+    } else {
+        // NOT_SERVING until the replay has caught up.
+        health
+            .set_not_serving::<SchemaRegistryServer<GrpcApi>>()
+            .await;
+        let health = health.clone();
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            registry.wait_serving().await;
+            health.set_serving::<SchemaRegistryServer<GrpcApi>>().await;
+        });
+    }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(scute_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -181,7 +333,7 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         rest_addr,
         grpc_addr,
         api,
-        log,
+        storage,
         stop,
         rest,
         grpc,

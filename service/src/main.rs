@@ -6,7 +6,7 @@ use clap::Parser;
 /// memory kept after the start-up replay.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use scute_service::config::{Config, LogFormat};
+use scute_service::config::{Command, Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -21,7 +21,16 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match scute_service::run(config, shutdown_signal()).await {
+    let result = match &config.command {
+        Some(Command::Backup { to }) => scute_service::backup::backup(&config, to)
+            .await
+            .map(|n| tracing::info!(records = n, to = %to.display(), "backup written")),
+        Some(Command::Restore { from }) => scute_service::backup::restore(&config, from)
+            .await
+            .map(|n| tracing::info!(records = n, from = %from.display(), "restored")),
+        None => scute_service::run(config, shutdown_signal()).await,
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -31,9 +40,9 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM. The handlers are installed now, before
-/// the server starts (a future installs nothing until polled, and a signal
-/// arriving between "serving" and that first poll would kill the process).
+/// Resolves on SIGINT or SIGTERM. The handlers are installed now, before the
+/// server starts: a signal that arrives as soon as "scute is serving" is
+/// logged must stop it cleanly, not kill it.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {

@@ -5,23 +5,35 @@
 //! request and status types around them.
 //!
 //! Reads take a snapshot of [`State`] under a short read lock. Writes are
-//! serialized by one async mutex: under it the writer builds its records from
-//! the current state, queues them on the log (which fixes their order) and
-//! applies them; it then waits, outside the mutex, until the log says they are
-//! durable, so one fsync acknowledges every write queued meanwhile. A reader
-//! may therefore see a write a few milliseconds before it is acknowledged, but
-//! no write is acknowledged before it is on disk.
+//! serialized on this node by one async mutex, and follow one of two paths,
+//! chosen by the log ([`SchemaLog::applies_on_read`]):
+//!
+//! * one writer (the file log): under the mutex the writer builds its records
+//!   from the current state, queues them on the log (which fixes their order)
+//!   and applies them; it then waits, outside the mutex, until the log says
+//!   they are durable, so one fsync acknowledges every write queued meanwhile.
+//! * a shared log (Kafka): only the replayer applies records, in the order the
+//!   broker gave them. The writer catches up (a NOOP, read back), builds its
+//!   records from that state, stamps each with the offset it must land at,
+//!   produces them and waits until they are read back. If they landed
+//!   elsewhere, another node wrote first: the records were ignored by every
+//!   reader, and the writer builds again on the new state (bounded, jittered).
+//!
+//! Either way a write returns only once this node's state holds it.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
 
 use scute_formats::{Dependency, ParsedSchema, SchemaType};
 use scute_proto::v1 as api;
-use scute_storage::log::SchemaLog;
+use scute_storage::log::{LogEntry, Offset, SchemaLog};
 use scute_storage::record::{
-    ConfigValue, DeleteSubjectValue, ModeValue, Record, SchemaReference, SchemaValue,
+    self, ConfigValue, DeleteSubjectValue, KeyStamp, ModeValue, Record, SchemaReference,
+    SchemaValue,
 };
+use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::model::{
@@ -42,7 +54,30 @@ pub struct Registry {
     /// Set when the log failed to make applied records durable: state then
     /// holds records the log may not, so no further write is accepted.
     poisoned: AtomicBool,
+    /// Set on a shared log: how this node's records get applied.
+    shared: Option<Shared>,
 }
+
+/// A log other nodes write too: records are applied by the replayer only.
+#[derive(Debug)]
+struct Shared {
+    /// This node's id, stamped on every record it writes.
+    node: i32,
+    /// The state's position (offset after the last record applied), for
+    /// writers waiting to read their records back.
+    applied: watch::Sender<Offset>,
+    /// Serving once the replay reached the end the log had at start.
+    ready: watch::Sender<bool>,
+    /// The offset start-up replays up to, for the "not ready" message.
+    replay_target: AtomicU64,
+    /// How long a write waits for the log before giving up.
+    timeout: Duration,
+}
+
+/// How many times a write is rebuilt after losing a race to another node.
+const WRITE_ATTEMPTS: u32 = 50;
+/// How long a retry waits for the broker's end offset and to read up to it.
+const CATCH_UP_HINT: Duration = Duration::from_millis(200);
 
 /// A schema from a request, parsed, with its stored form decided.
 struct Candidate {
@@ -58,6 +93,91 @@ impl Registry {
             log,
             writer: tokio::sync::Mutex::new(()),
             poisoned: AtomicBool::new(false),
+            shared: None,
+        }
+    }
+
+    /// A registry over a log that other nodes share (see
+    /// [`SchemaLog::applies_on_read`]): it starts empty and not serving; the
+    /// caller feeds it every record read with [`Registry::apply_read`] and
+    /// marks it ready with [`Registry::set_ready`] once caught up.
+    pub fn shared(log: Arc<dyn SchemaLog>, node: i32, timeout: Duration) -> Self {
+        let mut registry = Self::new(State::default(), log);
+        registry.shared = Some(Shared {
+            node,
+            applied: watch::Sender::new(0),
+            ready: watch::Sender::new(false),
+            replay_target: AtomicU64::new(0),
+            timeout,
+        });
+        registry
+    }
+
+    /// Applies a record read back from a shared log.
+    pub fn apply_read(&self, entry: LogEntry) {
+        let position = {
+            let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+            match record::decode_stamped(&entry.record.key, entry.record.value.as_deref()) {
+                Ok((record, stamp)) => {
+                    state.apply_at(entry.offset, record, stamp);
+                }
+                Err(e) => {
+                    // Still moves the position: the record is read, and skipped.
+                    state.apply_at(entry.offset, Record::Noop, None);
+                    tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse");
+                }
+            }
+            state.position()
+        };
+        if let Some(shared) = &self.shared {
+            shared.applied.send_replace(position);
+        }
+    }
+
+    /// The offset after the last record applied.
+    pub fn position(&self) -> Offset {
+        self.read().position()
+    }
+
+    /// Sets the offset start-up must read up to before serving.
+    pub fn set_replay_target(&self, target: Offset) {
+        if let Some(shared) = &self.shared {
+            shared.replay_target.store(target, Ordering::Release);
+        }
+    }
+
+    /// Starts serving: the replay has caught up with the log.
+    pub fn set_ready(&self) {
+        if let Some(shared) = &self.shared {
+            shared.ready.send_replace(true);
+        }
+    }
+
+    /// Resolves once the registry serves.
+    pub async fn wait_serving(&self) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.ready.subscribe().wait_for(|ready| *ready).await;
+        }
+    }
+
+    /// Waits until the state holds every record before `offset`.
+    pub async fn wait_applied(&self, offset: Offset) {
+        if let Some(shared) = &self.shared {
+            let mut applied = shared.applied.subscribe();
+            let _ = applied.wait_for(|p| *p >= offset).await;
+        }
+    }
+
+    /// An error unless the node serves: a node still replaying a shared log
+    /// could give stale answers, so it gives none.
+    pub fn serving(&self) -> Result<(), Error> {
+        match &self.shared {
+            Some(shared) if !*shared.ready.borrow() => Err(Error::NotReady(format!(
+                "Scute is still reading the schemas topic (at offset {} of {}) and answers once it has caught up; retry shortly",
+                self.position(),
+                shared.replay_target.load(Ordering::Acquire)
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -73,8 +193,11 @@ impl Registry {
     async fn write<T>(
         &self,
         operation: &str,
-        op: impl FnOnce(&State) -> Result<(Vec<Record>, T), Error>,
+        mut op: impl FnMut(&State) -> Result<(Vec<Record>, T), Error>,
     ) -> Result<T, Error> {
+        if let Some(shared) = &self.shared {
+            return self.write_shared(shared, operation, op).await;
+        }
         let guard = self.writer.lock().await;
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::store(
@@ -106,6 +229,140 @@ impl Registry {
             flush.await.map_err(|e| Error::store(operation, e))?;
         }
         Ok(out)
+    }
+
+    /// The write path on a shared log; see the module comment.
+    async fn write_shared<T>(
+        &self,
+        shared: &Shared,
+        operation: &str,
+        mut op: impl FnMut(&State) -> Result<(Vec<Record>, T), Error>,
+    ) -> Result<T, Error> {
+        let _guard = self.writer.lock().await;
+        // Catch up: whatever other nodes wrote before now is in the state
+        // before the records are built.
+        let marker = self
+            .produce(shared, operation, Record::Noop.encode())
+            .await?;
+        self.read_back(shared, operation, marker).await?;
+        for attempt in 0..WRITE_ATTEMPTS {
+            let (pending, expected, out) = {
+                let state = self.read();
+                let (records, out) = op(&state)?;
+                // A hard delete also tombstones the stamped keys the version
+                // was written under: compaction keeps each key's newest record.
+                let stamped_keys: Vec<record::RawRecord> = records
+                    .iter()
+                    .filter_map(|r| match r {
+                        Record::Schema {
+                            subject,
+                            version,
+                            value: None,
+                        } => state.versions(subject)?.get(version).map(|e| {
+                            e.stamps
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect::<Vec<_>>()
+                        }),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                let base = state.position();
+                let mut expected = Vec::with_capacity(records.len());
+                let mut pending = Vec::with_capacity(records.len());
+                for (seq, record) in (base..).zip(&records) {
+                    let stamp = KeyStamp {
+                        seq: i64::try_from(seq).unwrap_or(i64::MAX),
+                        node: shared.node,
+                    };
+                    // Tombstones keep the plain key: compaction must match it.
+                    let raw = if has_value(record) {
+                        record.encode_stamped(stamp)
+                    } else {
+                        record.encode()
+                    };
+                    expected.push(seq);
+                    pending.push(self.log.append(raw));
+                }
+                let next = base + records.len() as Offset;
+                for (seq, raw) in (next..).zip(stamped_keys) {
+                    expected.push(seq);
+                    pending.push(self.log.append(raw));
+                }
+                (pending, expected, out)
+            };
+            let mut landed = Vec::with_capacity(pending.len());
+            for append in pending {
+                landed.push(append.await.map_err(|e| Error::store(operation, e))?);
+            }
+            let Some(&last) = landed.last() else {
+                return Ok(out);
+            };
+            self.read_back(shared, operation, last).await?;
+            if landed == expected {
+                if attempt >= 3 {
+                    tracing::info!(
+                        operation,
+                        attempts = attempt + 1,
+                        "write landed after losing races to other nodes"
+                    );
+                }
+                return Ok(out);
+            }
+            tracing::debug!(
+                operation,
+                attempt,
+                ?expected,
+                ?landed,
+                "another node wrote first; building the write again"
+            );
+            tokio::time::sleep(backoff(attempt)).await;
+            // Records other nodes wrote meanwhile may not be read yet: wait
+            // (briefly) for the broker's end offset, a hint only (some brokers
+            // report it low; then the next attempt may lose again, no more).
+            if let Ok(Ok(end)) = tokio::time::timeout(CATCH_UP_HINT, self.log.end_offset()).await {
+                let _ = tokio::time::timeout(CATCH_UP_HINT, self.wait_applied(end)).await;
+            }
+        }
+        Err(Error::store(
+            operation,
+            format!(
+                "other registry nodes kept writing first; gave up after {WRITE_ATTEMPTS} attempts"
+            ),
+        ))
+    }
+
+    async fn produce(
+        &self,
+        shared: &Shared,
+        operation: &str,
+        raw: record::RawRecord,
+    ) -> Result<Offset, Error> {
+        match tokio::time::timeout(shared.timeout, self.log.append(raw)).await {
+            Ok(result) => result.map_err(|e| Error::store(operation, e)),
+            Err(_) => Err(Error::timeout(
+                operation,
+                "the Kafka broker did not acknowledge the record in time",
+            )),
+        }
+    }
+
+    /// Waits until the record at `offset` is read back and applied.
+    async fn read_back(
+        &self,
+        shared: &Shared,
+        operation: &str,
+        offset: Offset,
+    ) -> Result<(), Error> {
+        tokio::time::timeout(shared.timeout, self.wait_applied(offset + 1))
+            .await
+            .map_err(|_| {
+                Error::timeout(
+                    operation,
+                    format!("the record written at offset {offset} was not read back from the schemas topic in time"),
+                )
+            })
     }
 
     // ---- schemas ----
@@ -213,7 +470,7 @@ impl Registry {
                     .id_of(&candidate.content.fingerprint)
                     .unwrap_or(state.max_id() + 1),
             };
-            let content = candidate.content;
+            let content = &candidate.content;
             let value = SchemaValue {
                 subject: subject.clone(),
                 version,
@@ -253,7 +510,7 @@ impl Registry {
                 max_id: None,
             };
             records.push(Record::Schema {
-                subject,
+                subject: subject.clone(),
                 version,
                 value: Some(value),
             });
@@ -661,7 +918,7 @@ impl Registry {
             if config.normalize.is_some() {
                 value.normalize = config.normalize;
             }
-            value.extra.extend(extra);
+            value.extra.extend(extra.clone());
             let reply = api::Config {
                 compatibility_level: level.map(|l| l.to_string()),
                 normalize: config.normalize,
@@ -1264,4 +1521,24 @@ fn page<T>(items: Vec<T>, offset: i32, limit: i32, max: Option<usize>) -> Vec<T>
         (None, None) => usize::MAX,
     };
     items.into_iter().skip(offset).take(limit).collect()
+}
+
+fn has_value(record: &Record) -> bool {
+    !matches!(
+        record,
+        Record::Schema { value: None, .. }
+            | Record::Config { value: None, .. }
+            | Record::Mode { value: None, .. }
+            | Record::DeleteSubject { value: None, .. }
+            | Record::Noop
+    )
+}
+
+/// A random wait that grows with the attempt: nodes that lost a race to each
+/// other retry at different times.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let ceiling_ms = 2u64 << attempt.min(4);
+    let random = RandomState::new().hash_one(std::time::Instant::now());
+    Duration::from_millis(random % ceiling_ms + 1)
 }

@@ -8,7 +8,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use scute_storage::record::{ConfigValue, ModeValue, Record, SchemaReference, SchemaValue};
+use scute_storage::log::Offset;
+use scute_storage::record::{
+    ConfigValue, KeyStamp, ModeValue, Record, SchemaReference, SchemaValue,
+};
 use sha2::{Digest, Sha256};
 
 use crate::model::{SchemaId, Version};
@@ -68,6 +71,10 @@ pub struct VersionEntry {
     /// Fields of the record Scute does not use (written by another
     /// registry), passed through when Scute rewrites the record.
     pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
+    /// The stamps of the keys this version was written under on a shared
+    /// topic: each stamped key is a key of its own to compaction, so a hard
+    /// delete must tombstone every one of them. Empty elsewhere.
+    pub stamps: Vec<KeyStamp>,
 }
 
 /// A subject's versions in order: a sorted vector, since most subjects hold
@@ -167,9 +174,57 @@ pub struct State {
     modes: HashMap<Option<String>, ModeValue>,
     /// Number of records applied, including skipped ones.
     applied: u64,
+    /// The offset after the last record applied with [`State::apply_at`]: where
+    /// the next record must land for this state to be its whole past.
+    position: Offset,
+    /// The stamp of the record being applied, for `put_version`.
+    applying_stamp: Option<KeyStamp>,
 }
 
 impl State {
+    /// Applies a record read at `offset` of a log that many writers share.
+    ///
+    /// A record whose key carries a stamp (Redpanda's and Scute's `seq` and
+    /// `node`) and that has a value counts only if it landed at its `seq`: its
+    /// writer built it from the state just before that offset, so anywhere
+    /// else it lost a race and is ignored by every reader (first writer wins).
+    /// Tombstones and unstamped records (Confluent, Karapace) apply as they
+    /// come; the id guard in `apply` still keeps an id from being rebound.
+    /// Returns whether the record was applied.
+    pub fn apply_at(&mut self, offset: Offset, record: Record, stamp: Option<KeyStamp>) -> bool {
+        self.position = self.position.max(offset + 1);
+        let has_value = !matches!(
+            record,
+            Record::Schema { value: None, .. }
+                | Record::Config { value: None, .. }
+                | Record::Mode { value: None, .. }
+                | Record::DeleteSubject { value: None, .. }
+                | Record::Noop
+        );
+        if let Some(stamp) = stamp
+            && has_value
+            && u64::try_from(stamp.seq).ok() != Some(offset)
+        {
+            self.applied += 1;
+            tracing::debug!(
+                offset,
+                seq = stamp.seq,
+                node = stamp.node,
+                "ignoring a record that lost a race"
+            );
+            return false;
+        }
+        self.applying_stamp = stamp;
+        self.apply(record);
+        self.applying_stamp = None;
+        true
+    }
+
+    /// See [`State::apply_at`].
+    pub fn position(&self) -> Offset {
+        self.position
+    }
+
     /// Applies one record of the log.
     pub fn apply(&mut self, record: Record) {
         self.applied += 1;
@@ -249,11 +304,13 @@ impl State {
             None => Arc::new(content),
         };
         // A rewrite of the same subject version (soft delete, or a new id).
-        let old_id = self
+        let old = self
             .subjects
             .get(subject.as_str())
-            .and_then(|vs| vs.get(&version))
-            .map(|e| e.id);
+            .and_then(|vs| vs.get(&version));
+        let old_id = old.map(|e| e.id);
+        let mut stamps = old.map(|e| e.stamps.clone()).unwrap_or_default();
+        stamps.extend(self.applying_stamp);
         if old_id.is_some_and(|old| old != id) {
             self.remove_version(&subject, version);
         }
@@ -285,6 +342,7 @@ impl State {
                 deleted: value.deleted,
                 content,
                 extra,
+                stamps,
             },
         );
     }
@@ -405,6 +463,42 @@ mod tests {
                 extra: Default::default(),
             }),
         }
+    }
+
+    #[test]
+    fn a_stamped_record_counts_only_at_its_seq() {
+        let mut s = State::default();
+        let stamp = |seq| Some(KeyStamp { seq, node: 1 });
+        assert!(s.apply_at(0, schema("a", 1, 1, "\"string\""), stamp(0)));
+        // Built on the same state by another node, it landed one later: lost.
+        assert!(!s.apply_at(1, schema("a", 1, 2, "\"int\""), stamp(0)));
+        // Unstamped (Confluent) records apply as they come.
+        assert!(s.apply_at(2, schema("b", 1, 3, "\"long\""), None));
+        assert_eq!(s.versions("a").unwrap().get(&1).unwrap().id, 1);
+        assert!(s.schema(2).is_none());
+        assert_eq!(s.position(), 3);
+    }
+
+    #[test]
+    fn a_version_remembers_every_stamped_key_it_was_written_under() {
+        let mut s = State::default();
+        let stamp = |seq| Some(KeyStamp { seq, node: 1 });
+        s.apply_at(0, schema("a", 1, 1, "\"string\""), stamp(0));
+        let mut deleted = schema("a", 1, 1, "\"string\"");
+        if let Record::Schema { value: Some(v), .. } = &mut deleted {
+            v.deleted = true;
+        }
+        s.apply_at(1, deleted, stamp(1));
+        let stamps: Vec<i64> = s
+            .versions("a")
+            .unwrap()
+            .get(&1)
+            .unwrap()
+            .stamps
+            .iter()
+            .map(|k| k.seq)
+            .collect();
+        assert_eq!(stamps, [0, 1]);
     }
 
     #[test]

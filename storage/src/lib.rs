@@ -7,14 +7,17 @@
 //! Confluent Schema Registry writes to its `_schemas` topic ([`record`]), so a log can
 //! move between Scute, Confluent, Karapace and Redpanda. The backends sit behind one
 //! object-safe trait ([`SchemaLog`]): [`FileLog`], an fsync'd append-only file for a
-//! single node, and [`MemoryLog`] for tests.
+//! single node, [`KafkaLog`], a compacted topic shared by many nodes, and
+//! [`MemoryLog`] for tests.
 
 pub mod file;
+pub mod kafka;
 pub mod log;
 pub mod memory;
 pub mod record;
 
 pub use file::{FileLog, Recovery};
+pub use kafka::{KafkaLog, KafkaReader, KafkaSettings};
 pub use log::{BoxFuture, LogEntry, LogError, Offset, SchemaLog};
 pub use memory::MemoryLog;
 pub use record::{

@@ -42,6 +42,10 @@ pub enum LogError {
     },
     #[error("record too large for the log: {bytes} bytes")]
     RecordTooLarge { bytes: usize },
+    #[error("Kafka: {0}")]
+    Kafka(String),
+    #[error("{0}")]
+    BadTopic(String),
     #[error("the log is closed")]
     Closed,
     #[error("the log is poisoned by an earlier write failure and accepts no more writes: {reason}")]
@@ -66,4 +70,11 @@ pub trait SchemaLog: Send + Sync + std::fmt::Debug + 'static {
 
     /// Resolves once every record queued before the call is durable.
     fn flush(&self) -> BoxFuture<'static, Result<(), LogError>>;
+
+    /// Whether a record counts only once read back from the log, because other
+    /// writers share it and the log, not the writer, decides the order (Kafka).
+    /// When false (the file log, one writer), the writer applies its records itself.
+    fn applies_on_read(&self) -> bool {
+        false
+    }
 }

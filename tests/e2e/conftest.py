@@ -234,3 +234,88 @@ def parse_json_lines(text: str):
                 yield json.loads(line)
             except ValueError:
                 continue
+
+
+# -- Kafka: a real Kafka-protocol broker (tansu) -----------------------------
+
+def tansu_binary() -> Path:
+    """tansu 0.6.0, installed by tests/run into target/tansu (or TANSU_BIN)."""
+    explicit = os.environ.get("TANSU_BIN")
+    if explicit:
+        return Path(explicit)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    if not target.is_absolute():
+        target = REPO / target
+    return target / "tansu" / "bin" / "tansu"
+
+
+class Broker:
+    """One tansu broker with in-memory storage: a restart is a new, empty cluster."""
+
+    def __init__(self, binary: Path, log_dir: Path, name: str = "tansu"):
+        self.binary = binary
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}.log"
+        url = f"tcp://127.0.0.1:{self.port}"
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=log_dir,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"tansu exited: {self.log_path.read_text(errors='replace')}"
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"tansu did not listen within {START_TIMEOUT}s")
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def pause(self) -> None:
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)
+            self.proc.kill()
+            self.proc.wait(STOP_TIMEOUT)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A fresh tansu broker for one test."""
+    binary = tansu_binary()
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: tests/run installs it (cargo install tansu --version 0.6.0 --features dynostore)")
+    b = Broker(binary, tmp_path)
+    yield b
+    b.close()
+
+
+def kafka_args(broker: Broker, topic: str = "_schemas", node: int | None = None, timeout_ms: int = 3000) -> list[str]:
+    args = ["--kafka-bootstrap", broker.bootstrap, "--kafka-topic", topic, "--kafka-timeout-ms", str(timeout_ms)]
+    if node is not None:
+        args += ["--node-id", str(node)]
+    return args
+
+
+def wait_serving(server: Scute, timeout: float = 60.0) -> None:
+    """Waits until the node has replayed its topic (GET /subjects stops answering 503)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.running(), f"scute exited; its output:\n{server.log()}"
+        status, _ = http_get(server.url + "/subjects")
+        if status == 200:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"scute did not catch up within {timeout}s; its output:\n{server.log()}")

@@ -39,6 +39,8 @@ use scute_storage::{FileLog, SchemaLog};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod kafka;
+
 /// Confluent's versioned media type, used for requests and expected in responses.
 const V1_JSON: &str = "application/vnd.schemaregistry.v1+json";
 /// Name of the baseline server's threads, to find their CPU time in `/proc`.
@@ -87,6 +89,15 @@ struct Args {
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
+    /// Benchmark the Kafka backend on this broker instead (`host:port`).
+    #[arg(long)]
+    kafka: Option<String>,
+    /// Records in the topic for the Kafka replay run [default: 100000, quick: 10000].
+    #[arg(long)]
+    kafka_replay_records: Option<usize>,
+    /// A librdkafka property for the scute nodes (`key=value`), repeatable.
+    #[arg(long)]
+    kafka_property: Vec<String>,
 }
 
 /// The resolved settings of one run.
@@ -103,6 +114,9 @@ struct Plan {
     settle: Duration,
     json: bool,
     tmp_dir: PathBuf,
+    kafka: Option<String>,
+    kafka_replay_records: usize,
+    kafka_properties: Vec<String>,
 }
 
 impl Plan {
@@ -126,6 +140,13 @@ impl Plan {
             settle: secs(args.settle, 5.0, 1.0)?,
             json: args.json,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
+            kafka: args.kafka,
+            kafka_properties: args.kafka_property,
+            kafka_replay_records: args.kafka_replay_records.unwrap_or(if q {
+                10_000
+            } else {
+                100_000
+            }),
         };
         ensure!(plan.connections > 0, "--connections must be at least 1");
         ensure!(
@@ -196,6 +217,21 @@ async fn run(plan: &Plan) -> Result<()> {
         return Ok(());
     }
 
+    if let Some(bootstrap) = &plan.kafka {
+        let registrations = plan.registrations.min(5_000);
+        let figures = kafka::bench_kafka(
+            &plan.scute,
+            &plan.tmp_dir,
+            bootstrap,
+            registrations,
+            plan.connections,
+            plan.kafka_replay_records,
+            &plan.kafka_properties,
+        )
+        .await?;
+        println!("{}", figures.markdown(registrations, plan.connections));
+        return Ok(());
+    }
     let lookups = bench_lookups(plan).await?;
     let startup = bench_startup(plan).await?;
 
@@ -695,6 +731,11 @@ struct StderrTail {
 impl Scute {
     /// Starts `bin` on free loopback ports with the given data directory.
     fn spawn(bin: &Path, data_dir: &Path) -> Result<Scute> {
+        Self::spawn_with(bin, data_dir, &[])
+    }
+
+    /// Like `spawn`, with more flags.
+    fn spawn_with(bin: &Path, data_dir: &Path, extra: &[String]) -> Result<Scute> {
         let rest = free_port()?;
         let grpc = free_port()?;
         let mut child = Command::new(bin)
@@ -704,6 +745,7 @@ impl Scute {
             .arg(rest.to_string())
             .arg("--grpc-listen")
             .arg(grpc.to_string())
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -718,8 +760,10 @@ impl Scute {
                     let Ok(line) = line else { break };
                     let line = strip_ansi(&line);
                     let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-                    if tail.replay_ms.is_none() {
-                        tail.replay_ms = number_after(&line, "replay_ms");
+                    // On Kafka the serving line comes first, with 0: the
+                    // replay runs after it and logs its own replay_ms.
+                    if tail.replay_ms.is_none_or(|ms| ms == 0) {
+                        tail.replay_ms = number_after(&line, "replay_ms").or(tail.replay_ms);
                     }
                     if (line.contains("WARN") || line.contains("ERROR")) && tail.warnings.len() < 20
                     {

@@ -1,0 +1,404 @@
+//! The `kafka` backend: the `_schemas` topic of a Kafka cluster, shared by every
+//! registry node (Scute, Confluent, Karapace) that points at it.
+//!
+//! The topic must have one partition (one total order of records) and be compacted
+//! (the newest value per key is all a replay needs). A missing topic is created that
+//! way; an existing topic that is not is refused, as Confluent refuses it, because a
+//! second partition would split the order and deletion would lose schemas.
+//!
+//! Unlike the file log, appending here does not make a record part of the state: other
+//! nodes append too, and only the order the broker gives counts. So the registry
+//! applies records only as its [`KafkaReader`] reads them back
+//! ([`SchemaLog::applies_on_read`]).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset as KafkaOffset, TopicPartitionList};
+
+use crate::log::{BoxFuture, LogEntry, LogError, Offset, SchemaLog};
+use crate::record::RawRecord;
+
+/// Where the topic is and how to talk to it.
+#[derive(Clone, Debug)]
+pub struct KafkaSettings {
+    /// `host:port[,host:port...]`.
+    pub bootstrap: String,
+    pub topic: String,
+    /// Replication factor used when Scute creates the topic; `None`: 3, or the
+    /// number of brokers if fewer (Confluent's default, made to fit small clusters).
+    pub replication_factor: Option<i32>,
+    pub client_id: String,
+    /// librdkafka properties (`sasl.mechanism`, `security.protocol`, ...), applied last,
+    /// so they override Scute's own settings.
+    pub properties: Vec<(String, String)>,
+    /// How long a produce, a metadata request or an admin request may take.
+    pub timeout: Duration,
+}
+
+impl KafkaSettings {
+    /// Settings with Confluent's defaults for everything but the bootstrap servers.
+    pub fn new(bootstrap: impl Into<String>) -> Self {
+        Self {
+            bootstrap: bootstrap.into(),
+            topic: "_schemas".into(),
+            replication_factor: None,
+            client_id: "scute".into(),
+            properties: Vec::new(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.bootstrap)
+            .set("client.id", &self.client_id)
+            .set("socket.timeout.ms", millis(self.timeout));
+        config
+    }
+
+    fn with_properties(&self, mut config: ClientConfig) -> ClientConfig {
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+}
+
+/// The number of brokers, and the partition count of `topic` if it exists.
+/// Returns the client, since the metadata call blocks a thread of its own.
+async fn metadata(
+    admin: AdminClient<DefaultClientContext>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<(AdminClient<DefaultClientContext>, usize, Option<usize>), LogError> {
+    let (admin, metadata) = tokio::task::spawn_blocking(move || {
+        let metadata = admin.inner().fetch_metadata(None, timeout);
+        (admin, metadata)
+    })
+    .await
+    .map_err(|e| kafka("metadata request", e))?;
+    let metadata = metadata.map_err(|e| kafka("cannot read the cluster's metadata", e))?;
+    let partitions = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map(|t| t.partitions().len());
+    let brokers = metadata.brokers().len();
+    Ok((admin, brokers, partitions))
+}
+
+fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
+    let mut config = settings.client_config();
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        // A registry writes a record or two at a time and waits for them.
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", millis(settings.timeout));
+    settings
+        .with_properties(config)
+        .create()
+        .map_err(|e| kafka("cannot create the Kafka producer", e))
+}
+
+fn millis(d: Duration) -> String {
+    d.as_millis().max(1).to_string()
+}
+
+fn kafka(what: &str, error: impl std::fmt::Display) -> LogError {
+    LogError::Kafka(format!("{what}: {error}"))
+}
+
+/// The `_schemas` topic, ready to append to and to read.
+pub struct KafkaLog {
+    settings: KafkaSettings,
+    /// Replaced when librdkafka declares the idempotent producer fatally
+    /// failed (e.g. after a long broker outage): a registry must outlive that.
+    producer: RwLock<FutureProducer>,
+    /// Set when a delivery failed: librdkafka's idempotent producer may then be
+    /// fenced for good (tansu answers ProducerFenced after an outage), so the
+    /// next append starts a new producer. Records are never lost by this: an
+    /// append that failed was reported as failed.
+    renew: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("bootstrap", &self.settings.bootstrap)
+            .field("topic", &self.settings.topic)
+            .finish()
+    }
+}
+
+impl KafkaLog {
+    /// Connects, creates the topic if it is missing, and refuses a topic with more
+    /// than one partition or without compaction.
+    pub async fn open(settings: KafkaSettings) -> Result<Self, LogError> {
+        let admin: AdminClient<DefaultClientContext> = settings
+            .with_properties(settings.client_config())
+            .create()
+            .map_err(|e| kafka("cannot create the Kafka admin client", e))?;
+        let options = AdminOptions::new().request_timeout(Some(settings.timeout));
+        let topic = settings.topic.as_str();
+        let (admin, brokers, partitions) = metadata(admin, topic, settings.timeout).await?;
+        let (admin, partitions) = match partitions {
+            Some(partitions) => (admin, partitions),
+            None => {
+                let replication = settings
+                    .replication_factor
+                    .unwrap_or_else(|| i32::try_from(brokers.clamp(1, 3)).unwrap_or(1));
+                let new_topic = NewTopic::new(topic, 1, TopicReplication::Fixed(replication))
+                    .set("cleanup.policy", "compact");
+                let created = admin
+                    .create_topics(&[new_topic], &options)
+                    .await
+                    .map_err(|e| kafka(&format!("cannot create topic {topic}"), e))?;
+                for result in created {
+                    match result {
+                        Ok(_) => tracing::info!(
+                            topic,
+                            replication,
+                            "created the schemas topic (1 partition, compacted)"
+                        ),
+                        // Another node created it meanwhile.
+                        Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err((_, code)) => {
+                            return Err(kafka(&format!("cannot create topic {topic}"), code));
+                        }
+                    }
+                }
+                let (admin, _, partitions) = metadata(admin, topic, settings.timeout).await?;
+                (admin, partitions.unwrap_or(1))
+            }
+        };
+        if partitions != 1 {
+            return Err(LogError::BadTopic(format!(
+                "the schemas topic {topic} has {partitions} partitions; it must have exactly 1 \
+                 so that every node sees one order of records"
+            )));
+        }
+        let configs = admin
+            .describe_configs(&[ResourceSpecifier::Topic(topic)], &options)
+            .await
+            .map_err(|e| kafka(&format!("cannot describe topic {topic}"), e))?;
+        let policy = configs
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.get("cleanup.policy").and_then(|e| e.value.clone()));
+        match policy {
+            Some(p) if p.split(',').any(|p| p.trim() == "compact") && !p.contains("delete") => {}
+            Some(p) => {
+                return Err(LogError::BadTopic(format!(
+                    "the schemas topic {topic} has cleanup.policy={p}; it must be \"compact\", \
+                     or the broker will delete schemas"
+                )));
+            }
+            None => tracing::warn!(
+                topic,
+                "the broker did not report the topic's cleanup.policy"
+            ),
+        }
+        let producer = new_producer(&settings)?;
+        Ok(Self {
+            settings,
+            producer: RwLock::new(producer),
+            renew: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn producer(&self) -> RwLockReadGuard<'_, FutureProducer> {
+        self.producer.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the producer after a failed delivery, or if librdkafka says it
+    /// can no longer be used.
+    fn renew_if_failed(&self) {
+        let fatal = self.producer().client().fatal_error();
+        if !self.renew.swap(false, Ordering::AcqRel) && fatal.is_none() {
+            return;
+        }
+        tracing::info!(
+            ?fatal,
+            "starting a new Kafka producer after a failed delivery"
+        );
+        match new_producer(&self.settings) {
+            Ok(fresh) => {
+                let old = std::mem::replace(
+                    &mut *self.producer.write().unwrap_or_else(|e| e.into_inner()),
+                    fresh,
+                );
+                // Dropping a producer waits for its queue: not on this thread.
+                std::thread::spawn(move || drop(old));
+            }
+            Err(e) => {
+                self.renew.store(true, Ordering::Release);
+                tracing::error!(error = %e, "cannot start a new Kafka producer");
+            }
+        }
+    }
+
+    pub fn settings(&self) -> &KafkaSettings {
+        &self.settings
+    }
+
+    /// A reader of the topic from `from` onwards.
+    pub fn reader(&self, from: Offset) -> Result<KafkaReader, LogError> {
+        let mut config = self.settings.client_config();
+        config
+            .set("group.id", format!("{}-reader", self.settings.client_id))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            // Short long-polls: a write waits for its record to be read back.
+            .set("fetch.wait.max.ms", "10");
+        let consumer: StreamConsumer = self
+            .settings
+            .with_properties(config)
+            .create()
+            .map_err(|e| kafka("cannot create the Kafka consumer", e))?;
+        let mut partitions = TopicPartitionList::new();
+        let from = i64::try_from(from).map_err(|e| kafka("offset", e))?;
+        partitions
+            .add_partition_offset(&self.settings.topic, 0, KafkaOffset::Offset(from))
+            .map_err(|e| kafka("cannot assign the partition", e))?;
+        consumer
+            .assign(&partitions)
+            .map_err(|e| kafka("cannot assign the partition", e))?;
+        Ok(KafkaReader { consumer })
+    }
+}
+
+/// Reads the topic in order.
+pub struct KafkaReader {
+    consumer: StreamConsumer,
+}
+
+/// What a read gave.
+#[derive(Debug)]
+pub enum Read {
+    Entry(LogEntry),
+    /// Everything the broker had was read; more may come.
+    End,
+}
+
+impl KafkaReader {
+    /// The next record, or [`Read::End`] when the reader reached the end of the topic.
+    /// Transient errors are logged and retried by librdkafka; this returns only the
+    /// ones it reports.
+    pub async fn next(&mut self) -> Result<Read, LogError> {
+        match self.consumer.recv().await {
+            Ok(message) => {
+                let offset = u64::try_from(message.offset()).map_err(|e| kafka("offset", e))?;
+                Ok(Read::Entry(LogEntry {
+                    offset,
+                    record: RawRecord {
+                        key: message.key().unwrap_or_default().to_vec(),
+                        value: message.payload().map(<[u8]>::to_vec),
+                    },
+                }))
+            }
+            Err(KafkaError::PartitionEOF(_)) => Ok(Read::End),
+            Err(e) => Err(kafka("reading the schemas topic", e)),
+        }
+    }
+}
+
+impl SchemaLog for KafkaLog {
+    fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
+        Box::pin(async move {
+            // The broker's high watermark (not trusted for "caught up"; see the design).
+            let producer = self.producer().clone();
+            let topic = self.settings.topic.clone();
+            let timeout = self.settings.timeout;
+            let (_, high) = tokio::task::spawn_blocking(move || {
+                producer.client().fetch_watermarks(&topic, 0, timeout)
+            })
+            .await
+            .map_err(|e| kafka("watermarks", e))?
+            .map_err(|e| kafka("cannot read the topic's end offset", e))?;
+            u64::try_from(high).map_err(|e| kafka("offset", e))
+        })
+    }
+
+    /// Reads up to `max` records from `from`, stopping at the end of the topic.
+    fn read_from(
+        &self,
+        from: Offset,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Vec<LogEntry>, LogError>> {
+        Box::pin(async move {
+            let mut reader = self.reader(from)?;
+            let mut entries = Vec::new();
+            while entries.len() < max {
+                match tokio::time::timeout(self.settings.timeout, reader.next()).await {
+                    Err(_) => return Err(LogError::Kafka("timed out reading the topic".into())),
+                    Ok(read) => match read? {
+                        Read::Entry(entry) => entries.push(entry),
+                        Read::End => break,
+                    },
+                }
+            }
+            Ok(entries)
+        })
+    }
+
+    fn append(&self, record: RawRecord) -> BoxFuture<'static, Result<Offset, LogError>> {
+        self.renew_if_failed();
+        let mut message = FutureRecord::<[u8], [u8]>::to(&self.settings.topic)
+            .key(&record.key)
+            .partition(0);
+        if let Some(value) = &record.value {
+            message = message.payload(value);
+        }
+        // Queued here, before returning: the caller's order is the produce order.
+        let queued = self.producer().send_result(message);
+        match queued {
+            Err((e, _)) => {
+                self.renew_if_failed();
+                let e = kafka("cannot queue a record for the schemas topic", e);
+                Box::pin(std::future::ready(Err(e)))
+            }
+            Ok(delivery) => {
+                let renew = self.renew.clone();
+                Box::pin(async move {
+                    match delivery.await {
+                        Ok(Ok(delivered)) => {
+                            u64::try_from(delivered.offset).map_err(|e| kafka("offset", e))
+                        }
+                        Ok(Err((e, _))) => {
+                            renew.store(true, Ordering::Release);
+                            Err(kafka("the broker did not take the record", e))
+                        }
+                        Err(_) => Err(LogError::Closed),
+                    }
+                })
+            }
+        }
+    }
+
+    fn flush(&self) -> BoxFuture<'static, Result<(), LogError>> {
+        self.renew_if_failed();
+        let producer = self.producer().clone();
+        let timeout = self.settings.timeout;
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || producer.flush(timeout))
+                .await
+                .map_err(|e| kafka("flush", e))?
+                .map_err(|e| kafka("cannot flush the producer", e))
+        })
+    }
+
+    fn applies_on_read(&self) -> bool {
+        true
+    }
+}

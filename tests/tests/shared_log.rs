@@ -1,0 +1,130 @@
+//! The write path on a shared log, without a broker: an in-memory log that
+//! says records count only once read back, a replayer task, and a rival
+//! node's record slipped in just before ours.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use scute_proto::v1 as api;
+use scute_service::registry::Registry;
+use scute_storage::MemoryLog;
+use scute_storage::log::{BoxFuture, LogEntry, LogError, Offset, SchemaLog};
+use scute_storage::record::{KeyStamp, RawRecord, Record, SchemaValue};
+
+/// A memory log shared with a rival node that, once, writes a record of its
+/// own just before our first stamped one, stamped for the same offset.
+#[derive(Debug, Default)]
+struct RacedLog {
+    inner: MemoryLog,
+    raced: AtomicBool,
+}
+
+fn rival_record(seq: Offset) -> RawRecord {
+    Record::Schema {
+        subject: "rival".into(),
+        version: 1,
+        value: Some(SchemaValue {
+            subject: "rival".into(),
+            version: 1,
+            id: 1,
+            schema_type: None,
+            references: vec![],
+            metadata: None,
+            rule_set: None,
+            schema: "\"int\"".into(),
+            deleted: false,
+            extra: Default::default(),
+        }),
+    }
+    .encode_stamped(KeyStamp {
+        seq: seq as i64,
+        node: 99,
+    })
+}
+
+impl SchemaLog for RacedLog {
+    fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
+        self.inner.end_offset()
+    }
+
+    fn read_from(
+        &self,
+        from: Offset,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Vec<LogEntry>, LogError>> {
+        self.inner.read_from(from, max)
+    }
+
+    fn append(&self, record: RawRecord) -> BoxFuture<'static, Result<Offset, LogError>> {
+        let stamped = String::from_utf8_lossy(&record.key).contains("\"seq\"");
+        if stamped && !self.raced.swap(true, Ordering::SeqCst) {
+            let at = self.inner.records().len() as Offset;
+            drop(self.inner.append(rival_record(at)));
+        }
+        self.inner.append(record)
+    }
+
+    fn flush(&self) -> BoxFuture<'static, Result<(), LogError>> {
+        self.inner.flush()
+    }
+
+    fn applies_on_read(&self) -> bool {
+        true
+    }
+}
+
+fn replay(registry: Arc<Registry>, log: Arc<RacedLog>) {
+    tokio::spawn(async move {
+        let mut next = 0;
+        loop {
+            for entry in log.read_from(next, 100).await.unwrap() {
+                next = entry.offset + 1;
+                registry.apply_read(entry);
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_write_that_lost_a_race_is_rebuilt_on_the_winners_state() {
+    let log = Arc::new(RacedLog::default());
+    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
+    assert_eq!(registry.serving().unwrap_err().error_code(), 50003);
+    registry.set_ready();
+    replay(registry.clone(), log.clone());
+
+    let schema = registry
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "ours".into(),
+            schema: "\"string\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The rival took id 1 at the offset we expected; ours was ignored by
+    // every reader and written again with the next id.
+    assert_eq!((schema.id, schema.version), (2, 1));
+    let records = log.inner.records();
+    let keys: Vec<String> = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.key).into_owned())
+        .collect();
+    let ours: Vec<&String> = keys.iter().filter(|k| k.contains("\"ours\"")).collect();
+    assert_eq!(
+        ours.len(),
+        2,
+        "one lost attempt and one that counted: {keys:?}"
+    );
+    let rival = registry
+        .get_schema_by_id(api::GetSchemaByIdRequest {
+            id: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(rival.schema, "\"int\"");
+}
