@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{Method, Request, Response, StatusCode, Uri};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use scute_storage::record::{Record, SchemaValue};
-use scute_storage::{FileLog, SchemaLog};
 use serde_json::{Value, json};
 
-use super::{Client, Machine, Plan, Scute, loadavg, mib, proc_status_kib};
+use super::{
+    Client, Machine, Plan, Scute, loadavg, mib, proc_status_kib, start_on_log, write_schema_log,
+};
 
 /// The figures of the JSON run.
 pub(crate) struct JsonFigures {
@@ -224,27 +224,8 @@ pub(crate) async fn bench_json(plan: &Plan) -> Result<JsonFigures> {
         .tempdir_in(&plan.tmp_dir)
         .context("creating a temporary data directory")?;
     eprintln!("JSON: writing a log of {n} JSON schemas...");
-    write_json_log(replay_dir.path(), n).await?;
-    let probe: Uri = format!("/schemas/ids/{n}").parse()?;
-    let spawned = Instant::now();
-    let mut scute = Scute::spawn(&plan.scute, replay_dir.path())?;
-    let replay_ready = loop {
-        if let Ok(mut client) = Client::connect(scute.rest).await {
-            let response = client.get(&probe).await?;
-            ensure!(
-                response.status() == StatusCode::OK,
-                "GET {probe} answered {} after start-up",
-                response.status()
-            );
-            break spawned.elapsed();
-        }
-        scute.check_alive()?;
-        ensure!(
-            spawned.elapsed() < Duration::from_secs(120),
-            "scute did not answer within 120 s"
-        );
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    };
+    write_schema_log(replay_dir.path(), n, "bench-json", "JSON", replay_schema).await?;
+    let (scute, replay_ready, _) = start_on_log(&plan.scute, replay_dir.path(), n).await?;
     let replay_rss_kib = proc_status_kib(scute.pid(), "VmRSS")?;
     Ok(JsonFigures {
         wide,
@@ -256,45 +237,13 @@ pub(crate) async fn bench_json(plan: &Plan) -> Result<JsonFigures> {
     })
 }
 
-/// Writes `n` JSON schema records (ids 1..=n, one subject each) through
-/// `FileLog`, as scute appends them.
-async fn write_json_log(dir: &std::path::Path, n: usize) -> Result<()> {
-    let owned = dir.to_owned();
-    let (log, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&owned)).await??;
-    ensure!(recovery.entries.is_empty(), "the new log is not empty");
-    let mut pending = Vec::with_capacity(4096);
-    for i in 1..=n {
-        let subject = format!("bench-json-{i}-value");
-        let schema = json!({"type": "object", "title": format!("Record{i}"),
-            "properties": {"id": {"type": "integer"}, "name": {"type": "string", "maxLength": i % 100 + 1},
-                "tags": {"type": "array", "items": {"type": "string"}}},
-            "required": ["id"]});
-        let record = Record::Schema {
-            subject: subject.clone(),
-            version: 1,
-            value: Some(SchemaValue {
-                subject,
-                version: 1,
-                id: i32::try_from(i)?,
-                schema_type: Some("JSON".to_owned()),
-                references: Vec::new(),
-                metadata: None,
-                rule_set: None,
-                schema: schema.to_string(),
-                deleted: false,
-                extra: serde_json::Map::new(),
-            }),
-        };
-        pending.push(log.append(record.encode()));
-        if pending.len() == 4096 || i == n {
-            for append in pending.drain(..) {
-                append.await?;
-            }
-        }
-    }
-    log.flush().await?;
-    log.close().await;
-    Ok(())
+/// The `i`th schema of the replay log.
+fn replay_schema(i: usize) -> String {
+    json!({"type": "object", "title": format!("Record{i}"),
+        "properties": {"id": {"type": "integer"}, "name": {"type": "string", "maxLength": i % 100 + 1},
+            "tags": {"type": "array", "items": {"type": "string"}}},
+        "required": ["id"]})
+    .to_string()
 }
 
 fn ms(d: Duration) -> String {

@@ -9,11 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use scute_storage::SchemaLog;
 use scute_storage::kafka::{KafkaLog, KafkaSettings};
-use scute_storage::record::{Record, SchemaValue};
 
-use crate::{Client, Sampled, Scute, TaskSamples, avro_schema};
+use crate::{Client, Sampled, Scute, TaskSamples, append_schemas, avro_schema};
 
 /// What the Kafka run measured.
 pub(crate) struct KafkaFigures {
@@ -85,32 +83,11 @@ pub(crate) async fn bench_kafka(
     settings.topic = replay.clone();
     settings.timeout = Duration::from_secs(60);
     let log = KafkaLog::open(settings).await?;
-    let mut pending = Vec::with_capacity(4096);
-    for i in 1..=replay_records {
-        let subject = format!("bench-replay-{i}-value");
-        let record = Record::Schema {
-            subject: subject.clone(),
-            version: 1,
-            value: Some(SchemaValue {
-                subject,
-                version: 1,
-                id: i32::try_from(i)?,
-                schema_type: Some("AVRO".to_owned()),
-                references: Vec::new(),
-                metadata: None,
-                rule_set: None,
-                schema: avro_schema("Replayed", i, i % 4),
-                deleted: false,
-                extra: serde_json::Map::new(),
-            }),
-        };
-        pending.push(log.append(record.encode()));
-        if pending.len() == 4096 || i == replay_records {
-            for append in pending.drain(..) {
-                append.await.context("producing the replay records")?;
-            }
-        }
-    }
+    append_schemas(&log, replay_records, "bench-replay", "AVRO", |i| {
+        avro_schema("Replayed", i, i % 4)
+    })
+    .await
+    .context("producing the replay records")?;
     drop(log);
     eprintln!("kafka: starting a node on them...");
     let started = Instant::now();

@@ -623,34 +623,13 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
     let n = plan.startup_schemas;
     eprintln!("writing a log of {n} schemas with scute-storage's FileLog...");
     let written = Instant::now();
-    let log_bytes = write_startup_log(data.path(), n).await?;
+    let log_bytes = write_schema_log(data.path(), n, "bench-startup", "AVRO", |i| {
+        avro_schema("Startup", i, i % 4)
+    })
+    .await?;
     let write_time = written.elapsed();
-
-    let probe: Uri = format!("/schemas/ids/{n}").parse()?;
-    eprintln!("starting scute on it and polling GET {probe}...");
-    let spawned = Instant::now();
-    let mut scute = Scute::spawn(&plan.scute, data.path())?;
-    let mut polls = 0u64;
-    let ready = loop {
-        polls += 1;
-        if let Ok(mut client) = Client::connect(scute.rest).await {
-            let response = client.get(&probe).await?;
-            let status = response.status();
-            let at = spawned.elapsed();
-            ensure!(
-                status == StatusCode::OK,
-                "GET {probe} answered {status} after start-up: {}",
-                String::from_utf8_lossy(response.body())
-            );
-            break at;
-        }
-        scute.check_alive()?;
-        ensure!(
-            spawned.elapsed() < Duration::from_secs(120),
-            "scute did not answer within 120 s"
-        );
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    };
+    eprintln!("starting scute on it and polling GET /schemas/ids/{n}...");
+    let (mut scute, ready, polls) = start_on_log(&plan.scute, data.path(), n).await?;
     let pid = scute.pid();
     let rss_ready_kib = proc_status_kib(pid, "VmRSS")?;
     tokio::time::sleep(plan.settle).await;
@@ -672,41 +651,95 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
     })
 }
 
-/// Writes `n` SCHEMA records (ids 1..=n, one subject each, version 1) through
-/// `FileLog`, exactly as scute appends them; returns the log's size in bytes.
-async fn write_startup_log(dir: &Path, n: usize) -> Result<u64> {
-    let owned = dir.to_owned();
-    let (log, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&owned)).await??;
-    ensure!(recovery.entries.is_empty(), "the new log is not empty");
+/// Version 1 of subject `{prefix}-{i}-value`, with schema id `i`: one record
+/// of a generated log.
+fn schema_record(prefix: &str, i: usize, schema_type: &str, schema: String) -> Result<Record> {
+    let subject = format!("{prefix}-{i}-value");
+    Ok(Record::Schema {
+        subject: subject.clone(),
+        version: 1,
+        value: Some(SchemaValue {
+            subject,
+            version: 1,
+            id: i32::try_from(i)?,
+            schema_type: Some(schema_type.to_owned()),
+            references: Vec::new(),
+            metadata: None,
+            rule_set: None,
+            schema,
+            deleted: false,
+            extra: serde_json::Map::new(),
+        }),
+    })
+}
+
+/// Appends `n` generated SCHEMA records (ids 1..=n, one subject each) to
+/// `log`, exactly as scute appends them, with at most 4096 in flight.
+async fn append_schemas(
+    log: &dyn SchemaLog,
+    n: usize,
+    prefix: &str,
+    schema_type: &str,
+    schema: impl Fn(usize) -> String,
+) -> Result<()> {
     let mut pending = Vec::with_capacity(4096);
     for i in 1..=n {
-        let subject = format!("bench-startup-{i}-value");
-        let record = Record::Schema {
-            subject: subject.clone(),
-            version: 1,
-            value: Some(SchemaValue {
-                subject,
-                version: 1,
-                id: i32::try_from(i)?,
-                schema_type: Some("AVRO".to_owned()),
-                references: Vec::new(),
-                metadata: None,
-                rule_set: None,
-                schema: avro_schema("Startup", i, i % 4),
-                deleted: false,
-                extra: serde_json::Map::new(),
-            }),
-        };
+        let record = schema_record(prefix, i, schema_type, schema(i))?;
         pending.push(log.append(record.encode()));
         if pending.len() == 4096 || i == n {
             for append in pending.drain(..) {
-                append.await?;
+                append.await.context("appending generated records")?;
             }
         }
     }
     log.flush().await?;
+    Ok(())
+}
+
+/// Writes a new embedded log of `n` generated SCHEMA records into `dir`
+/// through `FileLog`; returns the log's size in bytes.
+async fn write_schema_log(
+    dir: &Path,
+    n: usize,
+    prefix: &str,
+    schema_type: &str,
+    schema: impl Fn(usize) -> String,
+) -> Result<u64> {
+    let owned = dir.to_owned();
+    let (log, recovery) = tokio::task::spawn_blocking(move || FileLog::open(&owned)).await??;
+    ensure!(recovery.entries.is_empty(), "the new log is not empty");
+    append_schemas(&log, n, prefix, schema_type, schema).await?;
     log.close().await;
     Ok(std::fs::metadata(dir.join(scute_storage::file::LOG_FILE))?.len())
+}
+
+/// Starts scute on `dir` and polls `GET /schemas/ids/{last_id}` until it
+/// answers 200: the process, the time from spawn, and the polls it took.
+async fn start_on_log(bin: &Path, dir: &Path, last_id: usize) -> Result<(Scute, Duration, u64)> {
+    let probe: Uri = format!("/schemas/ids/{last_id}").parse()?;
+    let spawned = Instant::now();
+    let mut scute = Scute::spawn(bin, dir)?;
+    let mut polls = 0u64;
+    loop {
+        polls += 1;
+        if let Ok(mut client) = Client::connect(scute.rest).await {
+            let response = client.get(&probe).await?;
+            let status = response.status();
+            let at = spawned.elapsed();
+            ensure!(
+                status == StatusCode::OK,
+                "GET {probe} answered {status} after start-up: {}",
+                String::from_utf8_lossy(response.body())
+            );
+            return Ok((scute, at, polls));
+        }
+        scute.check_alive()?;
+        ensure!(
+            spawned.elapsed() < Duration::from_secs(120),
+            "scute did not answer within 120 s"
+        );
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    }
 }
 
 // ---------------------------------------------------------------------------------

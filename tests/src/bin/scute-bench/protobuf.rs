@@ -3,18 +3,17 @@
 //! one request at a time, and start-up over a log of 10,000 Protobuf schemas.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{Method, Request, StatusCode, Uri};
+use http::{Method, Request, StatusCode};
 use http_body_util::Full;
-use scute_storage::record::{Record, SchemaValue};
-use scute_storage::{FileLog, SchemaLog};
 
-use super::{Client, Machine, Plan, Scute, V1_JSON, loadavg, proc_status_kib};
+use super::{
+    Client, Machine, Plan, Scute, V1_JSON, loadavg, proc_status_kib, start_on_log, write_schema_log,
+};
 
 /// Messages and fields per message of the large file.
 const MESSAGES: usize = 200;
@@ -159,27 +158,8 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         .prefix("scute-bench-protobuf-replay-")
         .tempdir_in(&plan.tmp_dir)?;
     eprintln!("writing a log of {replay} Protobuf schemas...");
-    write_log(log_dir.path(), replay).await?;
-    let probe: Uri = format!("/schemas/ids/{replay}").parse()?;
-    let spawned = Instant::now();
-    let mut scute = Scute::spawn(&plan.scute, log_dir.path())?;
-    let replay_ready = loop {
-        if let Ok(mut c) = Client::connect(scute.rest).await {
-            let response = c.get(&probe).await?;
-            ensure!(
-                response.status() == StatusCode::OK,
-                "GET {probe}: {}",
-                response.status()
-            );
-            break spawned.elapsed();
-        }
-        scute.check_alive()?;
-        ensure!(
-            spawned.elapsed() < Duration::from_secs(120),
-            "scute did not answer"
-        );
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    };
+    write_schema_log(log_dir.path(), replay, "replay", "PROTOBUF", small_file).await?;
+    let (scute, replay_ready, _) = start_on_log(&plan.scute, log_dir.path(), replay).await?;
     let rss_kib = proc_status_kib(scute.pid(), "VmRSS")?;
     let figures = Figures {
         file_bytes,
@@ -190,40 +170,6 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         rss_kib,
     };
     println!("{}", report(&figures, rounds, replay, machine));
-    Ok(())
-}
-
-async fn write_log(dir: &Path, n: usize) -> Result<()> {
-    let owned = dir.to_owned();
-    let (log, _) = tokio::task::spawn_blocking(move || FileLog::open(&owned)).await??;
-    let mut pending = Vec::with_capacity(4096);
-    for i in 1..=n {
-        let subject = format!("replay-{i}-value");
-        let record = Record::Schema {
-            subject: subject.clone(),
-            version: 1,
-            value: Some(SchemaValue {
-                subject,
-                version: 1,
-                id: i32::try_from(i)?,
-                schema_type: Some("PROTOBUF".to_owned()),
-                references: Vec::new(),
-                metadata: None,
-                rule_set: None,
-                schema: small_file(i),
-                deleted: false,
-                extra: serde_json::Map::new(),
-            }),
-        };
-        pending.push(log.append(record.encode()));
-        if pending.len() == 4096 || i == n {
-            for append in pending.drain(..) {
-                append.await?;
-            }
-        }
-    }
-    log.flush().await?;
-    log.close().await;
     Ok(())
 }
 
