@@ -277,7 +277,7 @@ impl Registry {
                         node: shared.node,
                     };
                     // Tombstones keep the plain key: compaction must match it.
-                    let raw = if has_value(record) {
+                    let raw = if record.has_value() {
                         record.encode_stamped(stamp)
                     } else {
                         record.encode()
@@ -1521,17 +1521,6 @@ fn page<T>(items: Vec<T>, offset: i32, limit: i32, max: Option<usize>) -> Vec<T>
         (None, None) => usize::MAX,
     };
     items.into_iter().skip(offset).take(limit).collect()
-}
-
-fn has_value(record: &Record) -> bool {
-    !matches!(
-        record,
-        Record::Schema { value: None, .. }
-            | Record::Config { value: None, .. }
-            | Record::Mode { value: None, .. }
-            | Record::DeleteSubject { value: None, .. }
-            | Record::Noop
-    )
 }
 
 /// A random wait that grows with the attempt: nodes that lost a race to each

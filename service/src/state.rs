@@ -193,14 +193,7 @@ impl State {
     /// Returns whether the record was applied.
     pub fn apply_at(&mut self, offset: Offset, record: Record, stamp: Option<KeyStamp>) -> bool {
         self.position = self.position.max(offset + 1);
-        let has_value = !matches!(
-            record,
-            Record::Schema { value: None, .. }
-                | Record::Config { value: None, .. }
-                | Record::Mode { value: None, .. }
-                | Record::DeleteSubject { value: None, .. }
-                | Record::Noop
-        );
+        let has_value = record.has_value();
         if let Some(stamp) = stamp
             && has_value
             && u64::try_from(stamp.seq).ok() != Some(offset)

@@ -224,6 +224,19 @@ pub fn decode_stamped(
 }
 
 impl Record {
+    /// Whether the record carries a value: false for tombstones and NOOPs,
+    /// which a shared log's first-writer-wins rule does not apply to.
+    pub fn has_value(&self) -> bool {
+        !matches!(
+            self,
+            Record::Schema { value: None, .. }
+                | Record::Config { value: None, .. }
+                | Record::Mode { value: None, .. }
+                | Record::DeleteSubject { value: None, .. }
+                | Record::Noop
+        )
+    }
+
     /// Encodes the record as Confluent Schema Registry 8.x writes it.
     pub fn encode(&self) -> RawRecord {
         self.encode_with(None)
