@@ -938,22 +938,14 @@ impl Registry {
     pub async fn delete_config(&self, req: api::DeleteConfigRequest) -> Result<api::Config, Error> {
         let subject = req.subject;
         self.write("Delete config", |state| {
-            match state.config(subject.as_deref()) {
-                Some(old) => {
-                    let reply = config_reply(Some(old));
-                    Ok((
-                        vec![Record::Config {
-                            subject: subject.clone(),
-                            value: None,
-                        }],
-                        reply,
-                    ))
-                }
-                None => match &subject {
-                    Some(s) => Err(Error::SubjectNotFound(s.clone())),
-                    None => Ok((vec![], config_reply(None))),
-                },
-            }
+            let old = state
+                .config(subject.as_deref())
+                .map(|c| config_reply(Some(c)));
+            let tombstone = Record::Config {
+                subject: subject.clone(),
+                value: None,
+            };
+            delete_setting(&subject, old, config_reply(None), tombstone)
         })
         .await
     }
@@ -1013,29 +1005,17 @@ impl Registry {
     pub async fn delete_mode(&self, req: api::DeleteModeRequest) -> Result<api::Mode, Error> {
         let subject = req.subject;
         self.write("Delete mode", |state| {
-            match state.mode(subject.as_deref()) {
-                Some(old) => {
-                    let reply = api::Mode {
-                        mode: old.mode.clone(),
-                    };
-                    Ok((
-                        vec![Record::Mode {
-                            subject: subject.clone(),
-                            value: None,
-                        }],
-                        reply,
-                    ))
-                }
-                None => match &subject {
-                    Some(s) => Err(Error::SubjectNotFound(s.clone())),
-                    None => Ok((
-                        vec![],
-                        api::Mode {
-                            mode: Mode::ReadWrite.to_string(),
-                        },
-                    )),
-                },
-            }
+            let old = state.mode(subject.as_deref()).map(|m| api::Mode {
+                mode: m.mode.clone(),
+            });
+            let tombstone = Record::Mode {
+                subject: subject.clone(),
+                value: None,
+            };
+            let default = api::Mode {
+                mode: Mode::ReadWrite.to_string(),
+            };
+            delete_setting(&subject, old, default, tombstone)
         })
         .await
     }
@@ -1434,6 +1414,22 @@ fn config_normalize(state: &State, subject: &str) -> bool {
         .flatten()
         .find_map(|c| c.normalize)
         .unwrap_or(false)
+}
+
+/// A DELETE of a config or mode: answers the old value and writes its
+/// tombstone. With nothing set, a subject is 40401 (as Confluent answers) and
+/// the global level answers its default.
+fn delete_setting<T>(
+    subject: &Option<String>,
+    old: Option<T>,
+    default: T,
+    tombstone: Record,
+) -> Result<(Vec<Record>, T), Error> {
+    match (old, subject) {
+        (Some(old), _) => Ok((vec![tombstone], old)),
+        (None, Some(s)) => Err(Error::SubjectNotFound(s.clone())),
+        (None, None) => Ok((vec![], default)),
+    }
 }
 
 fn config_reply(config: Option<&ConfigValue>) -> api::Config {
