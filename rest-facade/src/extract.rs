@@ -41,6 +41,10 @@ impl PathArgs {
         self.get("version")
     }
 
+    pub(crate) fn guid(&self) -> Result<String, RestError> {
+        self.get("guid")
+    }
+
     /// JAX-RS declares `{id}` as an `Integer`: text that does not convert is
     /// a 404, not a 4xx with an error code.
     pub(crate) fn id(&self) -> Result<i32, RestError> {
@@ -84,6 +88,14 @@ impl Query {
         self.0
             .iter()
             .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// Every value of a repeated parameter, in order.
+    pub(crate) fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(move |(key, _)| key == name)
             .map(|(_, value)| value.as_str())
     }
 

@@ -112,10 +112,19 @@ pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> R
             "/schemas/ids/{id}/versions",
             get(schemas::get_schema_by_id_versions),
         )
+        .route("/schemas/guids/{guid}", get(schemas::get_schema_by_guid))
+        .route(
+            "/schemas/guids/{guid}/ids",
+            get(schemas::get_schema_guid_ids),
+        )
         .route("/subjects", get(subjects::get_subjects))
         .route(
             "/subjects/{subject}",
             post(subjects::post_subject).delete(subjects::delete_subject),
+        )
+        .route(
+            "/subjects/{subject}/metadata",
+            get(subject_versions::get_latest_with_metadata),
         )
         .route(
             "/subjects/{subject}/versions",

@@ -93,8 +93,8 @@ fn is_zero(n: &i32) -> bool {
 /// deleted`. The creator spells `ruleset` in lower case, which makes
 /// `ruleSet` a separate, non-creator property, so Jackson writes it after
 /// `deleted` (Confluent's published OpenAPI lists the same order).
-/// `guid`, `schemaTags` and `ts` have no counterpart in the proto and are
-/// not rendered. `deleted` is rendered as 8.x does (it is a Boolean, which
+/// `schemaTags` and `ts` have no counterpart in the proto and are not
+/// rendered. `deleted` is rendered as 8.x does (it is a Boolean, which
 /// NON_EMPTY keeps when false).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -104,6 +104,8 @@ pub(crate) struct SchemaEntity<'a> {
     #[serde(skip_serializing_if = "is_zero")]
     version: i32,
     id: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    guid: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     schema_type: &'a str,
     #[serde(skip_serializing_if = "no_references")]
@@ -121,6 +123,7 @@ pub(crate) fn schema_entity(schema: &Schema) -> Result<SchemaEntity<'_>, RestErr
         subject: &schema.subject,
         version: schema.version,
         id: schema.id,
+        guid: &schema.guid,
         schema_type: &schema.schema_type,
         references: References(&schema.references),
         metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
@@ -132,14 +135,16 @@ pub(crate) fn schema_entity(schema: &Schema) -> Result<SchemaEntity<'_>, RestErr
 
 /// `RegisterSchemaResponse` (8.x): `id, version, guid, schemaType,
 /// references, metadata, ruleSet, schema, ts, deleted`, with version 0
-/// suppressed. `guid`, `ts` and `deleted` are not rendered (no proto field,
-/// and a fresh registration is never deleted).
+/// suppressed. `ts` and `deleted` are not rendered (no proto field, and a
+/// fresh registration is never deleted).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct RegisterResponse<'a> {
     id: i32,
     #[serde(skip_serializing_if = "is_zero")]
     version: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    guid: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     schema_type: &'a str,
     #[serde(skip_serializing_if = "no_references")]
@@ -155,6 +160,7 @@ pub(crate) fn register_response(schema: &Schema) -> Result<RegisterResponse<'_>,
     Ok(RegisterResponse {
         id: schema.id,
         version: schema.version,
+        guid: &schema.guid,
         schema_type: &schema.schema_type,
         references: References(&schema.references),
         metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
@@ -176,6 +182,8 @@ pub(crate) struct SchemaString<'a> {
     #[serde(skip_serializing_if = "is_zero")]
     version: i32,
     #[serde(skip_serializing_if = "str::is_empty")]
+    guid: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
     schema_type: &'a str,
     schema: &'a str,
     #[serde(skip_serializing_if = "no_references")]
@@ -195,6 +203,7 @@ pub(crate) fn schema_string(
     Ok(SchemaString {
         subject: if with_subject { &schema.subject } else { "" },
         version: if with_subject { schema.version } else { 0 },
+        guid: &schema.guid,
         schema_type: &schema.schema_type,
         schema: &schema.schema,
         references: References(&schema.references),

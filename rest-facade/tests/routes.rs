@@ -95,6 +95,9 @@ fake_registry! {
     list_subjects(ListSubjectsRequest) -> Subjects;
     list_versions(ListVersionsRequest) -> Versions;
     get_version(GetVersionRequest) -> Schema;
+    get_latest_with_metadata(GetLatestWithMetadataRequest) -> Schema;
+    get_schema_by_guid(GetSchemaByGuidRequest) -> Schema;
+    list_guid_ids(ListGuidIdsRequest) -> SchemaIds;
     get_referenced_by(GetReferencedByRequest) -> SchemaIds;
     delete_subject(DeleteSubjectRequest) -> Versions;
     delete_version(DeleteVersionRequest) -> DeletedVersion;
@@ -180,6 +183,7 @@ fn stored_schema() -> Schema {
         rule_set_json: Some(r#"{"domainRules":[]}"#.into()),
         deleted: false,
         max_id: None,
+        guid: "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb".into(),
     }
 }
 
@@ -203,7 +207,7 @@ async fn register_translates_body_and_renders_register_response() {
     assert_eq!(reply.content_type(), V1);
     assert_eq!(
         reply.body,
-        r#"{"id":7,"version":2,"schemaType":"AVRO","references":[{"name":"a.avsc","subject":"a","version":1}],"metadata":{"properties":{"owner":"me"}},"ruleSet":{"domainRules":[]},"schema":"{\"type\":\"string\"}"}"#
+        r#"{"id":7,"version":2,"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","references":[{"name":"a.avsc","subject":"a","version":1}],"metadata":{"properties":{"owner":"me"}},"ruleSet":{"domainRules":[]},"schema":"{\"type\":\"string\"}"}"#
     );
     let request: RegisterSchemaRequest = fake.request();
     assert_eq!(request.subject, "orders-value");
@@ -268,7 +272,7 @@ async fn get_version_renders_schema_entity_in_jackson_order() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.body,
-        r#"{"subject":"orders-value","version":2,"id":7,"schemaType":"AVRO","references":[{"name":"a.avsc","subject":"a","version":1}],"metadata":{"properties":{"owner":"me"}},"schema":"{\"type\":\"string\"}","deleted":false,"ruleSet":{"domainRules":[]}}"#
+        r#"{"subject":"orders-value","version":2,"id":7,"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","references":[{"name":"a.avsc","subject":"a","version":1}],"metadata":{"properties":{"owner":"me"}},"schema":"{\"type\":\"string\"}","deleted":false,"ruleSet":{"domainRules":[]}}"#
     );
     let request: GetVersionRequest = fake.request();
     assert_eq!(request.subject, "orders-value");
@@ -434,7 +438,7 @@ async fn lookup_translates_and_renders_schema_entity() {
     .await;
     assert_eq!(
         reply.body,
-        r#"{"subject":"orders-value","version":2,"id":7,"schemaType":"AVRO","schema":"{\"type\":\"string\"}","deleted":false}"#
+        r#"{"subject":"orders-value","version":2,"id":7,"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","schema":"{\"type\":\"string\"}","deleted":false}"#
     );
     let request: LookupSchemaRequest = fake.request();
     assert_eq!(request.subject, "orders-value");
@@ -496,7 +500,7 @@ async fn schema_by_id_omits_subject_unless_asked() {
     let reply = send(&fake, Method::GET, "/schemas/ids/7", None).await;
     assert_eq!(
         reply.body,
-        r#"{"schemaType":"AVRO","schema":"{\"type\":\"string\"}","metadata":{"properties":{"owner":"me"}},"ruleSet":{"domainRules":[]}}"#
+        r#"{"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","schema":"{\"type\":\"string\"}","metadata":{"properties":{"owner":"me"}},"ruleSet":{"domainRules":[]}}"#
     );
     let request: GetSchemaByIdRequest = fake.request();
     assert_eq!(request.id, 7);
@@ -518,7 +522,7 @@ async fn schema_by_id_omits_subject_unless_asked() {
     .await;
     assert_eq!(
         reply.body,
-        r#"{"subject":"orders-value","version":2,"schemaType":"AVRO","schema":"{\"type\":\"string\"}","references":[{"name":"a.avsc","subject":"a","version":1}],"maxId":9}"#
+        r#"{"subject":"orders-value","version":2,"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","schema":"{\"type\":\"string\"}","references":[{"name":"a.avsc","subject":"a","version":1}],"maxId":9}"#
     );
     let request: GetSchemaByIdRequest = fake.request();
     assert_eq!(request.subject.as_deref(), Some("orders-value"));
@@ -608,7 +612,7 @@ async fn list_schemas_and_types() {
     .await;
     assert_eq!(
         reply.body,
-        r#"[{"subject":"orders-value","version":2,"id":7,"schemaType":"AVRO","schema":"{\"type\":\"string\"}","deleted":false}]"#
+        r#"[{"subject":"orders-value","version":2,"id":7,"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","schema":"{\"type\":\"string\"}","deleted":false}]"#
     );
     let request: ListSchemasRequest = fake.request();
     assert_eq!(request.subject_prefix, "ord");
@@ -1051,4 +1055,69 @@ async fn root_is_an_empty_object() {
     let reply = send(&fake, Method::POST, "/", Some(r#"{"a":"b"}"#)).await;
     assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "{}"));
     assert_eq!(fake.call_count(), 0);
+}
+
+#[tokio::test]
+async fn latest_with_metadata_pairs_keys_with_values() {
+    let fake = Fake::replying(stored_schema());
+    let reply = send(
+        &fake,
+        Method::GET,
+        "/subjects/orders-value/metadata?key=owner&value=me&key=team&value=a%20b&key=extra&deleted=true&format=resolved",
+        None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .starts_with(r#"{"subject":"orders-value","version":2,"id":7,"guid":"#),
+        "{}",
+        reply.body
+    );
+    let request: GetLatestWithMetadataRequest = fake.request();
+    assert_eq!(request.subject, "orders-value");
+    let mut pairs: Vec<_> = request.metadata.into_iter().collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("owner".to_owned(), "me".to_owned()),
+            ("team".to_owned(), "a b".to_owned())
+        ]
+    );
+    assert!(request.deleted);
+    assert_eq!(request.format, "resolved");
+}
+
+#[tokio::test]
+async fn schemas_by_guid() {
+    let fake = Fake::replying(Schema {
+        subject: String::new(),
+        version: 0,
+        references: vec![],
+        metadata_json: None,
+        rule_set_json: None,
+        ..stored_schema()
+    });
+    let reply = send(
+        &fake,
+        Method::GET,
+        "/schemas/guids/1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb?format=serialized",
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.body,
+        r#"{"guid":"1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb","schemaType":"AVRO","schema":"{\"type\":\"string\"}"}"#
+    );
+    let request: GetSchemaByGuidRequest = fake.request();
+    assert_eq!(request.guid, "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb");
+    assert_eq!(request.format, "serialized");
+
+    let fake = Fake::replying(SchemaIds { ids: vec![3, 8] });
+    let reply = send(&fake, Method::GET, "/schemas/guids/abc/ids", None).await;
+    assert_eq!(reply.body, "[3,8]");
+    let request: ListGuidIdsRequest = fake.request();
+    assert_eq!(request.guid, "abc");
 }

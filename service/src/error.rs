@@ -14,6 +14,8 @@ pub enum Error {
     SchemaNotFound,
     #[error("Schema {0} not found")]
     SchemaIdNotFound(i32),
+    #[error("Schema {0} not found")]
+    SchemaGuidNotFound(String),
     #[error("Subject '{0}' was soft deleted.Set permanent=true to delete permanently")]
     SubjectSoftDeleted(String),
     #[error("Subject '{0}' was not deleted first before being permanently deleted")]
@@ -74,7 +76,7 @@ impl Error {
         match self {
             Self::SubjectNotFound(_) => 40401,
             Self::VersionNotFound(_) => 40402,
-            Self::SchemaNotFound | Self::SchemaIdNotFound(_) => 40403,
+            Self::SchemaNotFound | Self::SchemaIdNotFound(_) | Self::SchemaGuidNotFound(_) => 40403,
             Self::SubjectSoftDeleted(_) => 40404,
             Self::SubjectNotSoftDeleted(_) => 40405,
             Self::VersionSoftDeleted(..) => 40406,

@@ -111,6 +111,34 @@ impl SchemaRegistry for GrpcApi {
         reply(self.registry.get_version(request.into_inner()).await)
     }
 
+    async fn get_latest_with_metadata(
+        &self,
+        request: Request<api::GetLatestWithMetadataRequest>,
+    ) -> Reply<api::Schema> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .get_latest_with_metadata(request.into_inner())
+                .await,
+        )
+    }
+
+    async fn get_schema_by_guid(
+        &self,
+        request: Request<api::GetSchemaByGuidRequest>,
+    ) -> Reply<api::Schema> {
+        self.registry.serving()?;
+        reply(self.registry.get_schema_by_guid(request.into_inner()).await)
+    }
+
+    async fn list_guid_ids(
+        &self,
+        request: Request<api::ListGuidIdsRequest>,
+    ) -> Reply<api::SchemaIds> {
+        self.registry.serving()?;
+        reply(self.registry.list_guid_ids(request.into_inner()).await)
+    }
+
     async fn get_referenced_by(
         &self,
         request: Request<api::GetReferencedByRequest>,

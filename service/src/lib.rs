@@ -14,6 +14,7 @@ pub mod backup;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod guid;
 pub mod model;
 pub mod registry;
 pub mod state;

@@ -36,6 +36,7 @@ use scute_storage::record::{
 use tokio::sync::watch;
 
 use crate::error::Error;
+use crate::guid;
 use crate::model::{
     CompatibilityLevel, Mode, SchemaId, Version, VersionSelector, validate_subject,
 };
@@ -457,9 +458,10 @@ impl Registry {
             }
             let id = match req.id {
                 Some(id) => {
-                    if state.schema(id).is_some_and(|existing| {
-                        existing.fingerprint != candidate.content.fingerprint
-                    }) {
+                    if state
+                        .schema(id)
+                        .is_some_and(|existing| **existing != candidate.content)
+                    {
                         return Err(Error::OperationNotPermitted(format!(
                             "Overwrite new schema with id {id} in context . is not permitted."
                         )));
@@ -467,7 +469,7 @@ impl Registry {
                     id
                 }
                 None => state
-                    .id_of(&candidate.content.fingerprint)
+                    .id_of(&candidate.content)
                     .unwrap_or(state.max_id() + 1),
             };
             let content = &candidate.content;
@@ -498,16 +500,9 @@ impl Registry {
                 }
             }
             let reply = api::Schema {
-                id,
                 subject: subject.clone(),
                 version,
-                schema_type: content.schema_type.clone(),
-                schema: content.schema.clone(),
-                references: content.references.iter().map(reference_to_api).collect(),
-                metadata_json: content.metadata.as_ref().map(|v| v.to_string()),
-                rule_set_json: content.rule_set.as_ref().map(|v| v.to_string()),
-                deleted: false,
-                max_id: None,
+                ..content_reply(id, content)
             };
             records.push(Record::Schema {
                 subject: subject.clone(),
@@ -722,6 +717,68 @@ impl Registry {
         let mut reply = schema_reply(&req.subject, version, entry);
         self.apply_format(&state, &entry.content, &req.format, &mut reply);
         Ok(reply)
+    }
+
+    /// Confluent's "latest with metadata": the newest version whose metadata
+    /// properties hold every requested key with its value.
+    pub async fn get_latest_with_metadata(
+        &self,
+        req: api::GetLatestWithMetadataRequest,
+    ) -> Result<api::Schema, Error> {
+        let state = self.read();
+        let versions = state
+            .versions(&req.subject)
+            .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
+            .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+        let holds_all = |entry: &VersionEntry| {
+            let properties = entry
+                .content
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get("properties"))
+                .and_then(serde_json::Value::as_object);
+            properties.is_some_and(|props| {
+                req.metadata
+                    .iter()
+                    .all(|(k, v)| props.get(k).and_then(serde_json::Value::as_str) == Some(v))
+            })
+        };
+        let (version, entry) = versions
+            .iter()
+            .rev()
+            .find(|(_, e)| (req.deleted || !e.deleted) && holds_all(e))
+            .ok_or(Error::SchemaNotFound)?;
+        let mut reply = schema_reply(&req.subject, *version, entry);
+        self.apply_format(&state, &entry.content, &req.format, &mut reply);
+        Ok(reply)
+    }
+
+    pub async fn get_schema_by_guid(
+        &self,
+        req: api::GetSchemaByGuidRequest,
+    ) -> Result<api::Schema, Error> {
+        let state = self.read();
+        let not_found = || Error::SchemaGuidNotFound(req.guid.clone());
+        let guid = guid::parse(&req.guid).ok_or_else(not_found)?;
+        let id = state.ids_of_guid(&guid).next().ok_or_else(not_found)?;
+        let content = state.schema(id).ok_or_else(not_found)?;
+        let mut reply = content_reply(id, content);
+        self.apply_format(&state, content, &req.format, &mut reply);
+        Ok(reply)
+    }
+
+    pub async fn list_guid_ids(
+        &self,
+        req: api::ListGuidIdsRequest,
+    ) -> Result<api::SchemaIds, Error> {
+        let state = self.read();
+        let guid =
+            guid::parse(&req.guid).ok_or_else(|| Error::SchemaGuidNotFound(req.guid.clone()))?;
+        let ids: Vec<SchemaId> = state.ids_of_guid(&guid).collect();
+        if ids.is_empty() {
+            return Err(Error::SchemaGuidNotFound(req.guid));
+        }
+        Ok(api::SchemaIds { ids })
     }
 
     pub async fn get_referenced_by(
@@ -1330,7 +1387,7 @@ fn live_match<'s>(
         .versions(subject)?
         .iter()
         .rev()
-        .find(|(_, e)| !e.deleted && e.content.fingerprint == content.fingerprint)
+        .find(|(_, e)| !e.deleted && *e.content == *content)
         .map(|(v, e)| (*v, e))
 }
 
@@ -1473,6 +1530,7 @@ fn content_reply(id: SchemaId, content: &SchemaContent) -> api::Schema {
         rule_set_json: content.rule_set.as_ref().map(|v| v.to_string()),
         deleted: false,
         max_id: None,
+        guid: guid::to_string(&content.guid),
     }
 }
 

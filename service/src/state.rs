@@ -8,28 +8,27 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::guid::{self, Guid};
+use crate::model::{SchemaId, Version};
 use scute_storage::log::Offset;
 use scute_storage::record::{
     ConfigValue, KeyStamp, ModeValue, Record, SchemaReference, SchemaValue,
 };
-use sha2::{Digest, Sha256};
-
-use crate::model::{SchemaId, Version};
-
-/// What makes two registrations "the same schema": type, text, references,
-/// metadata and rule set, as Confluent compares them.
-pub type Fingerprint = [u8; 32];
 
 /// A schema's content, shared by every subject version that holds it.
+///
+/// Two registrations are "the same schema" when type, text, references,
+/// metadata and rule set are all equal, as Confluent compares them; the guid
+/// (a hash of all but the type) is compared first, so equality is cheap.
 #[derive(Debug, PartialEq)]
 pub struct SchemaContent {
+    pub guid: Guid,
     /// `AVRO`, `PROTOBUF` or `JSON`.
     pub schema_type: String,
     pub schema: String,
     pub references: Vec<SchemaReference>,
     pub metadata: Option<serde_json::Value>,
     pub rule_set: Option<serde_json::Value>,
-    pub fingerprint: Fingerprint,
 }
 
 impl SchemaContent {
@@ -40,24 +39,13 @@ impl SchemaContent {
         metadata: Option<serde_json::Value>,
         rule_set: Option<serde_json::Value>,
     ) -> Self {
-        let mut hash = Sha256::new();
-        for part in [schema_type.as_bytes(), b"\0", schema.as_bytes(), b"\0"] {
-            hash.update(part);
-        }
-        for r in &references {
-            hash.update(format!("{}\0{}\0{}\0", r.name, r.subject, r.version));
-        }
-        for json in [&metadata, &rule_set] {
-            hash.update(json.as_ref().map(|v| v.to_string()).unwrap_or_default());
-            hash.update(b"\0");
-        }
         Self {
+            guid: guid::of(&schema, &references, metadata.as_ref(), rule_set.as_ref()),
             schema_type,
             schema,
             references,
             metadata,
             rule_set,
-            fingerprint: hash.finalize().into(),
         }
     }
 }
@@ -163,8 +151,12 @@ pub struct State {
     /// Subjects in name order, so listings need no sorting.
     subjects: BTreeMap<Arc<str>, Versions>,
     ids: HashMap<SchemaId, IdEntry>,
-    /// Live ids by content, for "same schema, same id" across subjects.
-    by_fingerprint: HashMap<Fingerprint, SchemaId>,
+    /// Ids by guid, for "same schema, same id" across subjects and for
+    /// lookups by guid: the first id with each guid.
+    by_guid: HashMap<Guid, SchemaId>,
+    /// Further ids sharing a guid: the same text under another schema type.
+    /// Almost always empty.
+    guid_collisions: HashMap<Guid, Vec<SchemaId>>,
     /// Highest id ever seen: never lowered, so ids are never reused.
     max_id: SchemaId,
     /// Who references a subject version: (subject, version) -> referrers.
@@ -289,7 +281,7 @@ impl State {
         // An id stays bound to the content it was first given (Confluent's
         // replay guard): a record that rebinds it is someone's lost race.
         let content = match self.ids.get(&id) {
-            Some(existing) if existing.content.fingerprint != content.fingerprint => {
+            Some(existing) if *existing.content != content => {
                 tracing::warn!(%subject, version, id, "skipping a schema record that rebinds an id to different content");
                 return;
             }
@@ -326,7 +318,10 @@ impl State {
         if let Err(at) = entry.users.binary_search(&user) {
             entry.users.insert(at, user);
         }
-        self.by_fingerprint.entry(content.fingerprint).or_insert(id);
+        let first_user = entry.users.len() == 1;
+        if first_user {
+            self.index_guid(content.guid, id);
+        }
         self.max_id = self.max_id.max(id);
         self.subjects.entry(subject).or_default().insert(
             version,
@@ -366,12 +361,41 @@ impl State {
                 id_entry.users.remove(at);
             }
             if id_entry.users.is_empty() {
-                let fingerprint = id_entry.content.fingerprint;
+                let guid = id_entry.content.guid;
                 self.ids.remove(&entry.id);
-                if self.by_fingerprint.get(&fingerprint) == Some(&entry.id) {
-                    self.by_fingerprint.remove(&fingerprint);
+                self.unindex_guid(guid, entry.id);
+            }
+        }
+    }
+
+    fn index_guid(&mut self, guid: Guid, id: SchemaId) {
+        match self.by_guid.get(&guid) {
+            None => _ = self.by_guid.insert(guid, id),
+            Some(first) if *first == id => {}
+            Some(_) => {
+                let more = self.guid_collisions.entry(guid).or_default();
+                if !more.contains(&id) {
+                    more.push(id);
                 }
             }
+        }
+    }
+
+    fn unindex_guid(&mut self, guid: Guid, id: SchemaId) {
+        let Some(more) = self.guid_collisions.get_mut(&guid) else {
+            if self.by_guid.get(&guid) == Some(&id) {
+                self.by_guid.remove(&guid);
+            }
+            return;
+        };
+        if self.by_guid.get(&guid) == Some(&id) {
+            let next = more.remove(0);
+            self.by_guid.insert(guid, next);
+        } else {
+            more.retain(|other| *other != id);
+        }
+        if more.is_empty() {
+            self.guid_collisions.remove(&guid);
         }
     }
 
@@ -409,9 +433,24 @@ impl State {
         self.ids.get(&id).into_iter().flat_map(|e| e.users.iter())
     }
 
-    /// The live id holding this content, if any.
-    pub fn id_of(&self, fingerprint: &Fingerprint) -> Option<SchemaId> {
-        self.by_fingerprint.get(fingerprint).copied()
+    /// The id holding this content, if any.
+    pub fn id_of(&self, content: &SchemaContent) -> Option<SchemaId> {
+        self.ids_of_guid(&content.guid)
+            .find(|id| self.schema(*id).is_some_and(|c| **c == *content))
+    }
+
+    /// The ids whose content has this guid, lowest first.
+    pub fn ids_of_guid(&self, guid: &Guid) -> impl Iterator<Item = SchemaId> + '_ {
+        let first = self.by_guid.get(guid).copied();
+        let more = self
+            .guid_collisions
+            .get(guid)
+            .into_iter()
+            .flatten()
+            .copied();
+        let mut ids: Vec<SchemaId> = first.into_iter().chain(more).collect();
+        ids.sort_unstable();
+        ids.into_iter()
     }
 
     pub fn referrers(

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use scute_client::{Client, v1 as api};
+use scute_client::{Client, NewSchema, v1 as api};
 use scute_tests::{TestRegistry, record_schema};
 use serde_json::json;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -30,13 +30,22 @@ async fn client(r: &TestRegistry) -> Client {
 #[tokio::test]
 async fn register_and_read_over_grpc_and_rest_alike() {
     let r = TestRegistry::start().await.unwrap();
-    let mut c = client(&r).await;
+    let c = client(&r).await;
     let schema = record_schema("Order", &[("id", json!("long"))]);
-    let registered = c.register("orders-value", "AVRO", &schema).await.unwrap();
+    let registered = c
+        .register("orders-value", &NewSchema::new("AVRO", &schema), false)
+        .await
+        .unwrap();
     assert_eq!((registered.id, registered.version), (1, 1));
     assert_eq!(registered.schema_type, "AVRO");
     // The same schema in another subject: the same id.
-    assert_eq!(c.register("orders-key", "", &schema).await.unwrap().id, 1);
+    assert_eq!(
+        c.register("orders-key", &NewSchema::new("", &schema), false)
+            .await
+            .unwrap()
+            .id,
+        1
+    );
 
     let by_id = c.schema_by_id(1).await.unwrap();
     assert_eq!(by_id.schema, registered.schema);
@@ -72,12 +81,13 @@ async fn errors_carry_confluent_codes() {
         Some(42202)
     );
     let invalid = c
-        .register("s", "AVRO", "{\"type\":\"nope\"}")
+        .register("s", &NewSchema::new("AVRO", "{\"type\":\"nope\"}"), false)
         .await
         .unwrap_err();
     assert_eq!(invalid.error_code(), Some(42201));
 
-    c.register("s", "AVRO", &record_schema("R", &[("a", json!("int"))]))
+    let first = record_schema("R", &[("a", json!("int"))]);
+    c.register("s", &NewSchema::new("AVRO", &first), false)
         .await
         .unwrap();
     let status = c

@@ -5,8 +5,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use scute_proto::v1::{
-    GetSchemaByIdRequest, GetSchemaTypesRequest, ListSchemaIdSubjectsRequest,
-    ListSchemaIdVersionsRequest, ListSchemasRequest,
+    GetSchemaByGuidRequest, GetSchemaByIdRequest, GetSchemaTypesRequest, ListGuidIdsRequest,
+    ListSchemaIdSubjectsRequest, ListSchemaIdVersionsRequest, ListSchemasRequest,
 };
 use serde_json::{Value, json};
 use tonic::Request;
@@ -128,4 +128,31 @@ pub(crate) async fn get_schema_by_id_versions(
         .map(|sv| json!({"subject": sv.subject, "version": sv.version}))
         .collect();
     Ok(render::ok(pairs))
+}
+
+/// `GET /schemas/guids/{guid}`: `SchemaString` shape, without subject.
+pub(crate) async fn get_schema_by_guid(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let request = GetSchemaByGuidRequest {
+        guid: path.guid()?,
+        format: query.str("format").unwrap_or_default().to_owned(),
+    };
+    let reply = state.api.get_schema_by_guid(Request::new(request)).await?;
+    Ok(render::ok(render::schema_string(
+        &reply.into_inner(),
+        false,
+    )?))
+}
+
+/// `GET /schemas/guids/{guid}/ids`: `[1]`.
+pub(crate) async fn get_schema_guid_ids(
+    State(state): State<AppState>,
+    path: PathArgs,
+) -> Result<Response, RestError> {
+    let request = ListGuidIdsRequest { guid: path.guid()? };
+    let reply = state.api.list_guid_ids(Request::new(request)).await?;
+    Ok(render::ok(reply.into_inner().ids))
 }

@@ -5,7 +5,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use scute_proto::v1::{
-    DeleteVersionRequest, GetReferencedByRequest, GetVersionRequest, ListVersionsRequest,
+    DeleteVersionRequest, GetLatestWithMetadataRequest, GetReferencedByRequest, GetVersionRequest,
+    ListVersionsRequest,
 };
 use tonic::Request;
 
@@ -46,6 +47,33 @@ pub(crate) async fn post_subject_versions(
     let reply = state.api.register_schema(Request::new(request)).await?;
     let reply = reply.into_inner();
     Ok(render::ok(render::register_response(&reply)?))
+}
+
+/// `GET /subjects/{s}/metadata?key=k&value=v...`: the newest version whose
+/// metadata properties hold each key with the value at the same position
+/// (extra keys or values are ignored, as Confluent pairs them); `Schema`
+/// shape.
+pub(crate) async fn get_latest_with_metadata(
+    State(state): State<AppState>,
+    path: PathArgs,
+    query: Query,
+) -> Result<Response, RestError> {
+    let metadata = query
+        .all("key")
+        .zip(query.all("value"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let request = GetLatestWithMetadataRequest {
+        subject: path.subject()?,
+        metadata,
+        deleted: query.flag("deleted"),
+        format: query.str("format").unwrap_or_default().to_owned(),
+    };
+    let reply = state
+        .api
+        .get_latest_with_metadata(Request::new(request))
+        .await?;
+    Ok(render::ok(render::schema_entity(&reply.into_inner())?))
 }
 
 fn version_request(path: &PathArgs, query: &Query) -> Result<GetVersionRequest, RestError> {
