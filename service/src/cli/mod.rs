@@ -51,8 +51,11 @@ pub enum Output {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SchemaType {
+    #[value(name = "AVRO")]
     Avro,
+    #[value(name = "PROTOBUF")]
     Protobuf,
+    #[value(name = "JSON")]
     Json,
 }
 
@@ -114,7 +117,7 @@ pub struct SchemaFile {
     /// The schema file (`-` for standard input).
     pub file: PathBuf,
     /// The schema type; by default guessed from the extension (.avsc, .proto, .json).
-    #[arg(long = "type", value_enum)]
+    #[arg(long = "type", value_enum, ignore_case = true)]
     pub schema_type: Option<SchemaType>,
     /// A reference to another subject's schema, NAME=SUBJECT:VERSION
     /// (for Protobuf the name is the import path); repeatable.
