@@ -198,6 +198,7 @@ def test_both_transports_print_the_same(scute, scute_bin, tmp_path):
     grpc.ok("schema", "delete", "gone-value")
     rest.ok("config", "set", "users-value", "FULL")
     for args in [
+        ["schema", "register", "users-value", str(rest.workdir / "v1.avsc")],
         ["schema", "get", "users-value"],
         ["schema", "get", "users-value", "1", "--output", "json"],
         ["schema", "get", "--id", "1"],
@@ -262,6 +263,7 @@ def test_usage_and_transport_errors_exit_2(scute_bin, tmp_path, scute):
     assert header(up.ok("schema", "register", "s", str(up.workdir / "schema.txt"), "--type", "AVRO"))["version"] == "1"
     assert up.ok("schema", "check", "s", str(up.workdir / "schema.txt"), "--type", "avro") == "compatible\n"
     assert up.run("schema", "get", "s", "--id", "1").returncode == 2, "clap's usage error"
+    assert up.run("schema", "get", "--id", "1", "2").returncode == 2
     assert Cli(scute_bin, "ftp://x", tmp_path).run("subject", "list").returncode == 2
     # The registry comes from SCUTE_REGISTRY too.
     env_run = subprocess.run(

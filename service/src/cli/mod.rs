@@ -138,6 +138,7 @@ pub enum SchemaCommand {
         #[arg(required_unless_present = "id", conflicts_with = "id")]
         subject: Option<String>,
         /// A version number or `latest`.
+        #[arg(conflicts_with = "id")]
         version: Option<String>,
         /// Print the schema with this id instead.
         #[arg(long)]
@@ -161,7 +162,8 @@ pub enum SchemaCommand {
         #[arg(long)]
         permanent: bool,
     },
-    /// Show how two versions of a subject differ (a unified diff of the pretty-printed schemas).
+    /// Show how two versions of a subject differ: a unified diff of the
+    /// pretty-printed schemas (nothing when they are the same).
     Diff {
         subject: String,
         /// The old version (a number or `latest`).
@@ -435,27 +437,24 @@ pub async fn schema(args: SchemaArgs) -> ExitCode {
 
 async fn run_schema(args: SchemaArgs) -> Result<Done, CliError> {
     let output = args.client.output;
-    // Read the file before connecting: a typo should not wait on the network.
-    let new_schema = match &args.command {
-        SchemaCommand::Register(file) | SchemaCommand::Check { schema: file, .. } => {
-            Some(read_schema(file)?)
-        }
-        _ => None,
-    };
-    let mut registry = connect(&args.client.registry).await?;
-    match (args.command, new_schema) {
-        (SchemaCommand::Register(file), Some(schema)) => {
-            let stored = registry.register(&file.subject, &schema).await?;
+    let registry = args.client.registry.as_str();
+    match args.command {
+        SchemaCommand::Register(file) => {
+            // The file is read first: a typo should not wait on the network.
+            let schema = read_schema(&file)?;
+            let stored = connect(registry)
+                .await?
+                .register(&file.subject, &schema)
+                .await?;
             Ok(render::registered(&stored, output).into())
         }
-        (
-            SchemaCommand::Check {
-                schema: file,
-                version,
-            },
-            Some(schema),
-        ) => {
-            let verdict = registry
+        SchemaCommand::Check {
+            schema: file,
+            version,
+        } => {
+            let schema = read_schema(&file)?;
+            let verdict = connect(registry)
+                .await?
                 .check(&file.subject, version.as_deref(), &schema)
                 .await?;
             Ok(Done {
@@ -463,75 +462,66 @@ async fn run_schema(args: SchemaArgs) -> Result<Done, CliError> {
                 status: if verdict.is_compatible { 0 } else { 1 },
             })
         }
-        (SchemaCommand::Get { id: Some(id), .. }, _) => {
-            let mut schema = registry.schema_by_id(id).await?;
-            schema.id = id;
+        SchemaCommand::Get {
+            subject,
+            version,
+            id,
+        } => {
+            let mut registry = connect(registry).await?;
+            let schema = match (id, subject) {
+                (Some(id), _) => {
+                    let mut schema = registry.schema_by_id(id).await?;
+                    schema.id = id;
+                    schema
+                }
+                (None, Some(subject)) => {
+                    let version = version.as_deref().unwrap_or("latest");
+                    registry.version(&subject, version).await?
+                }
+                (None, None) => return Err(CliError::Usage("name a subject or an --id".into())),
+            };
             Ok(render::schema(&schema, output).into())
         }
-        (
-            SchemaCommand::Get {
-                subject: Some(subject),
-                version,
-                ..
-            },
-            _,
-        ) => {
-            let version = version.as_deref().unwrap_or("latest");
-            let schema = registry.version(&subject, version).await?;
-            Ok(render::schema(&schema, output).into())
+        SchemaCommand::Delete {
+            subject,
+            version,
+            permanent,
+        } => {
+            let mut registry = connect(registry).await?;
+            match version {
+                None => {
+                    let versions = registry.delete_subject(&subject, permanent).await?;
+                    Ok(render::deleted_subject(&subject, &versions, output).into())
+                }
+                Some(version) => {
+                    let version = registry
+                        .delete_version(&subject, &version, permanent)
+                        .await?;
+                    Ok(render::deleted_version(&subject, version, output).into())
+                }
+            }
         }
-        (
-            SchemaCommand::Delete {
-                subject,
-                version: None,
-                permanent,
-            },
-            _,
-        ) => {
-            let versions = registry.delete_subject(&subject, permanent).await?;
-            Ok(render::deleted_subject(&subject, &versions, output).into())
-        }
-        (
-            SchemaCommand::Delete {
-                subject,
-                version: Some(version),
-                permanent,
-            },
-            _,
-        ) => {
-            let version = registry
-                .delete_version(&subject, &version, permanent)
-                .await?;
-            Ok(render::deleted_version(&subject, version, output).into())
-        }
-        (
-            SchemaCommand::Diff {
-                subject,
-                v1,
-                v2,
-                color,
-            },
-            _,
-        ) => {
+        SchemaCommand::Diff {
+            subject,
+            v1,
+            v2,
+            color,
+        } => {
+            let mut registry = connect(registry).await?;
             let old = registry.version(&subject, &v1).await?;
             let new = registry.version(&subject, &v2).await?;
             let label = |s: &SchemaInfo, asked: &str| match s.version {
                 Some(v) => format!("{subject} version {v}"),
                 None => format!("{subject} version {asked}"),
             };
-            let (old_label, new_label) = (label(&old, &v1), label(&new, &v2));
             Ok(render::diff(
-                &old_label,
-                &new_label,
+                &label(&old, &v1),
+                &label(&new, &v2),
                 &render::pretty(&old.schema_type, &old.schema),
                 &render::pretty(&new.schema_type, &new.schema),
                 color.enabled(),
             )
             .into())
-        }
-        (SchemaCommand::Get { .. }, _) => Err(CliError::Usage("name a subject or an --id".into())),
-        (SchemaCommand::Register(_) | SchemaCommand::Check { .. }, None) => {
-            Err(CliError::Usage("no schema was read".into()))
         }
     }
 }
