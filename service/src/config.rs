@@ -55,6 +55,12 @@ pub struct Config {
 /// What to do instead of serving.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// Register, get, check, delete and diff schemas of a running registry.
+    Schema(crate::cli::SchemaArgs),
+    /// List the subjects of a running registry.
+    Subject(crate::cli::SubjectArgs),
+    /// Get or set the compatibility level of a running registry.
+    Config(crate::cli::ConfigArgs),
     /// Copy every record of the store (the data directory, or the Kafka topic
     /// with --kafka-bootstrap) to a new text file, one `KEY<tab>VALUE` line each.
     Backup {

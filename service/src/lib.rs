@@ -9,8 +9,10 @@
 //! * `grpc`: the tonic service over the registry, the API both transports
 //!   serve (REST through `scute-rest`, in process).
 //! * `config` and [`start`]/[`run`]: the whole server, callable from tests.
+//! * `cli`: `scute schema|subject|config`, a client of any registry's API.
 
 pub mod backup;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod grpc;

@@ -12,6 +12,13 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    // The client commands print for a person: no server logging.
+    match config.command {
+        Some(Command::Schema(args)) => return scute_service::cli::schema(args).await,
+        Some(Command::Subject(args)) => return scute_service::cli::subject(args).await,
+        Some(Command::Config(args)) => return scute_service::cli::config(args).await,
+        _ => {}
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -28,7 +35,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Restore { from }) => scute_service::backup::restore(&config, from)
             .await
             .map(|n| tracing::info!(records = n, from = %from.display(), "restored")),
-        None => scute_service::run(config, shutdown_signal()).await,
+        _ => scute_service::run(config, shutdown_signal()).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
