@@ -19,6 +19,8 @@ import pytest
 
 from conftest import REPO, Scute
 
+# `scute` (conftest): a fresh server on free ports, stopped cleanly after the test.
+
 SCHEMATHESIS = [sys.executable, "-m", "schemathesis.cli"]
 CONFLUENT_OPENAPI = REPO.parent / "shared" / "conformance" / "confluent-openapi.yaml"
 
@@ -48,14 +50,6 @@ def schemathesis(args: list[str], cwd: Path, timeout: float) -> subprocess.Compl
     return proc
 
 
-@pytest.fixture
-def scute(scute_bin: Path, tmp_path: Path):
-    server = Scute(scute_bin, tmp_path / "data", tmp_path, "openapi")
-    server.start()
-    yield server
-    server.stop_clean()
-
-
 def test_scute_conforms_to_its_own_description(scute: Scute, tmp_path: Path):
     proc = schemathesis(
         [
@@ -65,7 +59,7 @@ def test_scute_conforms_to_its_own_description(scute: Scute, tmp_path: Path):
             "--max-examples", "40",
         ],
         cwd=tmp_path,
-        timeout=150,
+        timeout=240,
     )
     assert "Tested: " in proc.stdout, "schemathesis did not run the operations"
     assert proc.returncode == 0, f"schemathesis found failures (exit {proc.returncode}); report above"
@@ -92,7 +86,7 @@ def test_no_server_error_on_confluents_description(scute: Scute, tmp_path: Path)
             "--max-examples", "25",
         ],
         cwd=tmp_path,
-        timeout=150,
+        timeout=240,
     )
     assert "Tested: " in proc.stdout, "schemathesis did not run the operations"
     assert proc.returncode == 0, f"schemathesis found server errors (exit {proc.returncode}); report above"
