@@ -12,7 +12,7 @@ use percent_encoding::percent_decode_str;
 use scute_proto::v1::SchemaReference;
 use serde_json::{Map, Value};
 
-use crate::{AppState, error::RestError};
+use crate::{AppState, data_contract, error::RestError};
 
 /// Percent-decoded path parameters (`%2F` -> `/`, UTF-8 sequences decoded,
 /// `+` kept as `+`), as JAX-RS hands them to a resource.
@@ -250,13 +250,22 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A JSON object field kept as JSON (metadata, rule sets).
-    pub(crate) fn object(&self, name: &str) -> Result<Option<&'a Value>, RestError> {
-        match self.present(name) {
-            None => Ok(None),
-            Some(value @ Value::Object(_)) => Ok(Some(value)),
-            Some(other) => Err(self.mistyped(name, "java.util.Map", other)),
-        }
+    /// A `Metadata` field, typed as Confluent's entity types it.
+    pub(crate) fn metadata(&self, name: &str) -> Result<Option<Value>, RestError> {
+        self.present(name)
+            .map(|value| data_contract::metadata(value, &self.chain(name)))
+            .transpose()
+    }
+
+    /// A `RuleSet` field, typed as Confluent's entity types it.
+    pub(crate) fn rule_set(&self, name: &str) -> Result<Option<Value>, RestError> {
+        self.present(name)
+            .map(|value| data_contract::rule_set(value, &self.chain(name)))
+            .transpose()
+    }
+
+    fn chain(&self, name: &str) -> String {
+        format!("{}[\"{name}\"]", self.entity)
     }
 
     /// `references`: a list of `{name, subject, version}`.
@@ -282,7 +291,8 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn json_kind(value: &Value) -> &'static str {
+/// Jackson's name for the kind of a JSON value, for its messages.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "Null",
         Value::Bool(_) => "Boolean",

@@ -11,6 +11,7 @@
 //! | Method | Path | Query parameters | RPC | Reply |
 //! |---|---|---|---|---|
 //! | GET, POST | `/` | | none | `{}` |
+//! | GET | `/openapi.yaml` | | none | [`OPENAPI_YAML`] |
 //! | GET | `/schemas/types` | | `GetSchemaTypes` | `["AVRO", ...]` |
 //! | GET | `/schemas` | `subjectPrefix deleted latestOnly offset limit` | `ListSchemas` | `[Schema]` |
 //! | GET | `/schemas/ids/{id}` | `subject format fetchMaxId` | `GetSchemaById` | `SchemaString` |
@@ -44,6 +45,7 @@
 //! derived from N ([`RestError`]). Content negotiation, path decoding and
 //! body limits follow Confluent's Jersey stack; see the modules.
 
+mod data_contract;
 mod error;
 mod extract;
 mod negotiate;
@@ -60,6 +62,10 @@ use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
 use crate::resources::{compatibility, config, mode, root, schemas, subject_versions, subjects};
+
+/// The OpenAPI description of this REST API (`rest-facade/openapi.yaml`),
+/// served at `GET /openapi.yaml`. Tests check it against the router.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 
 /// Settings of the REST facade.
 #[derive(Debug, Clone)]
@@ -178,6 +184,11 @@ pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> R
         )
         .method_not_allowed_fallback(root::method_not_allowed)
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
+        // After the negotiation layer: YAML, not one of the JSON types.
+        .route(
+            "/openapi.yaml",
+            get(root::get_openapi).fallback(root::method_not_allowed),
+        )
         .fallback(root::not_found)
         .with_state(AppState { api, config })
 }

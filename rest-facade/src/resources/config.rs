@@ -29,17 +29,18 @@ const UPDATE_FIELDS: [(&str, Kind); 13] = [
     ("compatibility", Kind::String),
     ("compatibilityPolicy", Kind::String),
     ("compatibilityGroup", Kind::String),
-    ("defaultMetadata", Kind::Object),
-    ("overrideMetadata", Kind::Object),
-    ("defaultRuleSet", Kind::Object),
-    ("overrideRuleSet", Kind::Object),
+    ("defaultMetadata", Kind::Metadata),
+    ("overrideMetadata", Kind::Metadata),
+    ("defaultRuleSet", Kind::RuleSet),
+    ("overrideRuleSet", Kind::RuleSet),
 ];
 
 #[derive(Clone, Copy)]
 enum Kind {
     String,
     Bool,
-    Object,
+    Metadata,
+    RuleSet,
 }
 
 /// The known fields of a `PUT /config` body, typed, in Jackson's order.
@@ -50,7 +51,8 @@ fn update_fields(body: &JsonBody) -> Result<Map<String, Value>, RestError> {
         let value = match kind {
             Kind::String => fields.string(name)?.map(Value::String),
             Kind::Bool => fields.bool(name)?.map(Value::Bool),
-            Kind::Object => fields.object(name)?.cloned(),
+            Kind::Metadata => fields.metadata(name)?,
+            Kind::RuleSet => fields.rule_set(name)?,
         };
         if let Some(value) = value {
             out.insert(name.to_owned(), value);
