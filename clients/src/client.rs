@@ -284,6 +284,9 @@ struct SchemaQuery {
     lookup: Option<bool>,
 }
 
+/// (subject, sorted metadata pairs, deleted, format).
+type MetadataQuery = (String, Vec<(String, String)>, bool, String);
+
 #[derive(Debug)]
 struct Shared {
     retry: RetryPolicy,
@@ -299,7 +302,7 @@ struct Shared {
     /// (subject, format) -> the latest version, for a time.
     latest: Bounded<(String, String), Cached>,
     /// (subject, sorted metadata, deleted, format) -> the matching version.
-    latest_with_metadata: Bounded<(String, Vec<(String, String)>, bool, String), Cached>,
+    latest_with_metadata: Bounded<MetadataQuery, Cached>,
 }
 
 /// A client of a Scute registry's gRPC API. Cheap to clone; clones share the

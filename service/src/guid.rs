@@ -129,9 +129,15 @@ pub fn to_string(guid: &Guid) -> String {
 
 /// A guid written as a UUID, or as 32 hex digits (both are accepted).
 pub fn parse(text: &str) -> Option<Guid> {
+    let dashed = text.len() == 36
+        && text
+            .char_indices()
+            .all(|(i, c)| (c == '-') == matches!(i, 8 | 13 | 18 | 23));
+    if !(dashed || text.len() == 32) {
+        return None;
+    }
     let hex: String = text.chars().filter(|c| *c != '-').collect();
-    let dashes_ok = text.len() == 32 || (text.len() == 36 && text.matches('-').count() == 4);
-    if hex.len() != 32 || !dashes_ok {
+    if hex.len() != 32 {
         return None;
     }
     let mut guid = [0u8; 16];

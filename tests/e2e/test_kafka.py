@@ -224,7 +224,8 @@ def test_replays_a_topic_written_by_confluent_and_karapace(scute_factory, broker
     get = lambda path: s.get(server.url + path, timeout=30).json()  # noqa: E731
     assert get("/subjects") == ["c7", "c8", "karapace"]
     assert get("/schemas/ids/1/subjects") == ["c7", "c8"]
-    assert get("/schemas/ids/1") == {"schemaType": "AVRO", "schema": '"string"'}
+    assert get("/schemas/ids/1") == {
+        "guid": "095d71cf-1255-6b9d-5e33-0ad575b3df5d", "schemaType": "AVRO", "schema": '"string"'}
     assert get("/subjects/karapace/versions") == [2]
     assert get("/subjects/karapace/versions?deleted=true") == [1, 2]
     assert get("/config") == {"compatibilityLevel": "FULL"}

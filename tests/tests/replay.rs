@@ -105,7 +105,7 @@ async fn a_foreign_log_replays_to_the_same_state() {
     assert_eq!(get("/schemas/ids/1/subjects").await, json!(["c7", "c8"]));
     assert_eq!(
         get("/schemas/ids/1").await,
-        json!({"schemaType": "AVRO", "schema": "\"string\""})
+        json!({"guid": "095d71cf-1255-6b9d-5e33-0ad575b3df5d", "schemaType": "AVRO", "schema": "\"string\""})
     );
     assert_eq!(get("/subjects/karapace/versions").await, json!([2]));
     assert_eq!(
