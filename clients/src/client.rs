@@ -678,12 +678,14 @@ impl Client {
     }
 
     /// Checks `schema` against `version` of `subject`, or against the
-    /// versions its compatibility level names when `version` is `None`.
+    /// versions its compatibility level names when `version` is `None`;
+    /// `verbose` asks for the reasons.
     pub async fn check_compatibility(
         &self,
         subject: &str,
         version: Option<&str>,
         schema: &NewSchema,
+        normalize: bool,
         verbose: bool,
     ) -> Result<api::CompatibilityResult, Error> {
         let request = api::CheckCompatibilityRequest {
@@ -692,7 +694,7 @@ impl Client {
             schema: schema.schema.clone(),
             schema_type: schema.schema_type.clone(),
             references: schema.api_references(),
-            normalize: false,
+            normalize,
             verbose,
         };
         self.call(

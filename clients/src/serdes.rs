@@ -382,7 +382,7 @@ impl SrClient for GrpcClient {
         let new = to_new_schema(schema)?;
         let result = self
             .client()?
-            .check_compatibility(subject, None, &new, false)
+            .check_compatibility(subject, None, &new, false, false)
             .await
             .map_err(to_sr_error)?;
         Ok(result.is_compatible)
@@ -398,7 +398,7 @@ impl SrClient for GrpcClient {
         let version = version.to_string();
         let result = self
             .client()?
-            .check_compatibility(subject, Some(&version), &new, false)
+            .check_compatibility(subject, Some(&version), &new, false, false)
             .await
             .map_err(to_sr_error)?;
         Ok(result.is_compatible)

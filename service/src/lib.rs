@@ -320,7 +320,9 @@ async fn serve(
             .add_service(reflection_v1alpha)
             .add_service(grpc_service)
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                // Nagle's algorithm would hold small replies back for the
+                // client's delayed ACK (tens of ms on a fresh connection).
+                tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
                 async move {
                     let _ = grpc_stop.wait_for(|s| *s).await;
                     health

@@ -1,10 +1,8 @@
 //! The gRPC transport: Scute's own API through `scute-client`.
 
 use async_trait::async_trait;
-use base64::Engine;
 use reqwest::Url;
 use scute_client::v1 as api;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
 use super::{
     CliError, Compatibility, ConfigInfo, NewSchema, Reference, Registry, SchemaInfo, chain,
@@ -12,8 +10,6 @@ use super::{
 
 pub(crate) struct Grpc {
     client: scute_client::Client,
-    /// `Basic ...` from the URL's credentials, sent with every call.
-    authorization: Option<AsciiMetadataValue>,
 }
 
 impl From<scute_client::Error> for CliError {
@@ -29,11 +25,6 @@ impl From<scute_client::Error> for CliError {
             other => Self::Transport(chain(&other)),
         }
     }
-}
-
-/// A failed call of the generated stub, read as the client crate reads it.
-fn failed(status: tonic::Status) -> CliError {
-    scute_client::Error::from(status).into()
 }
 
 /// `grpc://host[:port]` as the endpoint tonic dials: `http://`, or
@@ -61,65 +52,53 @@ fn reference(r: api::SchemaReference) -> Reference {
     }
 }
 
-fn references(refs: &[Reference]) -> Vec<api::SchemaReference> {
-    refs.iter()
-        .map(|r| api::SchemaReference {
-            name: r.name.clone(),
-            subject: r.subject.clone(),
-            version: r.version,
-        })
-        .collect()
+fn new_schema(schema: &NewSchema) -> scute_client::NewSchema {
+    scute_client::NewSchema {
+        schema_type: schema.schema_type.to_owned(),
+        schema: schema.schema.clone(),
+        references: schema
+            .references
+            .iter()
+            .map(|r| scute_client::Reference {
+                name: r.name.clone(),
+                subject: r.subject.clone(),
+                version: r.version,
+            })
+            .collect(),
+        ..Default::default()
+    }
 }
 
-fn info(schema: api::Schema) -> SchemaInfo {
-    let optional = |s: String| (!s.is_empty()).then_some(s);
+fn info(schema: &api::Schema) -> SchemaInfo {
+    let optional = |s: &str| (!s.is_empty()).then(|| s.to_owned());
     SchemaInfo {
-        subject: optional(schema.subject),
+        subject: optional(&schema.subject),
         version: (schema.version > 0).then_some(schema.version),
         id: schema.id,
-        schema_type: optional(schema.schema_type).unwrap_or_else(|| "AVRO".to_owned()),
-        schema: schema.schema,
-        references: schema.references.into_iter().map(reference).collect(),
+        schema_type: optional(&schema.schema_type).unwrap_or_else(|| "AVRO".to_owned()),
+        schema: schema.schema.clone(),
+        references: schema.references.iter().cloned().map(reference).collect(),
     }
 }
 
 impl Grpc {
     pub(crate) async fn connect(url: &Url) -> Result<Self, CliError> {
-        let authorization = match super::credentials(url) {
-            Some((user, password)) => {
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{user}:{}", password.unwrap_or_default()));
-                Some(
-                    MetadataValue::try_from(format!("Basic {token}")).map_err(|e| {
-                        CliError::Usage(format!("--registry: unusable credentials: {e}"))
-                    })?,
-                )
-            }
-            None => None,
-        };
         let endpoint = endpoint(url)?;
-        let client = scute_client::Client::connect(endpoint.clone())
-            .await
-            .map_err(|e| {
-                CliError::Transport(format!(
-                    "cannot reach the registry at {endpoint}: {}",
-                    chain(&e)
-                ))
-            })?;
-        Ok(Self {
-            client,
-            authorization,
-        })
-    }
-
-    fn request<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        if let Some(value) = &self.authorization {
-            request
-                .metadata_mut()
-                .insert("authorization", value.clone());
+        let mut builder =
+            scute_client::Client::builder(endpoint.clone()).retry(scute_client::RetryPolicy {
+                max_retries: 0,
+                ..Default::default()
+            });
+        if let Some((user, password)) = super::credentials(url) {
+            builder = builder.basic_auth(&user, password.as_deref().unwrap_or_default());
         }
-        request
+        let client = builder.connect().await.map_err(|e| {
+            CliError::Transport(format!(
+                "cannot reach the registry at {endpoint}: {}",
+                chain(&e)
+            ))
+        })?;
+        Ok(Self { client })
     }
 }
 
@@ -130,27 +109,17 @@ impl Registry for Grpc {
         subject: &str,
         schema: &NewSchema,
     ) -> Result<SchemaInfo, CliError> {
-        let request = self.request(api::RegisterSchemaRequest {
-            subject: subject.to_owned(),
-            schema: schema.schema.clone(),
-            schema_type: schema.schema_type.to_owned(),
-            references: references(&schema.references),
-            normalize: schema.normalize,
-            ..Default::default()
-        });
-        let stored = self.client.raw().register_schema(request).await;
-        let mut stored = info(stored.map_err(failed)?.into_inner());
+        let stored = self
+            .client
+            .register(subject, &new_schema(schema), schema.normalize)
+            .await?;
+        let mut stored = info(&stored);
         stored.subject.get_or_insert_with(|| subject.to_owned());
         Ok(stored)
     }
 
     async fn schema_by_id(&mut self, id: i32) -> Result<SchemaInfo, CliError> {
-        let request = self.request(api::GetSchemaByIdRequest {
-            id,
-            ..Default::default()
-        });
-        let schema = self.client.raw().get_schema_by_id(request).await;
-        let mut schema = info(schema.map_err(failed)?.into_inner());
+        let mut schema = info(&*self.client.schema_by_id(id).await?);
         // The REST entity of an id names no subject: print the same.
         schema.subject = None;
         schema.version = None;
@@ -158,13 +127,7 @@ impl Registry for Grpc {
     }
 
     async fn version(&mut self, subject: &str, version: &str) -> Result<SchemaInfo, CliError> {
-        let request = self.request(api::GetVersionRequest {
-            subject: subject.to_owned(),
-            version: version.to_owned(),
-            ..Default::default()
-        });
-        let schema = self.client.raw().get_version(request).await;
-        Ok(info(schema.map_err(failed)?.into_inner()))
+        Ok(info(&*self.client.version(subject, version).await?))
     }
 
     async fn check(
@@ -173,17 +136,16 @@ impl Registry for Grpc {
         version: Option<&str>,
         schema: &NewSchema,
     ) -> Result<Compatibility, CliError> {
-        let request = self.request(api::CheckCompatibilityRequest {
-            subject: subject.to_owned(),
-            version: version.map(str::to_owned),
-            schema: schema.schema.clone(),
-            schema_type: schema.schema_type.to_owned(),
-            references: references(&schema.references),
-            normalize: schema.normalize,
-            verbose: true,
-        });
-        let verdict = self.client.raw().check_compatibility(request).await;
-        let verdict = verdict.map_err(failed)?.into_inner();
+        let verdict = self
+            .client
+            .check_compatibility(
+                subject,
+                version,
+                &new_schema(schema),
+                schema.normalize,
+                true,
+            )
+            .await?;
         Ok(Compatibility {
             is_compatible: verdict.is_compatible,
             messages: verdict.messages,
@@ -195,12 +157,7 @@ impl Registry for Grpc {
         subject: &str,
         permanent: bool,
     ) -> Result<Vec<i32>, CliError> {
-        let request = self.request(api::DeleteSubjectRequest {
-            subject: subject.to_owned(),
-            permanent,
-        });
-        let deleted = self.client.raw().delete_subject(request).await;
-        Ok(deleted.map_err(failed)?.into_inner().versions)
+        Ok(self.client.delete_subject(subject, permanent).await?)
     }
 
     async fn delete_version(
@@ -209,32 +166,18 @@ impl Registry for Grpc {
         version: &str,
         permanent: bool,
     ) -> Result<i32, CliError> {
-        let request = self.request(api::DeleteVersionRequest {
-            subject: subject.to_owned(),
-            version: version.to_owned(),
-            permanent,
-        });
-        let deleted = self.client.raw().delete_version(request).await;
-        Ok(deleted.map_err(failed)?.into_inner().version)
+        Ok(self
+            .client
+            .delete_version(subject, version, permanent)
+            .await?)
     }
 
     async fn subjects(&mut self, deleted: bool, prefix: &str) -> Result<Vec<String>, CliError> {
-        let request = self.request(api::ListSubjectsRequest {
-            subject_prefix: prefix.to_owned(),
-            deleted,
-            ..Default::default()
-        });
-        let listed = self.client.raw().list_subjects(request).await;
-        Ok(listed.map_err(failed)?.into_inner().subjects)
+        Ok(self.client.list_subjects(prefix, deleted).await?)
     }
 
     async fn config(&mut self, subject: Option<&str>) -> Result<ConfigInfo, CliError> {
-        let request = self.request(api::GetConfigRequest {
-            subject: subject.map(str::to_owned),
-            default_to_global: subject.is_some(),
-        });
-        let config = self.client.raw().get_config(request).await;
-        let config = config.map_err(failed)?.into_inner();
+        let config = self.client.config(subject, subject.is_some()).await?;
         Ok(ConfigInfo {
             compatibility_level: config.compatibility_level,
             normalize: config.normalize,
@@ -242,15 +185,11 @@ impl Registry for Grpc {
     }
 
     async fn set_level(&mut self, subject: Option<&str>, level: &str) -> Result<String, CliError> {
-        let request = self.request(api::SetConfigRequest {
-            subject: subject.map(str::to_owned),
-            config: Some(api::Config {
-                compatibility_level: Some(level.to_owned()),
-                ..Default::default()
-            }),
-        });
-        let config = self.client.raw().set_config(request).await;
-        let config = config.map_err(failed)?.into_inner();
+        let config = api::Config {
+            compatibility_level: Some(level.to_owned()),
+            ..Default::default()
+        };
+        let config = self.client.set_config(subject, config).await?;
         Ok(config
             .compatibility_level
             .unwrap_or_else(|| level.to_uppercase()))

@@ -352,29 +352,41 @@ async fn run<T: Client + Sync>(client: &T, command: &Command) -> Result<()> {
                 println!("{}", reader.read(&ctx, &bytes).await?);
             }
         }
-        Command::Bench { format, records } => bench(client, *format, *records).await?,
+        Command::Bench { .. } => bail!("bench takes two clients; see main"),
     }
     Ok(())
 }
 
-async fn bench<T: Client + Sync>(client: &T, format: Format, records: u32) -> Result<()> {
+/// A writer and a reader with clients of their own, as a producer and a
+/// consumer would have.
+async fn bench<T: Client + Sync>(
+    writer: &T,
+    reader: &T,
+    format: Format,
+    records: u32,
+) -> Result<()> {
     let topic = format!("bench-{}", format!("{format:?}").to_lowercase());
     let ctx = context(&topic, format);
     // Cold: the first record of a fresh client registers its schema, the
     // first read fetches it.
     let started = Instant::now();
-    let first = write(client, format, &topic, 0..1, false).await?;
+    let first = write(writer, format, &topic, 0..1, false).await?;
     let cold_write = started.elapsed();
-    let reader = Reader::new(client, format)?;
+    let reader = Reader::new(reader, format)?;
     let started = Instant::now();
     let decoded = reader.read(&ctx, &first[0]).await?;
     let cold_read = started.elapsed();
     if decoded != order(0) {
         bail!("read back {decoded}, wrote {}", order(0));
     }
-    // Warm: the same serializer and deserializer, many records.
+    // Warm: the same serializer and deserializer, many records; the
+    // serializer either registers (auto-register, the default) or uses the
+    // latest version.
     let started = Instant::now();
-    let frames = write(client, format, &topic, 1..=i64::from(records), false).await?;
+    write(writer, format, &topic, 1..=i64::from(records), true).await?;
+    let latest_time = started.elapsed();
+    let started = Instant::now();
+    let frames = write(writer, format, &topic, 1..=i64::from(records), false).await?;
     let write_time = started.elapsed();
     let started = Instant::now();
     for frame in &frames {
@@ -383,8 +395,9 @@ async fn bench<T: Client + Sync>(client: &T, format: Format, records: u32) -> Re
     let read_time = started.elapsed();
     let rate = |d: Duration| f64::from(records) / d.as_secs_f64();
     println!(
-        "{format:?}: serialize {:.0} records/s, deserialize {:.0} records/s; first record: serialize {:.2} ms, deserialize {:.2} ms",
+        "{format:?}: serialize {:.0} records/s (auto-register) {:.0} records/s (use latest), deserialize {:.0} records/s; first record: serialize {:.2} ms, deserialize {:.2} ms",
         rate(write_time),
+        rate(latest_time),
         rate(read_time),
         cold_write.as_secs_f64() * 1e3,
         cold_read.as_secs_f64() * 1e3,
@@ -395,9 +408,19 @@ async fn bench<T: Client + Sync>(client: &T, format: Format, records: u32) -> Re
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let result = match transport(&args.registry) {
-        Transport::Rest(client) => run(&client, &args.command).await,
-        Transport::Grpc(client) => run(&client, &args.command).await,
+    let result = match (
+        &args.command,
+        transport(&args.registry),
+        transport(&args.registry),
+    ) {
+        (Command::Bench { format, records }, Transport::Rest(w), Transport::Rest(r)) => {
+            bench(&w, &r, *format, *records).await
+        }
+        (Command::Bench { format, records }, Transport::Grpc(w), Transport::Grpc(r)) => {
+            bench(&w, &r, *format, *records).await
+        }
+        (command, Transport::Rest(client), _) => run(&client, command).await,
+        (command, Transport::Grpc(client), _) => run(&client, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
