@@ -114,17 +114,19 @@ fn sorted_strings(value: Option<&Value>) -> Vec<&str> {
     out
 }
 
-/// `1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb`.
+/// `1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb`. Written on every schema answer,
+/// so it builds the text in one allocation.
 pub fn to_string(guid: &Guid) -> String {
-    let hex: String = guid.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(36);
+    for (i, byte) in guid.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
+    }
+    out
 }
 
 /// A guid written as a UUID, or as 32 hex digits (both are accepted).
