@@ -272,6 +272,7 @@ fn normalize_endpoint(endpoint: &str) -> String {
     }
 }
 
+/// Answers are shared, not copied, between the cache and its callers.
 type Cached = Arc<api::Schema>;
 
 /// What a lookup or registration was asked; its answer never changes.

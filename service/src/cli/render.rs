@@ -143,14 +143,7 @@ pub(crate) fn schema(schema: &SchemaInfo, output: Output) -> String {
     if output == Output::Json {
         return pretty_json(&schema_entity(schema));
     }
-    let mut out = String::new();
-    if let Some(subject) = &schema.subject {
-        let _ = writeln!(out, "subject: {subject}");
-    }
-    if let Some(version) = schema.version {
-        let _ = writeln!(out, "version: {version}");
-    }
-    let _ = writeln!(out, "id: {}", schema.id);
+    let mut out = where_it_is(schema);
     let _ = writeln!(out, "type: {}", schema.schema_type);
     for r in &schema.references {
         let _ = writeln!(out, "reference: {} -> {}:{}", r.name, r.subject, r.version);
@@ -169,6 +162,11 @@ pub(crate) fn registered(schema: &SchemaInfo, output: Output) -> String {
         }
         return pretty_json(&entity);
     }
+    where_it_is(schema)
+}
+
+/// `subject:`, `version:` (when known) and `id:` lines.
+fn where_it_is(schema: &SchemaInfo) -> String {
     let mut out = String::new();
     if let Some(subject) = &schema.subject {
         let _ = writeln!(out, "subject: {subject}");
