@@ -947,3 +947,112 @@ async fn the_remaining_routes_and_parameters() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn latest_with_metadata_finds_the_newest_version_holding_every_property() {
+    let r = TestRegistry::start().await.unwrap();
+    r.call(PUT, "/config/s", Some(json!({"compatibility": "NONE"})))
+        .await;
+    for (schema, owner, tier) in [
+        ("\"string\"", "a", "gold"),
+        ("\"int\"", "b", "gold"),
+        ("\"long\"", "a", "silver"),
+    ] {
+        let body =
+            json!({"schema": schema, "metadata": {"properties": {"owner": owner, "tier": tier}}});
+        let (status, _) = r.call(POST, "/subjects/s/versions", Some(body)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let version_of = |body: Value| body["version"].as_i64();
+    let (_, found) = r
+        .call(GET, "/subjects/s/metadata?key=owner&value=a", None)
+        .await;
+    assert_eq!(version_of(found), Some(3));
+    let (_, found) = r
+        .call(
+            GET,
+            "/subjects/s/metadata?key=owner&value=a&key=tier&value=gold",
+            None,
+        )
+        .await;
+    assert_eq!(version_of(found.clone()), Some(1));
+    assert_eq!(found["metadata"]["properties"]["tier"], json!("gold"));
+    let (_, found) = r
+        .call(GET, "/subjects/s/metadata?key=tier&value=gold", None)
+        .await;
+    assert_eq!(version_of(found), Some(2));
+
+    // A soft-deleted match counts only with deleted=true.
+    r.call(DELETE, "/subjects/s/versions/3", None).await;
+    let (_, found) = r
+        .call(GET, "/subjects/s/metadata?key=owner&value=a", None)
+        .await;
+    assert_eq!(version_of(found), Some(1));
+    let (_, found) = r
+        .call(
+            GET,
+            "/subjects/s/metadata?key=owner&value=a&deleted=true",
+            None,
+        )
+        .await;
+    assert_eq!(version_of(found), Some(3));
+
+    let none = r
+        .call(GET, "/subjects/s/metadata?key=owner&value=z", None)
+        .await;
+    assert_error(none.clone(), 404, 40403);
+    assert_eq!(none.1["message"], json!("Schema not found"));
+    assert_error(
+        r.call(GET, "/subjects/nobody/metadata?key=owner&value=a", None)
+            .await,
+        404,
+        40401,
+    );
+}
+
+#[tokio::test]
+async fn schemas_are_found_by_guid() {
+    let r = TestRegistry::start().await.unwrap();
+    let (_, a) = register(&r, "a", "\"string\"").await;
+    // MD5 of the stored text, as Confluent computes it.
+    assert_eq!(a["guid"], json!("095d71cf-1255-6b9d-5e33-0ad575b3df5d"));
+    let (_, b) = register(&r, "b", &user_v1()).await;
+    let guid = b["guid"].as_str().unwrap().to_owned();
+    assert_ne!(guid, a["guid"].as_str().unwrap());
+
+    let (status, by_guid) = r.call(GET, &format!("/schemas/guids/{guid}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_guid["schema"], b["schema"]);
+    assert_eq!(by_guid["guid"], json!(guid));
+    let (_, by_id) = r
+        .call(GET, &format!("/schemas/ids/{}", b["id"]), None)
+        .await;
+    assert_eq!(by_id["guid"], json!(guid));
+    let (_, version) = r.call(GET, "/subjects/b/versions/1", None).await;
+    assert_eq!(version["guid"], json!(guid));
+    let (_, ids) = r
+        .call(GET, &format!("/schemas/guids/{guid}/ids"), None)
+        .await;
+    assert_eq!(ids, json!([b["id"]]));
+    // The same content under another subject keeps its id and guid.
+    let (_, again) = register(&r, "c", &user_v1()).await;
+    assert_eq!(
+        (again["id"].clone(), again["guid"].clone()),
+        (b["id"].clone(), json!(guid))
+    );
+
+    let unknown = "00000000-0000-0000-0000-000000000000";
+    let missing = r
+        .call(GET, &format!("/schemas/guids/{unknown}"), None)
+        .await;
+    assert_error(missing.clone(), 404, 40403);
+    assert_eq!(
+        missing.1["message"],
+        json!(format!("Schema {unknown} not found"))
+    );
+    assert_error(
+        r.call(GET, "/schemas/guids/not-a-guid/ids", None).await,
+        404,
+        40403,
+    );
+}
