@@ -311,21 +311,9 @@ impl<'a, T: Client + Sync> Reader<'a, T> {
     }
 }
 
-enum Transport {
-    Rest(SchemaRegistryClient),
-    Grpc(GrpcClient),
-}
-
-fn transport(url: &str) -> Transport {
-    let config = ClientConfig::new(vec![url.to_owned()]);
-    if url.starts_with("grpc://") || url.starts_with("grpcs://") {
-        Transport::Grpc(GrpcClient::new(config))
-    } else {
-        Transport::Rest(SchemaRegistryClient::new(config))
-    }
-}
-
-async fn run<T: Client + Sync>(client: &T, command: &Command) -> Result<()> {
+/// Runs `command`; the writer and the reader have clients of their own, as a
+/// producer and a consumer would.
+async fn run<T: Client + Sync>(writer: &T, reader: &T, command: &Command) -> Result<()> {
     let b64 = base64::engine::general_purpose::STANDARD;
     match command {
         Command::Write {
@@ -334,12 +322,12 @@ async fn run<T: Client + Sync>(client: &T, command: &Command) -> Result<()> {
             count,
             use_latest,
         } => {
-            for bytes in write(client, *format, topic, 1..=*count, *use_latest).await? {
+            for bytes in write(writer, *format, topic, 1..=*count, *use_latest).await? {
                 println!("{}", b64.encode(bytes));
             }
         }
         Command::Read { format, topic } => {
-            let reader = Reader::new(client, *format)?;
+            let decoder = Reader::new(reader, *format)?;
             let ctx = context(topic, *format);
             for line in std::io::stdin().lock().lines() {
                 let line = line?;
@@ -349,10 +337,10 @@ async fn run<T: Client + Sync>(client: &T, command: &Command) -> Result<()> {
                 let bytes = b64
                     .decode(line.trim())
                     .context("a line that is not base64")?;
-                println!("{}", reader.read(&ctx, &bytes).await?);
+                println!("{}", decoder.read(&ctx, &bytes).await?);
             }
         }
-        Command::Bench { .. } => bail!("bench takes two clients; see main"),
+        Command::Bench { format, records } => bench(writer, reader, *format, *records).await?,
     }
     Ok(())
 }
@@ -408,19 +396,17 @@ async fn bench<T: Client + Sync>(
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let result = match (
-        &args.command,
-        transport(&args.registry),
-        transport(&args.registry),
-    ) {
-        (Command::Bench { format, records }, Transport::Rest(w), Transport::Rest(r)) => {
-            bench(&w, &r, *format, *records).await
-        }
-        (Command::Bench { format, records }, Transport::Grpc(w), Transport::Grpc(r)) => {
-            bench(&w, &r, *format, *records).await
-        }
-        (command, Transport::Rest(client), _) => run(&client, command).await,
-        (command, Transport::Grpc(client), _) => run(&client, command).await,
+    let config = || ClientConfig::new(vec![args.registry.clone()]);
+    let grpc = args.registry.starts_with("grpc://") || args.registry.starts_with("grpcs://");
+    let result = if grpc {
+        let (writer, reader) = (GrpcClient::new(config()), GrpcClient::new(config()));
+        run(&writer, &reader, &args.command).await
+    } else {
+        let (writer, reader) = (
+            SchemaRegistryClient::new(config()),
+            SchemaRegistryClient::new(config()),
+        );
+        run(&writer, &reader, &args.command).await
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
