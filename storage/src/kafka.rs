@@ -274,13 +274,19 @@ impl KafkaLog {
         consumer
             .assign(&partitions)
             .map_err(|e| kafka("cannot assign the partition", e))?;
-        Ok(KafkaReader { consumer })
+        Ok(KafkaReader {
+            consumer,
+            topic: self.settings.topic.clone(),
+            gaps: Gaps::starting_at(from),
+        })
     }
 }
 
 /// Reads the topic in order.
 pub struct KafkaReader {
     consumer: StreamConsumer,
+    topic: String,
+    gaps: Gaps,
 }
 
 /// What a read gave.
@@ -291,24 +297,130 @@ pub enum Read {
     End,
 }
 
+/// How long the reader waits before reading a gap again: long enough for a
+/// write in flight on the broker to land.
+const REREAD_PAUSE: Duration = Duration::from_millis(5);
+
+/// A record written within this long before it is read may sit just above a
+/// write still in flight, so a gap before it is read again even while the
+/// reader replays old records. Older gaps are compaction's.
+const RECENT: Duration = Duration::from_secs(30);
+
+/// Tells a gap in offsets that is for good (compaction removed records, or
+/// they were transaction markers) from one a broker showed too early.
+///
+/// A broker may hand out a record before the records below it are readable:
+/// tansu assigns offsets first and stores the batches after, so a fetch in
+/// between skips a batch that lands a moment later. A reader that believes
+/// such a gap never applies the skipped record, and its node's state parts
+/// from every other node's. So a gap on the live tail is read again once
+/// before it is believed.
+#[derive(Debug)]
+struct Gaps {
+    /// The offset the next record should have.
+    next: i64,
+    /// Whether the reader has reached the end of the topic once: from then
+    /// on every gap is on the live tail.
+    caught_up: bool,
+    /// The gap (expected, seen) being read again.
+    rereading: Option<(i64, i64)>,
+}
+
+/// What to do with a record read at some offset.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Hand it on. `healed`: a gap read again turned out to be no gap.
+    Take { healed: bool },
+    /// Read again from this offset before believing the gap.
+    Reread(i64),
+    /// Already handed on (read again after a seek): drop it.
+    Stale,
+}
+
+impl Gaps {
+    fn starting_at(next: i64) -> Self {
+        Self {
+            next,
+            caught_up: false,
+            rereading: None,
+        }
+    }
+
+    fn step(&mut self, offset: i64, recent: bool) -> Step {
+        if offset < self.next {
+            return Step::Stale;
+        }
+        let gap = (self.next, offset);
+        if offset > self.next && (self.caught_up || recent) && self.rereading != Some(gap) {
+            self.rereading = Some(gap);
+            return Step::Reread(self.next);
+        }
+        let healed = self
+            .rereading
+            .is_some_and(|(expected, _)| expected == offset);
+        self.rereading = None;
+        self.next = offset + 1;
+        Step::Take { healed }
+    }
+}
+
 impl KafkaReader {
     /// The next record, or [`Read::End`] when the reader reached the end of the topic.
     /// Transient errors are logged and retried by librdkafka; this returns only the
     /// ones it reports.
     pub async fn next(&mut self) -> Result<Read, LogError> {
-        match self.consumer.recv().await {
-            Ok(message) => {
-                let offset = u64::try_from(message.offset()).map_err(|e| kafka("offset", e))?;
-                Ok(Read::Entry(LogEntry {
-                    offset,
-                    record: RawRecord {
-                        key: message.key().unwrap_or_default().to_vec(),
-                        value: message.payload().map(<[u8]>::to_vec),
-                    },
-                }))
+        loop {
+            let message = match self.consumer.recv().await {
+                Ok(message) => message,
+                Err(KafkaError::PartitionEOF(_)) => {
+                    self.gaps.caught_up = true;
+                    return Ok(Read::End);
+                }
+                Err(e) => return Err(kafka("reading the schemas topic", e)),
+            };
+            let offset = message.offset();
+            let recent = message.timestamp().to_millis().is_some_and(|written| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis());
+                now.saturating_sub(u128::try_from(written).unwrap_or(0)) < RECENT.as_millis()
+            });
+            match self.gaps.step(offset, recent) {
+                Step::Stale => continue,
+                Step::Reread(from) => {
+                    tracing::debug!(
+                        expected = from,
+                        read = offset,
+                        "reading a gap in the schemas topic again"
+                    );
+                    drop(message);
+                    tokio::time::sleep(REREAD_PAUSE).await;
+                    // Asynchronous: records fetched before the seek are
+                    // dropped by librdkafka, which versions its fetches.
+                    self.consumer
+                        .seek(&self.topic, 0, KafkaOffset::Offset(from), Duration::ZERO)
+                        .map_err(|e| kafka("cannot read the schemas topic again", e))?;
+                    continue;
+                }
+                Step::Take { healed } => {
+                    if healed {
+                        // Worth an operator's eye: a reader that trusted the
+                        // gap would have skipped this record for good.
+                        tracing::warn!(
+                            offset,
+                            "the broker showed later records before this one; read it on a second look"
+                        );
+                    }
+                    let offset = u64::try_from(offset).map_err(|e| kafka("offset", e))?;
+                    return Ok(Read::Entry(LogEntry {
+                        offset,
+                        record: RawRecord {
+                            key: message.key().unwrap_or_default().to_vec(),
+                            value: message.payload().map(<[u8]>::to_vec),
+                        },
+                    }));
+                }
             }
-            Err(KafkaError::PartitionEOF(_)) => Ok(Read::End),
-            Err(e) => Err(kafka("reading the schemas topic", e)),
         }
     }
 }
@@ -400,5 +512,63 @@ impl SchemaLog for KafkaLog {
 
     fn applies_on_read(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_in_order_are_taken() {
+        let mut gaps = Gaps::starting_at(0);
+        for offset in 0..3 {
+            assert_eq!(gaps.step(offset, true), Step::Take { healed: false });
+        }
+    }
+
+    #[test]
+    fn a_recent_gap_is_read_again_and_filled() {
+        let mut gaps = Gaps::starting_at(5);
+        assert_eq!(gaps.step(7, true), Step::Reread(5));
+        // The second look finds the record that was in flight.
+        assert_eq!(gaps.step(5, true), Step::Take { healed: true });
+        assert_eq!(gaps.step(6, true), Step::Take { healed: false });
+        assert_eq!(gaps.step(7, true), Step::Take { healed: false });
+    }
+
+    #[test]
+    fn a_gap_seen_twice_is_believed() {
+        let mut gaps = Gaps::starting_at(5);
+        assert_eq!(gaps.step(7, true), Step::Reread(5));
+        assert_eq!(gaps.step(7, true), Step::Take { healed: false });
+        assert_eq!(gaps.step(8, true), Step::Take { healed: false });
+    }
+
+    #[test]
+    fn a_gap_that_narrows_is_read_again() {
+        let mut gaps = Gaps::starting_at(5);
+        assert_eq!(gaps.step(8, true), Step::Reread(5));
+        assert_eq!(gaps.step(7, true), Step::Reread(5));
+        assert_eq!(gaps.step(7, true), Step::Take { healed: false });
+    }
+
+    #[test]
+    fn old_gaps_during_replay_are_compaction() {
+        let mut gaps = Gaps::starting_at(0);
+        assert_eq!(gaps.step(3, false), Step::Take { healed: false });
+        assert_eq!(gaps.step(9, false), Step::Take { healed: false });
+        // On the live tail every gap gets a second look.
+        gaps.caught_up = true;
+        assert_eq!(gaps.step(12, false), Step::Reread(10));
+    }
+
+    #[test]
+    fn records_read_again_after_a_seek_are_dropped() {
+        let mut gaps = Gaps::starting_at(0);
+        assert_eq!(gaps.step(0, true), Step::Take { healed: false });
+        assert_eq!(gaps.step(1, true), Step::Take { healed: false });
+        assert_eq!(gaps.step(0, true), Step::Stale);
+        assert_eq!(gaps.step(2, true), Step::Take { healed: false });
     }
 }
