@@ -12,7 +12,7 @@ use percent_encoding::percent_decode_str;
 use scute_proto::v1::SchemaReference;
 use serde_json::{Map, Value};
 
-use crate::{AppState, data_contract, error::RestError};
+use crate::{AppState, error::RestError};
 
 /// Percent-decoded path parameters (`%2F` -> `/`, UTF-8 sequences decoded,
 /// `+` kept as `+`), as JAX-RS hands them to a resource.
@@ -250,22 +250,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A `Metadata` field, typed as Confluent's entity types it.
-    pub(crate) fn metadata(&self, name: &str) -> Result<Option<Value>, RestError> {
-        self.present(name)
-            .map(|value| data_contract::metadata(value, &self.chain(name)))
-            .transpose()
-    }
-
-    /// A `RuleSet` field, typed as Confluent's entity types it.
-    pub(crate) fn rule_set(&self, name: &str) -> Result<Option<Value>, RestError> {
-        self.present(name)
-            .map(|value| data_contract::rule_set(value, &self.chain(name)))
-            .transpose()
-    }
-
-    fn chain(&self, name: &str) -> String {
-        format!("{}[\"{name}\"]", self.entity)
+    /// A field sent on as JSON text for the registry to type (`metadata`,
+    /// `ruleSet`).
+    pub(crate) fn json_text(&self, name: &str) -> Option<String> {
+        self.present(name).map(Value::to_string)
     }
 
     /// `references`: a list of `{name, subject, version}`.

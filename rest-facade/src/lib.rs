@@ -45,7 +45,6 @@
 //! derived from N ([`RestError`]). Content negotiation, path decoding and
 //! body limits follow Confluent's Jersey stack; see the modules.
 
-mod data_contract;
 mod error;
 mod extract;
 mod negotiate;

@@ -235,6 +235,20 @@ const CONFIG_FIELDS: [&str; 13] = [
 /// `{"compatibilityLevel":"BACKWARD"}`. The proto's `extra_json` fields are
 /// merged in; fields Confluent does not know keep their place at the end.
 pub(crate) fn config_entity(config: &Config) -> Result<Value, RestError> {
+    config_fields(config, "compatibilityLevel", &CONFIG_FIELDS)
+}
+
+/// What `PUT /config[/{s}]` answers: the update as the registry took it,
+/// in `ConfigUpdateRequest`'s shape (`compatibility`, not `compatibilityLevel`).
+pub(crate) fn config_update(config: &Config) -> Result<Value, RestError> {
+    let order = CONFIG_FIELDS.map(|name| match name {
+        "compatibilityLevel" => "compatibility",
+        other => other,
+    });
+    config_fields(config, "compatibility", &order)
+}
+
+fn config_fields(config: &Config, level: &str, order: &[&str]) -> Result<Value, RestError> {
     let mut fields = match embed(config.extra_json.as_deref(), "extra_json")? {
         None => Map::new(),
         Some(Value::Object(map)) => map,
@@ -243,13 +257,13 @@ pub(crate) fn config_entity(config: &Config) -> Result<Value, RestError> {
             return Err(RestError::internal());
         }
     };
-    if let Some(level) = &config.compatibility_level {
-        fields.insert("compatibilityLevel".to_owned(), json!(level));
+    if let Some(compatibility) = &config.compatibility_level {
+        fields.insert(level.to_owned(), json!(compatibility));
     }
     if let Some(normalize) = config.normalize {
         fields.insert("normalize".to_owned(), json!(normalize));
     }
-    Ok(Value::Object(in_order(fields, &CONFIG_FIELDS)))
+    Ok(Value::Object(in_order(fields, order)))
 }
 
 /// Reorders `fields` to follow `order`, dropping nulls; unknown keys last.

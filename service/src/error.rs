@@ -60,6 +60,10 @@ pub enum Error {
     InvalidSubject(String),
     #[error("Register operation failed because schema is too large")]
     SchemaTooLarge,
+    /// A field of the wrong type (Confluent: Jackson's mapping error, which
+    /// its REST layer sends with `error_code` 400).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Store(String),
     #[error("{0}")]
@@ -93,6 +97,7 @@ impl Error {
             Self::ReferenceExists(..) => 42206,
             Self::InvalidSubject(_) => 42208,
             Self::SchemaTooLarge => 42209,
+            Self::BadRequest(_) => 400,
             Self::Store(_) => 50001,
             Self::Timeout(_) => 50002,
             Self::NotReady(_) => 50003,
@@ -106,7 +111,7 @@ impl Error {
             40404..=40409 => Code::FailedPrecondition,
             40901 => Code::FailedPrecondition,
             42205 | 42206 => Code::FailedPrecondition,
-            42201..=42299 => Code::InvalidArgument,
+            400 | 42201..=42299 => Code::InvalidArgument,
             50002 => Code::DeadlineExceeded,
             _ => Code::Unavailable,
         }

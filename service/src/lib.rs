@@ -14,6 +14,7 @@
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod data_contract;
 pub mod error;
 pub mod grpc;
 pub mod guid;

@@ -35,6 +35,7 @@ use scute_storage::record::{
 };
 use tokio::sync::watch;
 
+use crate::data_contract;
 use crate::error::Error;
 use crate::guid;
 use crate::model::{
@@ -961,17 +962,17 @@ impl Registry {
         if let Some(s) = &req.subject {
             validate_subject(s)?;
         }
-        let extra = match config.extra_json.as_deref() {
-            Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => {
-                    return Err(Error::InvalidSchema(
-                        "Invalid config: extra fields must be a JSON object".into(),
-                    ));
-                }
-            },
-            None => Default::default(),
-        };
+        let extra = config
+            .extra_json
+            .as_deref()
+            .map(data_contract::config_extra)
+            .transpose()?;
+        // The answer echoes the update as the registry took it.
+        let extra_json = extra
+            .as_ref()
+            .filter(|fields| !fields.is_empty())
+            .map(|fields| serde_json::Value::Object(fields.clone()).to_string());
+        let extra = extra.unwrap_or_default();
         let subject = req.subject;
         self.write("Update config", |state| {
             // PUT merges into the existing config, as Confluent's does.
@@ -994,7 +995,7 @@ impl Registry {
             let reply = api::Config {
                 compatibility_level: level.map(|l| l.to_string()),
                 normalize: config.normalize,
-                extra_json: config.extra_json.clone(),
+                extra_json: extra_json.clone(),
             };
             Ok((
                 vec![Record::Config {
@@ -1234,6 +1235,9 @@ impl Registry {
         metadata: Option<&str>,
         rule_set: Option<&str>,
     ) -> Result<Candidate, Error> {
+        // Typed first, as Jackson reads the request before anything else.
+        let metadata = metadata.map(data_contract::metadata).transpose()?;
+        let rule_set = rule_set.map(data_contract::rule_set).transpose()?;
         let schema_type: SchemaType = if schema_type.is_empty() {
             SchemaType::Avro
         } else {
@@ -1276,20 +1280,8 @@ impl Registry {
         } else {
             parsed.canonical().to_owned()
         };
-        let json = |text: Option<&str>, what: &str| -> Result<Option<serde_json::Value>, Error> {
-            text.map(|t| {
-                serde_json::from_str(t)
-                    .map_err(|e| Error::InvalidSchema(format!("Invalid {what}: {e}")))
-            })
-            .transpose()
-        };
-        let content = SchemaContent::new(
-            schema_type.to_string(),
-            text,
-            resolved,
-            json(metadata, "metadata")?,
-            json(rule_set, "ruleSet")?,
-        );
+        let content =
+            SchemaContent::new(schema_type.to_string(), text, resolved, metadata, rule_set);
         Ok(Candidate { parsed, content })
     }
 

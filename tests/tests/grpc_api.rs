@@ -104,6 +104,70 @@ async fn errors_carry_confluent_codes() {
 }
 
 #[tokio::test]
+async fn data_contract_json_is_typed_by_the_registry() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut c = client(&r).await;
+    // gRPC callers send metadata as JSON text: typed as REST bodies are.
+    let status = c
+        .raw()
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "s".into(),
+            schema: "\"string\"".into(),
+            metadata_json: Some(r#"{"properties": {"a": [1]}}"#.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(scute_proto::error_code(&status), Some(400));
+    assert!(
+        status
+            .message()
+            .contains("RegisterSchemaRequest[\"metadata\"]->Metadata[\"properties\"]")
+    );
+    let registered = c
+        .raw()
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "s".into(),
+            schema: "\"string\"".into(),
+            metadata_json: Some(r#"{"properties": {"n": 5}}"#.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        registered.metadata_json.as_deref(),
+        Some(r#"{"properties":{"n":"5"}}"#)
+    );
+
+    let set = |extra: &str| api::SetConfigRequest {
+        subject: Some("s".into()),
+        config: Some(api::Config {
+            extra_json: Some(extra.into()),
+            ..Default::default()
+        }),
+    };
+    let reply = c
+        .raw()
+        .set_config(set(r#"{"alias": 5, "unknown": true}"#))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reply.extra_json.as_deref(), Some(r#"{"alias":"5"}"#));
+    let status = c
+        .raw()
+        .set_config(set(r#"{"validateRules": {}}"#))
+        .await
+        .unwrap_err();
+    assert_eq!(scute_proto::error_code(&status), Some(400));
+    let status = c.raw().set_config(set("[1]")).await.unwrap_err();
+    assert_eq!(scute_proto::error_code(&status), Some(400));
+    let (_, config) = r.call(http::Method::GET, "/config/s", None).await;
+    assert_eq!(config["alias"], json!("5"));
+}
+
+#[tokio::test]
 async fn health_says_serving() {
     let r = TestRegistry::start().await.unwrap();
     let mut health = HealthClient::new(channel(&r).await);

@@ -1056,3 +1056,47 @@ async fn schemas_are_found_by_guid() {
         40403,
     );
 }
+
+#[tokio::test]
+async fn data_contract_fields_are_typed_as_confluents_entities_type_them() {
+    let r = TestRegistry::start().await.unwrap();
+    // Jackson's coercions: scalars become text, "true" a boolean; unknown
+    // fields are dropped and the answer echoes the update as taken.
+    let update = json!({"mystery": 1, "defaultMetadata": {"properties": {"n": 1}},
+                        "compatibility": "NONE", "validateRules": "true", "alias": 7});
+    let (status, echoed) = r.call(PUT, "/config/s", Some(update)).await;
+    assert_eq!(status, StatusCode::OK, "{echoed}");
+    assert_eq!(
+        echoed.to_string(),
+        r#"{"alias":"7","validateRules":true,"compatibility":"NONE","defaultMetadata":{"properties":{"n":"1"}}}"#
+    );
+    let (_, config) = r.call(GET, "/config/s", None).await;
+    assert_eq!(
+        config.to_string(),
+        r#"{"alias":"7","validateRules":true,"compatibilityLevel":"NONE","defaultMetadata":{"properties":{"n":"1"}}}"#
+    );
+
+    let bad = json!({"overrideRuleSet": {"domainRules": {"r": 1}}});
+    assert_eq!(
+        r.call(PUT, "/config/s", Some(bad)).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error_code": 400, "message": "Cannot deserialize value of type `java.util.List` from Object value (through reference chain: ConfigUpdateRequest[\"overrideRuleSet\"]->RuleSet[\"domainRules\"])"})
+        )
+    );
+    let bad = json!({"schema": user_v1(), "metadata": {"properties": {"a": [1]}}});
+    assert_eq!(
+        r.call(POST, "/subjects/s/versions", Some(bad)).await,
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"error_code": 400, "message": "Cannot deserialize value of type `java.lang.String` from Array value (through reference chain: RegisterSchemaRequest[\"metadata\"]->Metadata[\"properties\"]->java.util.LinkedHashMap[\"a\"])"})
+        )
+    );
+    // Mistyped metadata is refused before the schema is looked at.
+    let bad = json!({"schema": "not a schema", "ruleSet": {"domainRules": [{"kind": "LOUD"}]}});
+    let (status, body) = r.call(POST, "/subjects/s/versions", Some(bad)).await;
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(400))
+    );
+}

@@ -6,7 +6,7 @@
 
 use axum::{extract::State, response::Response};
 use scute_proto::v1::{Config, DeleteConfigRequest, GetConfigRequest, SetConfigRequest};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tonic::Request;
 
 use crate::{
@@ -16,64 +16,24 @@ use crate::{
     render,
 };
 
-/// `ConfigUpdateRequest` (`C:ent/requests/ConfigUpdateRequest.java`) fields
-/// in Jackson's order, with their kinds. `compatibility` and `normalize`
-/// have proto fields; the rest travel in `Config.extra_json`.
-const UPDATE_FIELDS: [(&str, Kind); 13] = [
-    ("alias", Kind::String),
-    ("aliasForDeks", Kind::String),
-    ("normalize", Kind::Bool),
-    ("validateFields", Kind::Bool),
-    ("validateNewSchemas", Kind::Bool),
-    ("validateRules", Kind::Bool),
-    ("compatibility", Kind::String),
-    ("compatibilityPolicy", Kind::String),
-    ("compatibilityGroup", Kind::String),
-    ("defaultMetadata", Kind::Metadata),
-    ("overrideMetadata", Kind::Metadata),
-    ("defaultRuleSet", Kind::RuleSet),
-    ("overrideRuleSet", Kind::RuleSet),
-];
-
-#[derive(Clone, Copy)]
-enum Kind {
-    String,
-    Bool,
-    Metadata,
-    RuleSet,
-}
-
-/// The known fields of a `PUT /config` body, typed, in Jackson's order.
-fn update_fields(body: &JsonBody) -> Result<Map<String, Value>, RestError> {
+/// A `PUT` body (`ConfigUpdateRequest`, `C:ent/requests/ConfigUpdateRequest.java`):
+/// `compatibility` and `normalize` have proto fields; the rest travel as
+/// sent in `Config.extra_json`, for the registry to type.
+fn update_request(subject: Option<String>, body: &JsonBody) -> Result<SetConfigRequest, RestError> {
     let fields = Fields::of(&body.0, "ConfigUpdateRequest")?;
-    let mut out = Map::new();
-    for (name, kind) in UPDATE_FIELDS {
-        let value = match kind {
-            Kind::String => fields.string(name)?.map(Value::String),
-            Kind::Bool => fields.bool(name)?.map(Value::Bool),
-            Kind::Metadata => fields.metadata(name)?,
-            Kind::RuleSet => fields.rule_set(name)?,
-        };
-        if let Some(value) = value {
-            out.insert(name.to_owned(), value);
-        }
-    }
-    Ok(out)
-}
-
-/// Splits the update into the proto's fields and `extra_json`.
-fn to_proto(update: &Map<String, Value>) -> Config {
-    let mut extra = update.clone();
-    let compatibility_level = match extra.remove("compatibility") {
-        Some(Value::String(level)) => Some(level),
-        _ => None,
-    };
-    let normalize = extra.remove("normalize").and_then(|v| v.as_bool());
-    Config {
-        compatibility_level,
-        normalize,
-        extra_json: (!extra.is_empty()).then(|| Value::Object(extra).to_string()),
-    }
+    let compatibility_level = fields.string("compatibility")?;
+    let normalize = fields.bool("normalize")?;
+    let mut extra = body.0.as_object().cloned().unwrap_or_default();
+    extra.remove("compatibility");
+    extra.remove("normalize");
+    Ok(SetConfigRequest {
+        subject,
+        config: Some(Config {
+            compatibility_level,
+            normalize,
+            extra_json: (!extra.is_empty()).then(|| Value::Object(extra).to_string()),
+        }),
+    })
 }
 
 async fn get(
@@ -94,13 +54,19 @@ async fn put(
     subject: Option<String>,
     body: JsonBody,
 ) -> Result<Response, RestError> {
-    let update = update_fields(&body)?;
-    let request = SetConfigRequest {
-        subject,
-        config: Some(to_proto(&update)),
+    let request = update_request(subject, &body)?;
+    let sent = request.config.clone().unwrap_or_default();
+    let taken = state
+        .api
+        .set_config(Request::new(request))
+        .await?
+        .into_inner();
+    // Confluent echoes the level as sent ("full"), the rest as typed.
+    let echo = Config {
+        extra_json: taken.extra_json,
+        ..sent
     };
-    state.api.set_config(Request::new(request)).await?;
-    Ok(render::ok(Value::Object(update)))
+    Ok(render::ok(render::config_update(&echo)?))
 }
 
 async fn delete(state: AppState, subject: Option<String>) -> Result<Response, RestError> {

@@ -62,8 +62,8 @@ pub(crate) fn register_request(
         normalize,
         id: fields.int("id")?,
         version: fields.int("version")?,
-        metadata_json: fields.metadata("metadata")?.map(|v| v.to_string()),
-        rule_set_json: fields.rule_set("ruleSet")?.map(|v| v.to_string()),
+        metadata_json: fields.json_text("metadata"),
+        rule_set_json: fields.json_text("ruleSet"),
         file_descriptor_set: Default::default(),
     })
 }
