@@ -52,7 +52,7 @@ pub fn of(
 fn hash_metadata(md: &mut Md5, metadata: &Value) {
     if let Some(tags) = metadata.get("tags").and_then(Value::as_object) {
         let mut keys: Vec<&String> = tags.keys().collect();
-        keys.sort();
+        keys.sort_by(|a, b| java_order(a, b));
         for key in keys {
             md.update(key.as_bytes());
             for value in sorted_strings(tags.get(key)) {
@@ -92,7 +92,7 @@ fn hash_string_map(md: &mut Md5, map: Option<&Value>) {
         return;
     };
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by_key(|(k, _)| *k);
+    entries.sort_by(|(a, _), (b, _)| java_order(a, b));
     for (key, value) in entries {
         md.update(key.as_bytes());
         if let Some(value) = value.as_str() {
@@ -109,9 +109,16 @@ fn sorted_strings(value: Option<&Value>) -> Vec<&str> {
         .flatten()
         .filter_map(Value::as_str)
         .collect();
-    out.sort_unstable();
+    out.sort_unstable_by(|a, b| java_order(a, b));
     out.dedup();
     out
+}
+
+/// Java's `String.compareTo`, by UTF-16 code unit, which Confluent's sorted
+/// maps and sets use: it differs from byte order for characters beyond
+/// U+FFFF against U+E000..U+FFFF.
+fn java_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
 }
 
 /// `1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb`. Written on every schema answer,
@@ -194,6 +201,29 @@ mod tests {
             of(SCHEMA, &[], Some(&a), None),
             of(SCHEMA, &[], Some(&b), None)
         );
+    }
+
+    #[test]
+    fn sets_and_maps_sort_as_java_strings_do() {
+        // By UTF-8 bytes U+FF61 sorts first; by UTF-16 units the emoji's
+        // surrogate (0xD83D) does, as in Confluent's TreeSet.
+        let sent = json!(["\u{FF61}", "\u{1F600}", "a"]);
+        assert_eq!(sorted_strings(Some(&sent)), ["a", "\u{1F600}", "\u{FF61}"]);
+        let hashed = |keys: [&str; 2]| {
+            let mut md = Md5::new();
+            let map: serde_json::Map<String, Value> =
+                keys.iter().map(|k| (k.to_string(), json!("v"))).collect();
+            hash_string_map(&mut md, Some(&Value::Object(map)));
+            let digest: Guid = md.finalize().into();
+            digest
+        };
+        let mut expected = Md5::new();
+        for key in ["\u{1F600}", "\u{FF61}"] {
+            expected.update(key.as_bytes());
+            expected.update(b"v");
+        }
+        let expected: Guid = expected.finalize().into();
+        assert_eq!(hashed(["\u{FF61}", "\u{1F600}"]), expected);
     }
 
     #[test]
