@@ -297,8 +297,11 @@ pub enum Read {
     End,
 }
 
-/// How long the reader waits before reading a gap again: long enough for a
-/// write in flight on the broker to land.
+/// How many times a gap is read again before it is believed, and how long
+/// the reader waits before the first look: long enough for a write in
+/// flight on the broker to land; each further look waits 5 times longer
+/// (5, 25, 125 ms), for a broker slowed down by load.
+const REREADS: u32 = 3;
 const REREAD_PAUSE: Duration = Duration::from_millis(5);
 
 /// A record written within this long before it is read may sit just above a
@@ -322,8 +325,9 @@ struct Gaps {
     /// Whether the reader has reached the end of the topic once: from then
     /// on every gap is on the live tail.
     caught_up: bool,
-    /// The gap (expected, seen) being read again.
-    rereading: Option<(i64, i64)>,
+    /// The gap (expected, seen) being read again, and how many times it
+    /// was.
+    rereading: Option<((i64, i64), u32)>,
 }
 
 /// What to do with a record read at some offset.
@@ -331,8 +335,9 @@ struct Gaps {
 enum Step {
     /// Hand it on. `healed`: a gap read again turned out to be no gap.
     Take { healed: bool },
-    /// Read again from this offset before believing the gap.
-    Reread(i64),
+    /// Read again from this offset, after this pause, before believing
+    /// the gap.
+    Reread(i64, Duration),
     /// Already handed on (read again after a seek): drop it.
     Stale,
 }
@@ -351,13 +356,19 @@ impl Gaps {
             return Step::Stale;
         }
         let gap = (self.next, offset);
-        if offset > self.next && (self.caught_up || recent) && self.rereading != Some(gap) {
-            self.rereading = Some(gap);
-            return Step::Reread(self.next);
+        if offset > self.next && (self.caught_up || recent) {
+            let looks = match self.rereading {
+                Some((seen, looks)) if seen == gap => looks,
+                _ => 0,
+            };
+            if looks < REREADS {
+                self.rereading = Some((gap, looks + 1));
+                return Step::Reread(self.next, REREAD_PAUSE * 5u32.pow(looks));
+            }
         }
         let healed = self
             .rereading
-            .is_some_and(|(expected, _)| expected == offset);
+            .is_some_and(|((expected, _), _)| expected == offset);
         self.rereading = None;
         self.next = offset + 1;
         Step::Take { healed }
@@ -387,14 +398,14 @@ impl KafkaReader {
             });
             match self.gaps.step(offset, recent) {
                 Step::Stale => continue,
-                Step::Reread(from) => {
+                Step::Reread(from, pause) => {
                     tracing::debug!(
                         expected = from,
                         read = offset,
                         "reading a gap in the schemas topic again"
                     );
                     drop(message);
-                    tokio::time::sleep(REREAD_PAUSE).await;
+                    tokio::time::sleep(pause).await;
                     // Asynchronous: records fetched before the seek are
                     // dropped by librdkafka, which versions its fetches.
                     self.consumer
@@ -527,10 +538,12 @@ mod tests {
         }
     }
 
+    const FIRST: Duration = REREAD_PAUSE;
+
     #[test]
     fn a_recent_gap_is_read_again_and_filled() {
         let mut gaps = Gaps::starting_at(5);
-        assert_eq!(gaps.step(7, true), Step::Reread(5));
+        assert_eq!(gaps.step(7, true), Step::Reread(5, FIRST));
         // The second look finds the record that was in flight.
         assert_eq!(gaps.step(5, true), Step::Take { healed: true });
         assert_eq!(gaps.step(6, true), Step::Take { healed: false });
@@ -538,9 +551,11 @@ mod tests {
     }
 
     #[test]
-    fn a_gap_seen_twice_is_believed() {
+    fn a_gap_seen_on_every_look_is_believed() {
         let mut gaps = Gaps::starting_at(5);
-        assert_eq!(gaps.step(7, true), Step::Reread(5));
+        assert_eq!(gaps.step(7, true), Step::Reread(5, FIRST));
+        assert_eq!(gaps.step(7, true), Step::Reread(5, FIRST * 5));
+        assert_eq!(gaps.step(7, true), Step::Reread(5, FIRST * 25));
         assert_eq!(gaps.step(7, true), Step::Take { healed: false });
         assert_eq!(gaps.step(8, true), Step::Take { healed: false });
     }
@@ -548,9 +563,10 @@ mod tests {
     #[test]
     fn a_gap_that_narrows_is_read_again() {
         let mut gaps = Gaps::starting_at(5);
-        assert_eq!(gaps.step(8, true), Step::Reread(5));
-        assert_eq!(gaps.step(7, true), Step::Reread(5));
-        assert_eq!(gaps.step(7, true), Step::Take { healed: false });
+        assert_eq!(gaps.step(8, true), Step::Reread(5, FIRST));
+        // Another gap: its own looks, from the first.
+        assert_eq!(gaps.step(7, true), Step::Reread(5, FIRST));
+        assert_eq!(gaps.step(5, true), Step::Take { healed: true });
     }
 
     #[test]
@@ -560,7 +576,7 @@ mod tests {
         assert_eq!(gaps.step(9, false), Step::Take { healed: false });
         // On the live tail every gap gets a second look.
         gaps.caught_up = true;
-        assert_eq!(gaps.step(12, false), Step::Reread(10));
+        assert_eq!(gaps.step(12, false), Step::Reread(10, FIRST));
     }
 
     #[test]
