@@ -321,3 +321,70 @@ def test_rest_against_an_older_registry_with_basic_auth(scute_bin, tmp_path):
         ("POST", "/subjects/legacy-value/versions", auth),
         ("POST", "/subjects/legacy-value", auth),
     ]
+
+
+def self_signed_ca_and_leaf(workdir: Path) -> tuple[Path, Path, Path]:
+    """A CA of our own and a certificate it signed for localhost: (ca, cert, key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    valid = (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1))
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("scute test CA")).issuer_name(name("scute test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(valid[0]).not_valid_after(valid[1])
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder().subject_name(name("localhost")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(valid[0]).not_valid_after(valid[1])
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    paths = workdir / "ca.pem", workdir / "leaf.pem", workdir / "leaf.key"
+    paths[0].write_bytes(ca.public_bytes(pem))
+    paths[1].write_bytes(leaf.public_bytes(pem))
+    paths[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def test_rest_over_https_verifies_the_registry_certificate(scute_bin, tmp_path):
+    import ssl
+
+    ca, cert, key = self_signed_ca_and_leaf(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeRegistry)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeRegistry.seen = []
+    try:
+        cli = Cli(scute_bin, f"https://localhost:{server.server_port}", tmp_path)
+        # Trusted through the standard variable naming a CA file.
+        assert table(cli.ok("subject", "list", env={"SSL_CERT_FILE": str(ca)})) == [["SUBJECT"], ["legacy-value"]]
+        # Not trusted by the system's roots: refused before any request.
+        refused = cli.run("subject", "list", env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
+        assert refused.returncode == 2, refused.stderr
+        assert f"cannot reach the registry at https://localhost:{server.server_port}/" in refused.stderr
+        assert "certificate" in refused.stderr.lower(), refused.stderr
+    finally:
+        server.shutdown()
+    assert FakeRegistry.seen == [("GET", "/subjects", None)]
