@@ -248,7 +248,7 @@ impl Registry {
             .await?;
         self.read_back(shared, operation, marker).await?;
         for attempt in 0..WRITE_ATTEMPTS {
-            let (pending, expected, stamps, out) = {
+            let (pending, expected, out) = {
                 let state = self.read();
                 let (records, out) = op(&state)?;
                 // A hard delete also tombstones the stamped keys the version
@@ -272,7 +272,6 @@ impl Registry {
                     .collect();
                 let base = state.position();
                 let mut expected = Vec::with_capacity(records.len());
-                let mut stamps = Vec::with_capacity(records.len());
                 let mut pending = Vec::with_capacity(records.len());
                 for (seq, record) in (base..).zip(&records) {
                     let stamp = KeyStamp {
@@ -281,7 +280,6 @@ impl Registry {
                     };
                     // Tombstones keep the plain key: compaction must match it.
                     let raw = if record.has_value() {
-                        stamps.push((seq, stamp));
                         record.encode_stamped(stamp)
                     } else {
                         record.encode()
@@ -294,7 +292,7 @@ impl Registry {
                     expected.push(seq);
                     pending.push(self.log.append(raw));
                 }
-                (pending, expected, stamps, out)
+                (pending, expected, out)
             };
             let mut landed = Vec::with_capacity(pending.len());
             for append in pending {
@@ -304,20 +302,7 @@ impl Registry {
                 return Ok(out);
             };
             self.read_back(shared, operation, last).await?;
-            // Acknowledged only when readers took every record where the
-            // broker said it landed: what they read decides, not the report.
-            let read_as_ours = {
-                let state = self.read();
-                stamps.iter().all(|(seq, stamp)| state.won(*seq, *stamp))
-            };
-            if landed == expected && !read_as_ours {
-                tracing::warn!(
-                    operation,
-                    ?landed,
-                    "the broker reported the records at their offsets, but other records were read there; writing again"
-                );
-            }
-            if landed == expected && read_as_ours {
+            if landed == expected {
                 if attempt >= 3 {
                     tracing::info!(
                         operation,

@@ -5,7 +5,7 @@
 //! the same state, whoever wrote them (Scute, Confluent, Karapace), and a
 //! record that cannot apply is logged and skipped, never fatal.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::guid::{self, Guid};
@@ -171,15 +171,7 @@ pub struct State {
     position: Offset,
     /// The stamp of the record being applied, for `put_version`.
     applying_stamp: Option<KeyStamp>,
-    /// Where the latest stamped records that counted were read, newest
-    /// last: how a writer learns that readers took its records, whatever
-    /// offsets the broker reported to it.
-    recent_winners: VecDeque<(Offset, KeyStamp)>,
 }
-
-/// How many counted stamped records [`State::won`] remembers: far more
-/// than one write holds.
-const RECENT_WINNERS: usize = 4096;
 
 impl State {
     /// Applies a record read at `offset` of a log that many writers share.
@@ -192,41 +184,25 @@ impl State {
     /// come; the id guard in `apply` still keeps an id from being rebound.
     /// Returns whether the record was applied.
     pub fn apply_at(&mut self, offset: Offset, record: Record, stamp: Option<KeyStamp>) -> bool {
-        // An offset already passed: the same record read again.
-        let fresh = offset >= self.position;
         self.position = self.position.max(offset + 1);
         let has_value = record.has_value();
         if let Some(stamp) = stamp
             && has_value
+            && u64::try_from(stamp.seq).ok() != Some(offset)
         {
-            if u64::try_from(stamp.seq).ok() != Some(offset) || !fresh {
-                self.applied += 1;
-                tracing::debug!(
-                    offset,
-                    seq = stamp.seq,
-                    node = stamp.node,
-                    "ignoring a record that lost a race"
-                );
-                return false;
-            }
-            if self.recent_winners.len() == RECENT_WINNERS {
-                self.recent_winners.pop_front();
-            }
-            self.recent_winners.push_back((offset, stamp));
+            self.applied += 1;
+            tracing::debug!(
+                offset,
+                seq = stamp.seq,
+                node = stamp.node,
+                "ignoring a record that lost a race"
+            );
+            return false;
         }
         self.applying_stamp = stamp;
         self.apply(record);
         self.applying_stamp = None;
         true
-    }
-
-    /// Whether the stamped record read at `offset` counted and carried
-    /// `stamp` (among the latest [`RECENT_WINNERS`] that counted).
-    pub fn won(&self, offset: Offset, stamp: KeyStamp) -> bool {
-        self.recent_winners
-            .iter()
-            .rev()
-            .any(|winner| *winner == (offset, stamp))
     }
 
     /// See [`State::apply_at`].
@@ -533,37 +509,6 @@ mod tests {
         assert_eq!(s.versions("a").unwrap().get(&1).unwrap().id, 1);
         assert!(s.schema(2).is_none());
         assert_eq!(s.position(), 3);
-    }
-
-    #[test]
-    fn writers_learn_which_stamped_records_counted() {
-        let mut s = State::default();
-        let one = KeyStamp { seq: 0, node: 1 };
-        let two = KeyStamp { seq: 0, node: 2 };
-        assert!(s.apply_at(0, schema("a", 1, 1, "\"string\""), Some(one)));
-        assert!(s.won(0, one));
-        assert!(!s.won(0, two));
-        // Node 2's record for the same offset, read again at that offset (a
-        // broker that hands out an offset twice): the first one read counts.
-        assert!(!s.apply_at(0, schema("b", 1, 1, "\"int\""), Some(two)));
-        assert!(!s.won(0, two));
-        assert!(s.versions("b").is_none());
-        // Only the latest winners are remembered.
-        let last = RECENT_WINNERS as u64;
-        for offset in 1..=last {
-            let stamp = KeyStamp {
-                seq: i64::try_from(offset).unwrap(),
-                node: 1,
-            };
-            let record = schema(&format!("s{offset}"), 1, 1, "\"string\"");
-            assert!(s.apply_at(offset, record, Some(stamp)));
-        }
-        assert!(!s.won(0, one));
-        let newest = KeyStamp {
-            seq: i64::try_from(last).unwrap(),
-            node: 1,
-        };
-        assert!(s.won(last, newest));
     }
 
     #[test]
