@@ -39,11 +39,13 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         }
     }
 
+    /// The value, unless it expired (it then stays until stored again or
+    /// evicted, so `order` always holds exactly the map's keys, oldest
+    /// first).
     pub(crate) fn get(&self, key: &K) -> Option<V> {
-        let mut entries = self.lock();
+        let entries = self.lock();
         let (value, stored) = entries.map.get(key)?;
         if self.ttl.is_some_and(|ttl| stored.elapsed() >= ttl) {
-            entries.map.remove(key);
             return None;
         }
         Some(value.clone())
@@ -54,29 +56,28 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
             return;
         }
         let mut entries = self.lock();
+        // A key stored again (it had expired) is the newest now.
         if entries
             .map
             .insert(key.clone(), (value, Instant::now()))
-            .is_none()
+            .is_some()
+            && let Some(at) = entries.order.iter().position(|k| *k == key)
         {
-            entries.order.push_back(key);
+            entries.order.remove(at);
         }
-        while entries.map.len() > self.capacity {
-            match entries.order.pop_front() {
-                Some(oldest) => _ = entries.map.remove(&oldest),
-                None => break,
-            }
-        }
-        // Keys removed by expiry or `remove` leave stale order entries;
-        // drop them once they outnumber the live ones.
-        if entries.order.len() > 2 * self.capacity.max(entries.map.len()) {
-            let Entries { map, order } = &mut *entries;
-            order.retain(|k| map.contains_key(k));
+        entries.order.push_back(key);
+        if entries.map.len() > self.capacity
+            && let Some(oldest) = entries.order.pop_front()
+        {
+            entries.map.remove(&oldest);
         }
     }
 
     pub(crate) fn remove_where(&self, mut doomed: impl FnMut(&K) -> bool) {
-        self.lock().map.retain(|k, _| !doomed(k));
+        let mut entries = self.lock();
+        entries.map.retain(|k, _| !doomed(k));
+        let Entries { map, order } = &mut *entries;
+        order.retain(|k| map.contains_key(k));
     }
 
     pub(crate) fn clear(&self) {
@@ -107,6 +108,27 @@ mod tests {
         cache.put(3, "c2");
         assert_eq!(cache.get(&2), Some("b"));
         assert_eq!(cache.get(&3), Some("c2"));
+    }
+
+    #[test]
+    fn a_refreshed_entry_is_not_evicted_for_its_old_place() {
+        let cache = Bounded::with_ttl(2, Some(Duration::from_millis(30)));
+        cache.put("a", 1);
+        cache.put("b", 2);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(cache.get(&"a"), None);
+        cache.put("a", 3);
+        cache.put("c", 4);
+        // "b" is the oldest stored; the refreshed "a" stays.
+        assert!(!cache.lock().map.contains_key(&"b"));
+        assert_eq!(cache.get(&"c"), Some(4));
+        assert_eq!(cache.lock().map.get(&"a").map(|(v, _)| *v), Some(3));
+        // After a removal, eviction still takes the oldest left.
+        cache.remove_where(|k| *k == "c");
+        cache.put("d", 5);
+        cache.put("e", 6);
+        assert!(!cache.lock().map.contains_key(&"a"));
+        assert_eq!(cache.lock().order.len(), 2);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The typed client: one method per registry operation, with caches,
+//! The typed client: the calls serializers and tools make, with caches,
 //! retries and TLS.
 
 use std::future::Future;
@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use scute_proto::v1 as api;
 use scute_proto::v1::schema_registry_client::SchemaRegistryClient;
+use tonic::Status;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::{Interceptor, interceptor::InterceptedService};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 use crate::Error;
@@ -206,7 +208,7 @@ impl ClientBuilder {
     }
 
     fn endpoint(&self) -> Result<Endpoint, Error> {
-        let url = normalize_endpoint(&self.endpoint);
+        let url = endpoint_url(&self.endpoint);
         let mut endpoint = Endpoint::from_shared(url.clone())
             .map_err(|e| Error::Config(format!("endpoint {:?}: {e}", self.endpoint)))?
             .connect_timeout(self.connect_timeout)
@@ -239,13 +241,12 @@ impl ClientBuilder {
         };
         let capacity = self.cache_capacity;
         Ok(Client {
-            stub: SchemaRegistryClient::new(channel)
+            stub: SchemaRegistryClient::with_interceptor(channel, Credentials(authorization))
                 .max_decoding_message_size(64 << 20)
                 .max_encoding_message_size(64 << 20),
             shared: Arc::new(Shared {
                 retry: self.retry,
                 timeout: self.timeout,
-                authorization,
                 by_id: Bounded::new(capacity),
                 by_guid: Bounded::new(capacity),
                 registered: Bounded::new(capacity),
@@ -257,18 +258,30 @@ impl ClientBuilder {
     }
 }
 
-/// `grpc://` and `grpcs://` are spellings of `http://` and `https://`;
-/// no scheme means plain text.
-fn normalize_endpoint(endpoint: &str) -> String {
+/// The URL tonic dials for an endpoint as people write it: `grpc://` and
+/// `grpcs://` are spellings of `http://` and `https://`, no scheme means
+/// plain text, and a missing port is Scute's (50051), or 443 with TLS.
+pub fn endpoint_url(endpoint: &str) -> String {
     let endpoint = endpoint.trim();
-    if let Some(rest) = endpoint.strip_prefix("grpc://") {
-        format!("http://{rest}")
+    let (scheme, rest, default_port) = if let Some(rest) = endpoint.strip_prefix("grpc://") {
+        ("http", rest, 50051)
     } else if let Some(rest) = endpoint.strip_prefix("grpcs://") {
-        format!("https://{rest}")
+        ("https", rest, 443)
     } else if endpoint.contains("://") {
-        endpoint.to_owned()
+        return endpoint.to_owned();
     } else {
-        format!("http://{endpoint}")
+        ("http", endpoint, 50051)
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    // `host:port`, not the colons of an IPv6 address in brackets.
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    if has_port {
+        format!("{scheme}://{rest}")
+    } else {
+        let path = &rest[authority.len()..];
+        format!("{scheme}://{authority}:{default_port}{path}")
     }
 }
 
@@ -288,11 +301,28 @@ struct SchemaQuery {
 /// (subject, sorted metadata pairs, deleted, format).
 type MetadataQuery = (String, Vec<(String, String)>, bool, String);
 
+/// Adds the credentials to every call, [`Client::raw`]'s included.
+#[derive(Debug, Clone)]
+pub struct Credentials(Option<AsciiMetadataValue>);
+
+impl Interceptor for Credentials {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// The generated stub, with the client's credentials.
+pub type Stub = SchemaRegistryClient<InterceptedService<Channel, Credentials>>;
+
 #[derive(Debug)]
 struct Shared {
     retry: RetryPolicy,
     timeout: Option<Duration>,
-    authorization: Option<AsciiMetadataValue>,
     /// (id, subject asked for, format) -> schema.
     by_id: Bounded<(i32, Option<String>, String), Cached>,
     /// (guid, format) -> schema.
@@ -310,7 +340,7 @@ struct Shared {
 /// connection and the caches.
 #[derive(Debug, Clone)]
 pub struct Client {
-    stub: SchemaRegistryClient<Channel>,
+    stub: Stub,
     shared: Arc<Shared>,
 }
 
@@ -324,8 +354,9 @@ impl Client {
         ClientBuilder::new(endpoint)
     }
 
-    /// The generated stub, for calls this client does not wrap.
-    pub fn raw(&mut self) -> &mut SchemaRegistryClient<Channel> {
+    /// The generated stub, for calls this client does not wrap: with the
+    /// credentials, without the timeout, retries and caches.
+    pub fn raw(&mut self) -> &mut Stub {
         &mut self.stub
     }
 
@@ -333,7 +364,7 @@ impl Client {
     async fn call<Q, R, F, Fut>(&self, request: Q, send: F) -> Result<R, Error>
     where
         Q: Clone,
-        F: Fn(SchemaRegistryClient<Channel>, tonic::Request<Q>) -> Fut,
+        F: Fn(Stub, tonic::Request<Q>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<R>, tonic::Status>>,
     {
         let mut attempt = 0;
@@ -341,9 +372,6 @@ impl Client {
             let mut call = tonic::Request::new(request.clone());
             if let Some(timeout) = self.shared.timeout {
                 call.set_timeout(timeout);
-            }
-            if let Some(auth) = &self.shared.authorization {
-                call.metadata_mut().insert("authorization", auth.clone());
             }
             match send(self.stub.clone(), call).await {
                 Ok(reply) => return Ok(reply.into_inner()),
@@ -787,10 +815,17 @@ mod tests {
 
     #[test]
     fn endpoints_take_every_spelling() {
-        assert_eq!(normalize_endpoint("grpc://h:1"), "http://h:1");
-        assert_eq!(normalize_endpoint("grpcs://h:1"), "https://h:1");
-        assert_eq!(normalize_endpoint("h:1"), "http://h:1");
-        assert_eq!(normalize_endpoint(" https://h:1 "), "https://h:1");
+        assert_eq!(endpoint_url("grpc://h:1"), "http://h:1");
+        assert_eq!(endpoint_url("grpcs://h:1"), "https://h:1");
+        assert_eq!(endpoint_url("h:1"), "http://h:1");
+        assert_eq!(endpoint_url(" https://h:1 "), "https://h:1");
+        assert_eq!(endpoint_url("grpc://localhost"), "http://localhost:50051");
+        assert_eq!(
+            endpoint_url("grpcs://r.example.com"),
+            "https://r.example.com:443"
+        );
+        assert_eq!(endpoint_url("[::1]"), "http://[::1]:50051");
+        assert_eq!(endpoint_url("grpc://[::1]:7"), "http://[::1]:7");
     }
 
     #[test]

@@ -42,14 +42,12 @@ impl Error {
         }
     }
 
-    /// The HTTP status a REST client would have seen: the error code's first
-    /// three digits, 503 when the registry could not be reached.
+    /// The HTTP status a REST client would have seen: the error code's
+    /// (see [`scute_proto::http_status`]), 503 when the registry could not
+    /// be reached.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::Registry { error_code, .. } if *error_code < 1000 => {
-                u16::try_from(*error_code).unwrap_or(500)
-            }
-            Self::Registry { error_code, .. } => u16::try_from(error_code / 100).unwrap_or(500),
+            Self::Registry { error_code, .. } => scute_proto::http_status(*error_code),
             Self::Status(status) if status.code() == Code::DeadlineExceeded => 504,
             Self::Status(status) if status.code() == Code::Unavailable => 503,
             Self::Connect(_) => 503,

@@ -1,6 +1,7 @@
 //! A typed client for Scute's gRPC API.
 //!
-//! [`Client`] has one method per registry operation. Answers that never
+//! [`Client`] has a method for each call serializers and tools make
+//! ([`Client::raw`] reaches the rest of the API). Answers that never
 //! change (a schema by id or guid, the id a schema was registered under, a
 //! numbered version) are cached up to a capacity, and "latest" answers for a
 //! time-to-live, which is what a serializer needs to touch the registry once
@@ -19,6 +20,9 @@ mod error;
 #[cfg(feature = "serdes")]
 pub mod serdes;
 
-pub use client::{Client, ClientBuilder, NewSchema, Reference, RetryPolicy, TlsOptions};
+pub use client::{
+    Client, ClientBuilder, Credentials, NewSchema, Reference, RetryPolicy, Stub, TlsOptions,
+    endpoint_url,
+};
 pub use error::Error;
 pub use scute_proto::v1;

@@ -82,20 +82,13 @@ fn builder(config: &ClientConfig) -> Result<ClientBuilder, String> {
 /// status and body a REST call would have produced; failures to reach the
 /// registry become I/O errors.
 fn to_sr_error(error: Error) -> SrError {
+    let status = http::StatusCode::from_u16(error.http_status())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     match error {
         Error::Registry {
             error_code,
             message,
         } => {
-            // Confluent's codes are the HTTP status and two more digits; a
-            // bare HTTP status (404 for an unserved route) stands for itself.
-            let status = if error_code < 1000 {
-                error_code
-            } else {
-                error_code / 100
-            };
-            let status = http::StatusCode::from_u16(u16::try_from(status).unwrap_or(500))
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
             let content =
                 serde_json::json!({"error_code": error_code, "message": message}).to_string();
             SrError::ResponseError(ResponseContent {
@@ -204,7 +197,6 @@ fn to_api_config(config: &ServerConfig) -> Result<api::Config, SrError> {
     let Value::Object(mut fields) = serde_json::to_value(config)? else {
         return Ok(api::Config::default());
     };
-    fields.retain(|_, v| !v.is_null());
     let level = fields
         .remove("compatibility")
         .or_else(|| fields.remove("compatibilityLevel"));
@@ -251,13 +243,12 @@ impl SrClient for GrpcClient {
 
     async fn get_by_subject_and_id(
         &self,
-        subject: Option<&str>,
+        _subject: Option<&str>,
         id: i32,
         format: Option<&str>,
     ) -> Result<Schema, SrError> {
         // The content of an id is the same whatever the subject: ask without
         // one, so every subject shares one cache entry.
-        let _ = subject;
         let reply = self
             .client()?
             .schema_by_id_with(id, None, format.unwrap_or_default())

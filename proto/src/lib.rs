@@ -45,6 +45,24 @@ pub fn error_code(status: &tonic::Status) -> Option<i32> {
         .ok()
 }
 
+/// The HTTP status of an error code, Confluent's rule: the first three
+/// digits (40401 -> 404), a bare status for itself (409). Scute's 50003,
+/// "not caught up with the log yet", is 503, so load balancers and clients
+/// retry elsewhere or later. Anything that names no 4xx/5xx status is 500.
+pub fn http_status(error_code: i32) -> u16 {
+    let status = if error_code == 50003 {
+        503
+    } else if (10_000..100_000).contains(&error_code) {
+        error_code / 100
+    } else {
+        error_code
+    };
+    u16::try_from(status)
+        .ok()
+        .filter(|s| (400..600).contains(s))
+        .unwrap_or(500)
+}
+
 /// `ErrorInfo.reason`: an upper-snake name for the code, stable across releases.
 fn reason(error_code: i32) -> &'static str {
     match error_code {
@@ -77,6 +95,20 @@ fn reason(error_code: i32) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_status_follows_the_code() {
+        assert_eq!(http_status(40401), 404);
+        assert_eq!(http_status(42201), 422);
+        assert_eq!(http_status(409), 409);
+        assert_eq!(http_status(40901), 409);
+        assert_eq!(http_status(50001), 500);
+        assert_eq!(http_status(50003), 503);
+        assert_eq!(http_status(500), 500);
+        for unnamed in [200, -1, 99, 0] {
+            assert_eq!(http_status(unnamed), 500);
+        }
+    }
 
     #[test]
     fn error_code_survives_the_status() {

@@ -83,22 +83,8 @@ impl RestError {
     }
 }
 
-/// Confluent's rule: `error_code` 40401 -> 404, 409 -> 409. Anything that
-/// does not name a 4xx/5xx status is a server error.
 fn http_status(error_code: i32) -> StatusCode {
-    // Scute's "not caught up with the log yet": 503, so load balancers and
-    // clients retry elsewhere or later.
-    let status = if error_code == 50003 {
-        503
-    } else if (10_000..100_000).contains(&error_code) {
-        error_code / 100
-    } else {
-        error_code
-    };
-    u16::try_from(status)
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok())
-        .filter(|s| s.is_client_error() || s.is_server_error())
+    StatusCode::from_u16(scute_proto::http_status(error_code))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
@@ -141,14 +127,7 @@ mod tests {
     #[test]
     fn status_follows_the_code() {
         assert_eq!(http_status(40401), StatusCode::NOT_FOUND);
-        assert_eq!(http_status(42201), StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(http_status(409), StatusCode::CONFLICT);
-        assert_eq!(http_status(40901), StatusCode::CONFLICT);
-        assert_eq!(http_status(50001), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(http_status(500), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(http_status(200), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(http_status(-1), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(http_status(99), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(http_status(50003), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]

@@ -156,3 +156,50 @@ async fn tls_checks_the_server_against_the_given_ca() {
         .unwrap();
     assert!(plain.subjects().await.is_err());
 }
+
+#[tokio::test]
+async fn credentials_go_with_every_call_raw_ones_too() {
+    let registry = Arc::new(Registry::new(State::default(), Arc::new(MemoryLog::new())));
+    registry.set_ready();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let check = |request: tonic::Request<()>| match request.metadata().get("authorization") {
+        Some(value) if value == "Basic YWxpY2U6czNjcmV0" => Ok(request),
+        _ => Err(tonic::Status::unauthenticated("who are you?")),
+    };
+    tokio::spawn(
+        Server::builder()
+            .add_service(SchemaRegistryServer::with_interceptor(
+                GrpcApi::new(registry),
+                check,
+            ))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    let url = format!("grpc://127.0.0.1:{port}");
+    let mut alice = Client::builder(&url)
+        .basic_auth("alice", "s3cret")
+        .connect()
+        .await
+        .unwrap();
+    alice
+        .register("s", &NewSchema::new("AVRO", STRING), false)
+        .await
+        .unwrap();
+    let listed = alice
+        .raw()
+        .list_subjects(scute_client::v1::ListSubjectsRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.into_inner().subjects, ["s"]);
+
+    let stranger = Client::builder(&url)
+        .retry(no_retries())
+        .connect()
+        .await
+        .unwrap();
+    let refused = stranger.subjects().await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::Status(s) if s.code() == tonic::Code::Unauthenticated),
+        "{refused:?}"
+    );
+}
