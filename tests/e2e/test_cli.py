@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 
 from conftest import http_get
 
@@ -138,6 +139,21 @@ def test_register_get_check_diff_delete(cli, scute):
     assert cli.ok("subject", "list", "--deleted") == ""
 
 
+def test_normalize_is_sent_on_register(cli, scute):
+    # Field keys out of order, a type spelled as an object: normalizing
+    # changes the stored text.
+    sent = ('{"type":"record","name":"N","fields":[{"type":{"type":"int"},"name":"a"}]}')
+    path = str(cli.file("n.avsc", sent))
+    cli.ok("schema", "register", "plain", path)
+    cli.ok("schema", "register", "normalized", path, "--normalize")
+    stored = {s: json.loads(http_get(f"{scute.url}/subjects/{s}/versions/1")[1])["schema"]
+              for s in ("plain", "normalized")}
+    assert stored["plain"] != stored["normalized"]
+    r = requests.post(f"{scute.url}/subjects/direct/versions?normalize=true", json={"schema": sent}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert json.loads(http_get(f"{scute.url}/subjects/direct/versions/1")[1])["schema"] == stored["normalized"]
+
+
 def test_a_missing_subject_is_confluents_40401(cli):
     result = cli.run("schema", "get", "nope")
     assert result.returncode == 1
@@ -197,21 +213,24 @@ def test_both_transports_print_the_same(scute, scute_bin, tmp_path):
     rest.ok("schema", "register", "gone-value", str(rest.file("s.avsc", '"string"')))
     grpc.ok("schema", "delete", "gone-value")
     rest.ok("config", "set", "users-value", "FULL")
-    for args in [
-        ["schema", "register", "users-value", str(rest.workdir / "v1.avsc")],
-        ["schema", "get", "users-value"],
-        ["schema", "get", "users-value", "1", "--output", "json"],
-        ["schema", "get", "--id", "1"],
-        ["schema", "get", "--id", "1", "--output", "json"],
-        ["schema", "diff", "users-value", "1", "latest", "--color", "always"],
-        ["schema", "check", "users-value", str(rest.file("bad.avsc", USER_BAD)), "--output", "json"],
-        ["subject", "list", "--deleted"],
-        ["subject", "list", "--output", "json"],
-        ["config", "get"],
-        ["config", "get", "users-value", "--output", "json"],
-        ["schema", "get", "nope"],
+    # Each with the exit status both must give: the same failure on both
+    # sides would otherwise pass.
+    for status, args in [
+        (0, ["schema", "register", "users-value", str(rest.workdir / "v1.avsc")]),
+        (0, ["schema", "get", "users-value"]),
+        (0, ["schema", "get", "users-value", "1", "--output", "json"]),
+        (0, ["schema", "get", "--id", "1"]),
+        (0, ["schema", "get", "--id", "1", "--output", "json"]),
+        (0, ["schema", "diff", "users-value", "1", "latest", "--color", "always"]),
+        (1, ["schema", "check", "users-value", str(rest.file("bad.avsc", USER_BAD)), "--output", "json"]),
+        (0, ["subject", "list", "--deleted"]),
+        (0, ["subject", "list", "--output", "json"]),
+        (0, ["config", "get"]),
+        (0, ["config", "get", "users-value", "--output", "json"]),
+        (1, ["schema", "get", "nope"]),
     ]:
         a, b = rest.run(*args), grpc.run(*args)
+        assert a.returncode == status, (args, a.stderr)
         assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), args
 
 
@@ -380,8 +399,11 @@ def test_rest_over_https_verifies_the_registry_certificate(scute_bin, tmp_path):
         cli = Cli(scute_bin, f"https://localhost:{server.server_port}", tmp_path)
         # Trusted through the standard variable naming a CA file.
         assert table(cli.ok("subject", "list", env={"SSL_CERT_FILE": str(ca)})) == [["SUBJECT"], ["legacy-value"]]
-        # Not trusted by the system's roots: refused before any request.
-        refused = cli.run("subject", "list", env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
+        # Not trusted through another CA: refused before any request.
+        other_dir = tmp_path / "other"
+        other_dir.mkdir()
+        other_ca, _, _ = self_signed_ca_and_leaf(other_dir)
+        refused = cli.run("subject", "list", env={"SSL_CERT_FILE": str(other_ca)})
         assert refused.returncode == 2, refused.stderr
         assert f"cannot reach the registry at https://localhost:{server.server_port}/" in refused.stderr
         assert "certificate" in refused.stderr.lower(), refused.stderr

@@ -27,21 +27,18 @@ impl From<scute_client::Error> for CliError {
     }
 }
 
-/// `grpc://host[:port]` as the endpoint tonic dials: `http://`, or
-/// `https://` (TLS with the system's roots) for `grpcs://`.
+/// `grpc(s)://[user:pass@]host[:port]` as the endpoint tonic dials, without
+/// the credentials (they travel as a header).
 fn endpoint(url: &Url) -> Result<String, CliError> {
-    let (scheme, default_port) = match url.scheme() {
-        "grpcs" => ("https", 443),
-        _ => ("http", 50051),
-    };
     let host = url
         .host_str()
         .filter(|h| !h.is_empty())
         .ok_or_else(|| CliError::Usage(format!("--registry {url}: no host")))?;
-    Ok(format!(
-        "{scheme}://{host}:{}",
-        url.port().unwrap_or(default_port)
-    ))
+    let address = match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    };
+    Ok(scute_client::endpoint_url(&address))
 }
 
 fn reference(r: api::SchemaReference) -> Reference {
@@ -192,7 +189,7 @@ impl Registry for Grpc {
         let config = self.client.set_config(subject, config).await?;
         Ok(config
             .compatibility_level
-            .unwrap_or_else(|| level.to_uppercase()))
+            .unwrap_or_else(|| level.to_owned()))
     }
 }
 

@@ -261,8 +261,9 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// A reference from a schema to another subject's version.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A reference from a schema to another subject's version, in the shape
+/// Confluent's REST entities give it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reference {
     pub name: String,
     pub subject: String,
@@ -469,11 +470,7 @@ async fn run_schema(args: SchemaArgs) -> Result<Done, CliError> {
         } => {
             let mut registry = connect(registry).await?;
             let schema = match (id, subject) {
-                (Some(id), _) => {
-                    let mut schema = registry.schema_by_id(id).await?;
-                    schema.id = id;
-                    schema
-                }
+                (Some(id), _) => registry.schema_by_id(id).await?,
                 (None, Some(subject)) => {
                     let version = version.as_deref().unwrap_or("latest");
                     registry.version(&subject, version).await?

@@ -127,12 +127,7 @@ fn schema_entity(schema: &SchemaInfo) -> Value {
     entity.insert("id".into(), json!(schema.id));
     entity.insert("schemaType".into(), json!(schema.schema_type));
     if !schema.references.is_empty() {
-        let references = schema
-            .references
-            .iter()
-            .map(|r| json!({ "name": r.name, "subject": r.subject, "version": r.version }))
-            .collect();
-        entity.insert("references".into(), Value::Array(references));
+        entity.insert("references".into(), json!(schema.references));
     }
     entity.insert("schema".into(), json!(schema.schema));
     Value::Object(entity)

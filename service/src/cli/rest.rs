@@ -41,14 +41,7 @@ struct SchemaBody {
     #[serde(default)]
     schema: String,
     #[serde(default)]
-    references: Vec<ReferenceBody>,
-}
-
-#[derive(Deserialize)]
-struct ReferenceBody {
-    name: String,
-    subject: String,
-    version: i32,
+    references: Vec<Reference>,
 }
 
 /// `RegisterSchemaResponse`: `{"id"}` before Confluent 8, more since.
@@ -89,15 +82,7 @@ impl SchemaBody {
             id,
             schema_type: self.schema_type.unwrap_or_else(|| "AVRO".to_owned()),
             schema: self.schema,
-            references: self
-                .references
-                .into_iter()
-                .map(|r| Reference {
-                    name: r.name,
-                    subject: r.subject,
-                    version: r.version,
-                })
-                .collect(),
+            references: self.references,
         })
     }
 }
@@ -118,11 +103,7 @@ fn schema_request(schema: &NewSchema) -> Value {
         body["schemaType"] = json!(schema.schema_type);
     }
     if !schema.references.is_empty() {
-        body["references"] = schema
-            .references
-            .iter()
-            .map(|r| json!({ "name": r.name, "subject": r.subject, "version": r.version }))
-            .collect();
+        body["references"] = json!(schema.references);
     }
     body
 }
@@ -200,8 +181,9 @@ impl Rest {
     }
 }
 
-fn flag(on: bool) -> &'static [(&'static str, &'static str)] {
-    if on { &[("normalize", "true")] } else { &[] }
+/// `?name=true` when `on`, else no query.
+fn flag(name: &'static str, on: bool) -> Vec<(&'static str, &'static str)> {
+    if on { vec![(name, "true")] } else { Vec::new() }
 }
 
 #[async_trait]
@@ -212,14 +194,14 @@ impl Registry for Rest {
         schema: &NewSchema,
     ) -> Result<SchemaInfo, CliError> {
         let body = schema_request(schema);
-        let query = flag(schema.normalize);
-        let url = self.url(&["subjects", subject, "versions"], query)?;
+        let query = flag("normalize", schema.normalize);
+        let url = self.url(&["subjects", subject, "versions"], &query)?;
         let registered: RegisteredBody = self.call(Method::POST, url, Some(&body)).await?;
         let version = match registered.version {
             Some(version) => Some(version),
             // Older registries answer only the id: ask which version it is.
             None => {
-                let url = self.url(&["subjects", subject], query)?;
+                let url = self.url(&["subjects", subject], &query)?;
                 let found: SchemaBody = self.call(Method::POST, url, Some(&body)).await?;
                 found.version
             }
@@ -255,7 +237,7 @@ impl Registry for Rest {
         let mut segments = vec!["compatibility", "subjects", subject, "versions"];
         segments.extend(version);
         let mut query = vec![("verbose", "true")];
-        query.extend_from_slice(flag(schema.normalize));
+        query.extend(flag("normalize", schema.normalize));
         let url = self.url(&segments, &query)?;
         let body: CompatibilityBody = self
             .call(Method::POST, url, Some(&schema_request(schema)))
@@ -271,12 +253,7 @@ impl Registry for Rest {
         subject: &str,
         permanent: bool,
     ) -> Result<Vec<i32>, CliError> {
-        let query: &[_] = if permanent {
-            &[("permanent", "true")]
-        } else {
-            &[]
-        };
-        let url = self.url(&["subjects", subject], query)?;
+        let url = self.url(&["subjects", subject], &flag("permanent", permanent))?;
         self.call(Method::DELETE, url, None).await
     }
 
@@ -286,12 +263,10 @@ impl Registry for Rest {
         version: &str,
         permanent: bool,
     ) -> Result<i32, CliError> {
-        let query: &[_] = if permanent {
-            &[("permanent", "true")]
-        } else {
-            &[]
-        };
-        let url = self.url(&["subjects", subject, "versions", version], query)?;
+        let url = self.url(
+            &["subjects", subject, "versions", version],
+            &flag("permanent", permanent),
+        )?;
         self.call(Method::DELETE, url, None).await
     }
 
@@ -325,10 +300,9 @@ impl Registry for Rest {
     }
 
     async fn set_level(&mut self, subject: Option<&str>, level: &str) -> Result<String, CliError> {
-        let url = match subject {
-            Some(subject) => self.url(&["config", subject], &[])?,
-            None => self.url(&["config"], &[])?,
-        };
+        let mut segments = vec!["config"];
+        segments.extend(subject);
+        let url = self.url(&segments, &[])?;
         let body = json!({ "compatibility": level });
         let set: LevelBody = self.call(Method::PUT, url, Some(&body)).await?;
         Ok(set.compatibility)
