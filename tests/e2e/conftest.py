@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 import urllib.error
@@ -19,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
@@ -48,6 +50,18 @@ def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
+
+
+def registry_client(scute) -> SchemaRegistryClient:
+    """Confluent's Python client, fresh: its cache is empty, so every lookup
+    goes to Scute."""
+    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
+
+
+def frame_id(data: bytes) -> int:
+    """The schema id of a Confluent wire-format frame."""
+    assert data[0] == 0, f"not Confluent wire format v0: {data[:5]!r}"
+    return struct.unpack(">I", data[1:5])[0]
 
 
 class Scute:

@@ -8,13 +8,14 @@ registry. No broker is needed: the serializers only talk to the registry.
 from __future__ import annotations
 
 import json
-import struct
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
+
+from conftest import frame_id, registry_client
 
 USER_V1 = json.dumps(
     {
@@ -75,14 +76,6 @@ RECORDS_V2 = [
 ]
 
 
-def client(scute) -> SchemaRegistryClient:
-    # A fresh client has an empty cache, so every lookup goes to Scute.
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
-
-
-def frame_id(data: bytes) -> int:
-    assert data[0] == 0, f"not Confluent wire format v0: {data[:5]!r}"
-    return struct.unpack(">I", data[1:5])[0]
 
 
 def test_serializer_round_trip_with_backward_compatible_evolution(scute):
@@ -90,7 +83,7 @@ def test_serializer_round_trip_with_backward_compatible_evolution(scute):
     ctx = SerializationContext(topic, MessageField.VALUE)
     subject = "users-value"
 
-    ser_v1 = AvroSerializer(client(scute), USER_V1)  # auto.register.schemas is the default
+    ser_v1 = AvroSerializer(registry_client(scute), USER_V1)  # auto.register.schemas is the default
     frames_v1 = [ser_v1(r, ctx) for r in RECORDS_V1]
     ids_v1 = {frame_id(f) for f in frames_v1}
     assert len(ids_v1) == 1
@@ -98,39 +91,39 @@ def test_serializer_round_trip_with_backward_compatible_evolution(scute):
     assert id_v1 > 0
 
     # A fresh client sees what the serializer registered.
-    sr = client(scute)
+    sr = registry_client(scute)
     assert subject in sr.get_subjects()
     assert sr.get_versions(subject) == [1]
     latest = sr.get_latest_version(subject)
     assert (latest.schema_id, latest.subject, latest.version) == (id_v1, subject, 1)
     assert json.loads(latest.schema.schema_str) == json.loads(USER_V1)
 
-    ser_v2 = AvroSerializer(client(scute), USER_V2)
+    ser_v2 = AvroSerializer(registry_client(scute), USER_V2)
     frames_v2 = [ser_v2(r, ctx) for r in RECORDS_V2]
     ids_v2 = {frame_id(f) for f in frames_v2}
     assert len(ids_v2) == 1
     id_v2 = ids_v2.pop()
     assert id_v2 != id_v1
 
-    sr = client(scute)
+    sr = registry_client(scute)
     assert sr.get_versions(subject) == [1, 2]
     v2 = sr.get_latest_version(subject)
     assert (v2.schema_id, v2.version) == (id_v2, 2)
 
     # Writer schemas are fetched by id from Scute (fresh client, empty cache).
-    de = AvroDeserializer(client(scute))
+    de = AvroDeserializer(registry_client(scute))
     assert [de(f, ctx) for f in frames_v1] == RECORDS_V1
     assert [de(f, ctx) for f in frames_v2] == RECORDS_V2
 
     # A consumer on v2 reads v1 data: the new field takes its default.
-    de_v2 = AvroDeserializer(client(scute), USER_V2)
+    de_v2 = AvroDeserializer(registry_client(scute), USER_V2)
     assert [de_v2(f, ctx) for f in frames_v1] == [dict(r, score=0.5) for r in RECORDS_V1]
     assert [de_v2(f, ctx) for f in frames_v2] == RECORDS_V2
 
     # Serializing again does not create a new version.
-    ser_again = AvroSerializer(client(scute), USER_V1)
+    ser_again = AvroSerializer(registry_client(scute), USER_V1)
     assert frame_id(ser_again(RECORDS_V1[0], ctx)) == id_v1
-    assert client(scute).get_versions(subject) == [1, 2]
+    assert registry_client(scute).get_versions(subject) == [1, 2]
 
 
 def test_key_and_value_subjects_and_same_schema_same_id(scute):
@@ -139,54 +132,54 @@ def test_key_and_value_subjects_and_same_schema_same_id(scute):
     val_ctx = SerializationContext("orders", MessageField.VALUE)
     other_ctx = SerializationContext("orders-archive", MessageField.VALUE)
 
-    key_frame = AvroSerializer(client(scute), key_schema)({"k": "o-1"}, key_ctx)
-    val_frame = AvroSerializer(client(scute), USER_V1)(RECORDS_V1[0], val_ctx)
-    other_frame = AvroSerializer(client(scute), USER_V1)(RECORDS_V1[1], other_ctx)
+    key_frame = AvroSerializer(registry_client(scute), key_schema)({"k": "o-1"}, key_ctx)
+    val_frame = AvroSerializer(registry_client(scute), USER_V1)(RECORDS_V1[0], val_ctx)
+    other_frame = AvroSerializer(registry_client(scute), USER_V1)(RECORDS_V1[1], other_ctx)
 
-    sr = client(scute)
+    sr = registry_client(scute)
     assert sorted(sr.get_subjects()) == ["orders-archive-value", "orders-key", "orders-value"]
     # The same schema under two subjects has one id; a different schema another.
     assert frame_id(val_frame) == frame_id(other_frame)
     assert frame_id(key_frame) != frame_id(val_frame)
     assert sr.get_latest_version("orders-archive-value").version == 1
 
-    de = AvroDeserializer(client(scute))
+    de = AvroDeserializer(registry_client(scute))
     assert de(key_frame, key_ctx) == {"k": "o-1"}
     assert de(other_frame, other_ctx) == RECORDS_V1[1]
 
-    fetched = client(scute).get_schema(frame_id(val_frame))
+    fetched = registry_client(scute).get_schema(frame_id(val_frame))
     assert fetched.schema_type == "AVRO"
     assert json.loads(fetched.schema_str) == json.loads(USER_V1)
 
 
 def test_client_calls(scute):
-    sr = client(scute)
+    sr = registry_client(scute)
     subject = "payments-value"
     assert sr.get_subjects() == []
 
     id1 = sr.register_schema(subject, Schema(USER_V1, "AVRO"))
     assert id1 > 0
     # Registering the same schema again returns the same id (new client: no cache).
-    assert client(scute).register_schema(subject, Schema(USER_V1, "AVRO")) == id1
+    assert registry_client(scute).register_schema(subject, Schema(USER_V1, "AVRO")) == id1
     assert sr.get_subjects() == [subject]
 
     v1 = sr.get_version(subject, 1)
     assert (v1.schema_id, v1.subject, v1.version) == (id1, subject, 1)
     assert json.loads(v1.schema.schema_str) == json.loads(USER_V1)
 
-    found = client(scute).lookup_schema(subject, Schema(USER_V1, "AVRO"))
+    found = registry_client(scute).lookup_schema(subject, Schema(USER_V1, "AVRO"))
     assert (found.schema_id, found.subject, found.version) == (id1, subject, 1)
 
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).lookup_schema(subject, Schema(USER_V2, "AVRO"))
+        registry_client(scute).lookup_schema(subject, Schema(USER_V2, "AVRO"))
     assert (e.value.http_status_code, e.value.error_code) == (404, 40403)
 
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).get_version("no-such-subject", 1)
+        registry_client(scute).get_version("no-such-subject", 1)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40401)
 
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).get_version(subject, 7)
+        registry_client(scute).get_version(subject, 7)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40402)
 
     # Compatibility checks against the latest version under the default BACKWARD.
@@ -196,46 +189,46 @@ def test_client_calls(scute):
 
     # An incompatible registration is refused with 409 / 40901 and changes nothing.
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).register_schema(subject, Schema(USER_BAD, "AVRO"))
+        registry_client(scute).register_schema(subject, Schema(USER_BAD, "AVRO"))
     assert e.value.http_status_code == 409
     assert e.value.error_code == 40901
     assert "incompatible" in e.value.error_message.lower()
-    assert client(scute).get_versions(subject) == [1]
+    assert registry_client(scute).get_versions(subject) == [1]
 
     # Subject-level compatibility: NONE lets the same change through.
     # The client returns the PUT body: {"compatibility": ...}.
     assert sr.set_compatibility(subject, "NONE")["compatibility"] == "NONE"
-    assert client(scute).get_compatibility(subject) == "NONE"
-    assert client(scute).get_compatibility() == "BACKWARD"  # global unchanged
+    assert registry_client(scute).get_compatibility(subject) == "NONE"
+    assert registry_client(scute).get_compatibility() == "BACKWARD"  # global unchanged
     assert sr.test_compatibility(subject, Schema(USER_BAD, "AVRO")) is True
-    id_bad = client(scute).register_schema(subject, Schema(USER_BAD, "AVRO"))
+    id_bad = registry_client(scute).register_schema(subject, Schema(USER_BAD, "AVRO"))
     assert id_bad not in (id1,)
-    assert client(scute).get_versions(subject) == [1, 2]
+    assert registry_client(scute).get_versions(subject) == [1, 2]
 
     # Global level.
     assert sr.set_compatibility(level="FULL")["compatibility"] == "FULL"
-    assert client(scute).get_compatibility() == "FULL"
-    assert client(scute).get_compatibility(subject) == "NONE"
+    assert registry_client(scute).get_compatibility() == "FULL"
+    assert registry_client(scute).get_compatibility(subject) == "NONE"
 
     # Soft delete, then permanent delete.
-    assert sorted(client(scute).delete_subject(subject)) == [1, 2]
-    assert client(scute).get_subjects() == []
-    assert client(scute).get_subjects(deleted=True) == [subject]
+    assert sorted(registry_client(scute).delete_subject(subject)) == [1, 2]
+    assert registry_client(scute).get_subjects() == []
+    assert registry_client(scute).get_subjects(deleted=True) == [subject]
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).get_latest_version(subject)
+        registry_client(scute).get_latest_version(subject)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40401)
     # Ids survive a soft delete.
-    assert json.loads(client(scute).get_schema(id1).schema_str) == json.loads(USER_V1)
+    assert json.loads(registry_client(scute).get_schema(id1).schema_str) == json.loads(USER_V1)
 
-    assert sorted(client(scute).delete_subject(subject, permanent=True)) == [1, 2]
-    assert client(scute).get_subjects(deleted=True) == []
+    assert sorted(registry_client(scute).delete_subject(subject, permanent=True)) == [1, 2]
+    assert registry_client(scute).get_subjects(deleted=True) == []
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).get_schema(id1)
+        registry_client(scute).get_schema(id1)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40403)
 
 
 def test_invalid_schema_is_rejected_with_42201(scute):
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).register_schema("broken-value", Schema('{"type":"record","name":"X","fields":[{"name":"a","type":"NoSuchType"}]}', "AVRO"))
+        registry_client(scute).register_schema("broken-value", Schema('{"type":"record","name":"X","fields":[{"name":"a","type":"NoSuchType"}]}', "AVRO"))
     assert (e.value.http_status_code, e.value.error_code) == (422, 42201)
-    assert client(scute).get_subjects() == []
+    assert registry_client(scute).get_subjects() == []

@@ -12,14 +12,10 @@ deserializer, schemas and records. No broker is needed.
 from __future__ import annotations
 
 import json
-import struct
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
 from confluent_kafka.schema_registry import (
-    Schema,
-    SchemaRegistryClient,
     record_subject_name_strategy,
     topic_record_subject_name_strategy,
 )
@@ -29,6 +25,8 @@ from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSe
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+
+from conftest import frame_id, registry_client
 
 # -- AVRO --------------------------------------------------------------------
 
@@ -221,14 +219,6 @@ def fmt(request):
     return request.param
 
 
-def client(scute) -> SchemaRegistryClient:
-    # A fresh client has an empty cache, so every lookup goes to Scute.
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
-
-
-def frame_id(data: bytes) -> int:
-    assert data[0] == 0, f"not Confluent wire format v0: {data[:5]!r}"
-    return struct.unpack(">I", data[1:5])[0]
 
 
 def value_ctx(topic: str) -> SerializationContext:
@@ -237,87 +227,87 @@ def value_ctx(topic: str) -> SerializationContext:
 
 def test_use_latest_version_writes_with_the_latest_registered_version(scute, fmt):
     ctx = value_ctx("readings")
-    id1 = frame_id(fmt.ser(client(scute), 1, {})(fmt.v1_record, ctx))
-    id2 = frame_id(fmt.ser(client(scute), 2, {})(fmt.v2_record, ctx))
+    id1 = frame_id(fmt.ser(registry_client(scute), 1, {})(fmt.v1_record, ctx))
+    id2 = frame_id(fmt.ser(registry_client(scute), 2, {})(fmt.v2_record, ctx))
     assert id1 != id2
-    assert client(scute).get_versions("readings-value") == [1, 2]
+    assert registry_client(scute).get_versions("readings-value") == [1, 2]
 
     # A producer that still has v1 in hand, told to use the latest version,
     # frames with v2's id and registers nothing.
-    latest = fmt.ser(client(scute), 1, {"auto.register.schemas": False, "use.latest.version": True})
+    latest = fmt.ser(registry_client(scute), 1, {"auto.register.schemas": False, "use.latest.version": True})
     data = latest(fmt.v1_record, ctx)
     assert frame_id(data) == id2
-    assert client(scute).get_versions("readings-value") == [1, 2]
+    assert registry_client(scute).get_versions("readings-value") == [1, 2]
     # A consumer on v2 reads it.
-    assert fmt.plain(fmt.de(client(scute), 2)(data, ctx)) == fmt.as_v2(fmt.v1_record)
+    assert fmt.plain(fmt.de(registry_client(scute), 2)(data, ctx)) == fmt.as_v2(fmt.v1_record)
 
     # The JSON serializer validates against the latest version: a record only
     # v2 accepts goes through, where the v1 serializer refuses it.
     if fmt.name == "JSON":
         assert frame_id(latest(fmt.v2_record, ctx)) == id2
         with pytest.raises(SerializationError, match="is too long"):
-            fmt.ser(client(scute), 1, {"auto.register.schemas": False})(fmt.v2_record, ctx)
+            fmt.ser(registry_client(scute), 1, {"auto.register.schemas": False})(fmt.v2_record, ctx)
 
     # Without use.latest.version, a lookup-only v1 producer frames with v1's id.
-    lookup = fmt.ser(client(scute), 1, {"auto.register.schemas": False})
+    lookup = fmt.ser(registry_client(scute), 1, {"auto.register.schemas": False})
     assert frame_id(lookup(fmt.v1_record, ctx)) == id1
 
 
 def test_use_latest_version_on_an_unknown_subject_is_subject_not_found(scute, fmt):
-    ser = fmt.ser(client(scute), 1, {"auto.register.schemas": False, "use.latest.version": True})
+    ser = fmt.ser(registry_client(scute), 1, {"auto.register.schemas": False, "use.latest.version": True})
     with pytest.raises(SchemaRegistryError) as e:
         ser(fmt.v1_record, value_ctx("nothing-here"))
     assert (e.value.http_status_code, e.value.error_code) == (404, 40401)
-    assert client(scute).get_subjects() == []
+    assert registry_client(scute).get_subjects() == []
 
 
 def test_lookup_only_serializer_with_the_schema_not_registered(scute, fmt):
     ctx = value_ctx("readings")
-    ser = fmt.ser(client(scute), 1, {"auto.register.schemas": False})
+    ser = fmt.ser(registry_client(scute), 1, {"auto.register.schemas": False})
 
     # No such subject: 404 / 40401, and nothing is registered.
     with pytest.raises(SchemaRegistryError) as e:
         ser(fmt.v1_record, ctx)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40401)
     assert "Subject" in e.value.error_message and "not found" in e.value.error_message
-    assert client(scute).get_subjects() == []
+    assert registry_client(scute).get_subjects() == []
 
     # The subject exists, without this schema: 404 / 40403.
-    fmt.ser(client(scute), 1, {})(fmt.v1_record, ctx)
+    fmt.ser(registry_client(scute), 1, {})(fmt.v1_record, ctx)
     with pytest.raises(SchemaRegistryError) as e:
-        fmt.ser(client(scute), 2, {"auto.register.schemas": False})(fmt.v2_record, ctx)
+        fmt.ser(registry_client(scute), 2, {"auto.register.schemas": False})(fmt.v2_record, ctx)
     assert (e.value.http_status_code, e.value.error_code) == (404, 40403)
     assert "Schema not found" in e.value.error_message
-    assert client(scute).get_versions("readings-value") == [1]
+    assert registry_client(scute).get_versions("readings-value") == [1]
 
     # Once registered (by another producer), the lookup-only serializer finds it.
-    registered = fmt.ser(client(scute), 2, {})(fmt.v2_record, ctx)
-    data = fmt.ser(client(scute), 2, {"auto.register.schemas": False})(fmt.v2_record, ctx)
+    registered = fmt.ser(registry_client(scute), 2, {})(fmt.v2_record, ctx)
+    data = fmt.ser(registry_client(scute), 2, {"auto.register.schemas": False})(fmt.v2_record, ctx)
     assert frame_id(data) == frame_id(registered)
-    assert client(scute).get_versions("readings-value") == [1, 2]
-    assert fmt.plain(fmt.de(client(scute), 2)(data, ctx)) == fmt.v2_record
+    assert registry_client(scute).get_versions("readings-value") == [1, 2]
+    assert fmt.plain(fmt.de(registry_client(scute), 2)(data, ctx)) == fmt.v2_record
 
 
 def test_normalize_schemas(scute, fmt):
     ctx = value_ctx("normalized")
     conf = {"normalize.schemas": True}
-    first = fmt.ser(client(scute), "a", conf)(fmt.record("a"), ctx)
+    first = fmt.ser(registry_client(scute), "a", conf)(fmt.record("a"), ctx)
     schema_id = frame_id(first)
-    stored = client(scute).get_latest_version("normalized-value").schema.schema_str
+    stored = registry_client(scute).get_latest_version("normalized-value").schema.schema_str
     fmt.normalized_checks(stored)
 
     # The other spelling, normalized, is the same schema: same id, no new version.
-    second = fmt.ser(client(scute), "b", conf)(fmt.record("b"), ctx)
+    second = fmt.ser(registry_client(scute), "b", conf)(fmt.record("b"), ctx)
     assert frame_id(second) == schema_id
     # So is a lookup-only serializer that normalizes.
-    third = fmt.ser(client(scute), "a", {**conf, "auto.register.schemas": False})(fmt.record("a"), ctx)
+    third = fmt.ser(registry_client(scute), "a", {**conf, "auto.register.schemas": False})(fmt.record("a"), ctx)
     assert frame_id(third) == schema_id
-    assert client(scute).get_versions("normalized-value") == [1]
-    assert fmt.plain(fmt.de(client(scute), "b")(second, ctx)) == fmt.record("b")
+    assert registry_client(scute).get_versions("normalized-value") == [1]
+    assert fmt.plain(fmt.de(registry_client(scute), "b")(second, ctx)) == fmt.record("b")
 
     # Without normalization the declared spelling is what is stored.
-    plain = fmt.ser(client(scute), "a", {})(fmt.record("a"), value_ctx("as-written"))
-    stored_plain = client(scute).get_latest_version("as-written-value").schema.schema_str
+    plain = fmt.ser(registry_client(scute), "a", {})(fmt.record("a"), value_ctx("as-written"))
+    stored_plain = registry_client(scute).get_latest_version("as-written-value").schema.schema_str
     assert stored_plain != stored
     with pytest.raises(AssertionError):
         fmt.normalized_checks(stored_plain)
@@ -338,47 +328,47 @@ def test_record_subject_name_strategies(scute, fmt, strategy, expected):
     val_ctx = value_ctx("metrics")
     key_ctx = SerializationContext("metrics", MessageField.KEY)
 
-    data = fmt.ser(client(scute), 1, conf)(fmt.v1_record, val_ctx)
-    assert client(scute).get_subjects() == [subject]
-    latest = client(scute).get_latest_version(subject)
+    data = fmt.ser(registry_client(scute), 1, conf)(fmt.v1_record, val_ctx)
+    assert registry_client(scute).get_subjects() == [subject]
+    latest = registry_client(scute).get_latest_version(subject)
     assert (latest.schema_id, latest.version) == (frame_id(data), 1)
     assert latest.schema.schema_type == fmt.name
 
     # Neither strategy looks at the field: a key of the same record type lands
     # in the same subject, with the same id.
-    key = fmt.ser(client(scute), 1, conf)(fmt.v1_record, key_ctx)
+    key = fmt.ser(registry_client(scute), 1, conf)(fmt.v1_record, key_ctx)
     assert frame_id(key) == frame_id(data)
-    assert client(scute).get_subjects() == [subject]
+    assert registry_client(scute).get_subjects() == [subject]
 
     # The subject evolves like any other, and a lookup-only serializer with
     # the same strategy finds its schema there.
-    v2 = fmt.ser(client(scute), 2, conf)(fmt.v2_record, val_ctx)
-    assert client(scute).get_versions(subject) == [1, 2]
-    lookup = fmt.ser(client(scute), 2, {**conf, "auto.register.schemas": False})
+    v2 = fmt.ser(registry_client(scute), 2, conf)(fmt.v2_record, val_ctx)
+    assert registry_client(scute).get_versions(subject) == [1, 2]
+    lookup = fmt.ser(registry_client(scute), 2, {**conf, "auto.register.schemas": False})
     assert frame_id(lookup(fmt.v2_record, val_ctx)) == frame_id(v2)
-    assert fmt.plain(fmt.de(client(scute), 2)(v2, val_ctx)) == fmt.v2_record
-    assert fmt.plain(fmt.de(client(scute))(key, key_ctx)) == fmt.v1_record
+    assert fmt.plain(fmt.de(registry_client(scute), 2)(v2, val_ctx)) == fmt.v2_record
+    assert fmt.plain(fmt.de(registry_client(scute))(key, key_ctx)) == fmt.v1_record
 
 
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f.name != "AVRO"], ids=lambda f: f.name)
 def test_key_and_value_serdes(scute, fmt):
     key_ctx = SerializationContext("events", MessageField.KEY)
     val_ctx = value_ctx("events")
-    key = fmt.ser(client(scute), 1, {})(fmt.v1_record, key_ctx)
-    value = fmt.ser(client(scute), 2, {})(fmt.v2_record, val_ctx)
+    key = fmt.ser(registry_client(scute), 1, {})(fmt.v1_record, key_ctx)
+    value = fmt.ser(registry_client(scute), 2, {})(fmt.v2_record, val_ctx)
 
-    sr = client(scute)
+    sr = registry_client(scute)
     assert sorted(sr.get_subjects()) == ["events-key", "events-value"]
     assert sr.get_latest_version("events-key").schema_id == frame_id(key)
     assert sr.get_latest_version("events-value").schema_id == frame_id(value)
     assert frame_id(key) != frame_id(value)
 
-    assert fmt.plain(fmt.de(client(scute), 1)(key, key_ctx)) == fmt.v1_record
-    assert fmt.plain(fmt.de(client(scute), 2)(value, val_ctx)) == fmt.v2_record
+    assert fmt.plain(fmt.de(registry_client(scute), 1)(key, key_ctx)) == fmt.v1_record
+    assert fmt.plain(fmt.de(registry_client(scute), 2)(value, val_ctx)) == fmt.v2_record
 
     # The key subject has its own history: v2 there is a new version of the key only.
-    fmt.ser(client(scute), 2, {})(fmt.v2_record, key_ctx)
-    assert client(scute).get_versions("events-key") == [1, 2]
-    assert client(scute).get_versions("events-value") == [1]
+    fmt.ser(registry_client(scute), 2, {})(fmt.v2_record, key_ctx)
+    assert registry_client(scute).get_versions("events-key") == [1, 2]
+    assert registry_client(scute).get_versions("events-value") == [1]
     # The same schema under both subjects is one id.
-    assert client(scute).get_latest_version("events-key").schema_id == frame_id(value)
+    assert registry_client(scute).get_latest_version("events-key").schema_id == frame_id(value)

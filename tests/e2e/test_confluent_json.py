@@ -9,13 +9,14 @@ broker is needed: the serdes only talk to the registry.
 from __future__ import annotations
 
 import json
-import struct
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
+
+from conftest import frame_id, registry_client
 
 PRODUCT = json.dumps(
     {
@@ -67,32 +68,24 @@ CUSTOMERS = [
 ]
 
 
-def client(scute) -> SchemaRegistryClient:
-    # A fresh client has an empty cache, so every lookup goes to Scute.
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
-
-
-def frame_id(data: bytes) -> int:
-    assert data[0] == 0, f"not Confluent wire format v0: {data[:5]!r}"
-    return struct.unpack(">I", data[1:5])[0]
 
 
 def test_json_serializer_round_trip(scute):
     ctx = SerializationContext("products", MessageField.VALUE)
-    ser = JSONSerializer(PRODUCT, client(scute))
+    ser = JSONSerializer(PRODUCT, registry_client(scute))
     frames = [ser(p, ctx) for p in PRODUCTS]
     ids = {frame_id(f) for f in frames}
     assert len(ids) == 1
     schema_id = ids.pop()
 
-    sr = client(scute)
+    sr = registry_client(scute)
     latest = sr.get_latest_version("products-value")
     assert (latest.schema_id, latest.version) == (schema_id, 1)
     assert latest.schema.schema_type == "JSON"
     # Scute stores the compact text, as Confluent does.
     assert latest.schema.schema_str == json.dumps(json.loads(PRODUCT), separators=(",", ":"))
 
-    de = JSONDeserializer(None, schema_registry_client=client(scute))
+    de = JSONDeserializer(None, schema_registry_client=registry_client(scute))
     assert [de(f, ctx) for f in frames] == PRODUCTS
 
     # A record the schema rejects never reaches the wire.
@@ -100,43 +93,43 @@ def test_json_serializer_round_trip(scute):
         ser({"id": "not a number", "name": "x"}, ctx)
 
     # Serializing again with the schema reformatted is the same schema.
-    again = JSONSerializer(json.dumps(json.loads(PRODUCT)), client(scute))
+    again = JSONSerializer(json.dumps(json.loads(PRODUCT)), registry_client(scute))
     assert frame_id(again(PRODUCTS[0], ctx)) == schema_id
-    assert client(scute).get_versions("products-value") == [1]
+    assert registry_client(scute).get_versions("products-value") == [1]
 
 
 def test_json_schema_with_a_reference_to_another_subject(scute):
-    sr = client(scute)
+    sr = registry_client(scute)
     address_id = sr.register_schema("address", Schema(ADDRESS, "JSON"))
     refs = [SchemaReference("address.json", "address", 1)]
     ctx = SerializationContext("customers", MessageField.VALUE)
 
-    ser = JSONSerializer(Schema(CUSTOMER, "JSON", refs), client(scute))
+    ser = JSONSerializer(Schema(CUSTOMER, "JSON", refs), registry_client(scute))
     frames = [ser(c, ctx) for c in CUSTOMERS]
     customer_id = frame_id(frames[0])
     assert customer_id != address_id
 
-    registered = client(scute).get_latest_version("customers-value")
+    registered = registry_client(scute).get_latest_version("customers-value")
     assert [(r.name, r.subject, r.version) for r in registered.schema.references] == [
         ("address.json", "address", 1)
     ]
-    assert client(scute).get_referenced_by("address", 1) == [customer_id]
+    assert registry_client(scute).get_referenced_by("address", 1) == [customer_id]
 
     # Validation follows the $ref into the other subject's definitions.
     with pytest.raises(SerializationError):
         ser({"name": "Bad", "home": {"street": "x", "zip": "nope"}}, ctx)
 
-    de = JSONDeserializer(None, schema_registry_client=client(scute))
+    de = JSONDeserializer(None, schema_registry_client=registry_client(scute))
     assert [de(f, ctx) for f in frames] == CUSTOMERS
 
     # The referenced version cannot be deleted while it is used.
     with pytest.raises(SchemaRegistryError) as e:
-        client(scute).delete_version("address", 1)
+        registry_client(scute).delete_version("address", 1)
     assert e.value.error_code == 42206
 
 
 def test_json_compatibility_through_the_client(scute):
-    sr = client(scute)
+    sr = registry_client(scute)
     subject = "products-value"
     sr.register_schema(subject, Schema(PRODUCT, "JSON"))
     sr.set_compatibility(subject, "BACKWARD")

@@ -15,11 +15,13 @@ import struct
 import urllib.request
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
+
+from conftest import registry_client
 
 F = descriptor_pb2.FieldDescriptorProto
 CONF = {"use.deprecated.format": False}
@@ -89,9 +91,6 @@ def classes(*files: descriptor_pb2.FileDescriptorProto) -> dict:
     return out
 
 
-def client(scute) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
-
 
 def get(scute, path: str):
     with urllib.request.urlopen(scute.url + path, timeout=10) as r:
@@ -107,7 +106,7 @@ def frame(data: bytes) -> tuple[int, int]:
 def test_round_trip_with_an_import_and_a_timestamp(scute):
     types = classes(amount_file(), order_file())
     Order, Amount = types["shop.Order"], types["common.Amount"]
-    sr = client(scute)
+    sr = registry_client(scute)
     ser = ProtobufSerializer(Order, sr, CONF)
     ctx = SerializationContext("orders", MessageField.VALUE)
 
@@ -154,7 +153,7 @@ def test_round_trip_with_an_import_and_a_timestamp(scute):
 
     # A consumer's deserializer (its own client, so its own cache) reads the
     # writer's schema from Scute in the serialized format.
-    de = ProtobufDeserializer(Order, CONF, client(scute))
+    de = ProtobufDeserializer(Order, CONF, registry_client(scute))
     back = de(data, ctx)
     assert back == order
     assert back.placed_at.seconds == 1_700_000_000
@@ -162,17 +161,17 @@ def test_round_trip_with_an_import_and_a_timestamp(scute):
     assert dict(back.counts) == {"x": 3}
 
     # Same schema again: same id, no new version.
-    assert frame(ProtobufSerializer(Order, client(scute), CONF)(order, ctx))[1] == schema_id
+    assert frame(ProtobufSerializer(Order, registry_client(scute), CONF)(order, ctx))[1] == schema_id
     assert get(scute, "/subjects/orders-value/versions") == [1]
 
 
 def test_second_message_of_a_file_and_evolution(scute):
     v1 = classes(amount_file(), order_file())
-    sr = client(scute)
+    sr = registry_client(scute)
     ctx = SerializationContext("refunds", MessageField.VALUE)
     Refund = v1["shop.Refund"]
     data = ProtobufSerializer(Refund, sr, CONF)(Refund(order_id="o-9"), ctx)
-    back = ProtobufDeserializer(Refund, CONF, client(scute))(data, ctx)
+    back = ProtobufDeserializer(Refund, CONF, registry_client(scute))(data, ctx)
     assert back.order_id == "o-9"
 
     # A field added: BACKWARD compatible, a new version under the same subject.
@@ -181,11 +180,11 @@ def test_second_message_of_a_file_and_evolution(scute):
     assert frame(data2)[1] != frame(data)[1]
     assert get(scute, "/subjects/refunds-value/versions") == [1, 2]
     # Old data still reads with the new class.
-    assert ProtobufDeserializer(v2["shop.Refund"], CONF, client(scute))(data, ctx).order_id == "o-9"
+    assert ProtobufDeserializer(v2["shop.Refund"], CONF, registry_client(scute))(data, ctx).order_id == "o-9"
 
 
 def test_incompatible_change_is_refused_with_confluents_message(scute):
-    sr = client(scute)
+    sr = registry_client(scute)
     first = 'syntax = "proto3";\nmessage Reading {\n  double value = 1;\n}\n'
     sr.register_schema("readings-value", Schema(first, "PROTOBUF"))
     changed = 'syntax = "proto3";\nmessage Reading {\n  string value = 1;\n}\n'
@@ -197,7 +196,7 @@ def test_incompatible_change_is_refused_with_confluents_message(scute):
 
 
 def test_invalid_schema_names_line_and_column(scute):
-    sr = client(scute)
+    sr = registry_client(scute)
     with pytest.raises(SchemaRegistryError) as e:
         sr.register_schema("bad-value", Schema('syntax = "proto3";\nmessage A {\n  int32 x = 1\n}\n', "PROTOBUF"))
     assert e.value.http_status_code == 422

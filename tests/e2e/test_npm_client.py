@@ -12,16 +12,16 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
 import pytest
 import requests
-from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+
+from conftest import frame_id, registry_client
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 SCRIPT = NODE_DIR / "roundtrip.mjs"
@@ -30,7 +30,7 @@ SCRIPT = NODE_DIR / "roundtrip.mjs"
 def node_binary() -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.fail("node is not installed (the Node client test needs Node.js 20)")
+        pytest.fail("node is not installed (tests/run installs it with apt when missing)")
     if not (NODE_DIR / "node_modules" / "@kafkajs" / "confluent-schema-registry").is_dir():
         pytest.fail(f"{NODE_DIR}/node_modules is missing: tests/run installs it (npm ci in {NODE_DIR})")
     return node
@@ -44,13 +44,6 @@ def run_node(*args: str) -> dict:
     return json.loads(proc.stdout)
 
 
-def client(scute) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
-
-
-def frame_id(data: bytes) -> int:
-    assert data[0] == 0, f"not Confluent wire format v0: {data[:5]!r}"
-    return struct.unpack(">I", data[1:5])[0]
 
 
 def test_node_client_avro_and_json(scute):
@@ -118,7 +111,7 @@ def test_node_client_avro_and_json(scute):
         assert failure["error"]["paths"] == [[path]]
 
     # What Scute holds is what the Node client registered.
-    sr = client(scute)
+    sr = registry_client(scute)
     assert sorted(sr.get_subjects()) == ["node-products-value", "node-users-value"]
     assert sr.get_versions("node-users-value") == [1, 2]
     assert sr.get_latest_version("node-products-value").schema.schema_type == "JSON"
@@ -131,10 +124,10 @@ def test_node_and_python_read_each_others_frames(scute):
 
     # Node -> Python: Confluent's deserializers fetch the writer schema from Scute by id.
     ctx = SerializationContext("node-users", MessageField.VALUE)
-    de = AvroDeserializer(client(scute))
+    de = AvroDeserializer(registry_client(scute))
     assert de(base64.b64decode(avro["encoded_v1_b64"]), ctx) == avro["record_v1"]
     assert de(base64.b64decode(avro["encoded_v2_b64"]), ctx) == avro["record_v2"]
-    jde = JSONDeserializer(None, schema_registry_client=client(scute))
+    jde = JSONDeserializer(None, schema_registry_client=registry_client(scute))
     jctx = SerializationContext("node-products", MessageField.VALUE)
     assert jde(base64.b64decode(js["encoded_b64"]), jctx) == js["record"]
 
@@ -158,9 +151,9 @@ def test_node_and_python_read_each_others_frames(scute):
         {"sensor": "Ünïcødé ✓", "value": -0.125, "unit": None, "seq": 2**40},
     ]
     pctx = SerializationContext("py-readings", MessageField.VALUE)
-    ser = AvroSerializer(client(scute), schema)
+    ser = AvroSerializer(registry_client(scute), schema)
     frames = [ser(r, pctx) for r in records]
-    assert client(scute).get_latest_version("py-readings-value").schema_id == frame_id(frames[0])
+    assert registry_client(scute).get_latest_version("py-readings-value").schema_id == frame_id(frames[0])
 
     decoded = run_node(scute.url, "decode", *(base64.b64encode(f).decode() for f in frames))
     assert decoded == {"decoded": records}

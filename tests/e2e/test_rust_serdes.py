@@ -13,21 +13,20 @@ from __future__ import annotations
 import base64
 import json
 import os
-import struct
 import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaReference, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from conftest import scute_binary
+from conftest import frame_id, registry_client, scute_binary
 
 FORMATS = ["avro", "json", "protobuf"]
 TIMEOUT = 30
@@ -144,11 +143,6 @@ def orders(ids) -> list[dict]:
     return [{"id": i, "customer": {"name": f"customer {i}"}} for i in ids]
 
 
-def schema_id(value: bytes) -> int:
-    magic, sid = struct.unpack(">bI", value[:5])
-    assert magic == 0, f"magic byte {magic}"
-    return sid
-
 
 def get(scute, path: str):
     with urllib.request.urlopen(scute.url + path, timeout=10) as r:
@@ -173,9 +167,6 @@ def post(scute, path: str, body: dict):
 def put(scute, path: str, body: dict):
     return send(scute, "PUT", path, body)
 
-
-def client(scute) -> SchemaRegistryClient:
-    return SchemaRegistryClient({"url": scute.url, "timeout": 10, "max.retries": 0})
 
 
 def ctx(topic: str) -> SerializationContext:
@@ -234,7 +225,7 @@ def proto_classes() -> dict:
 
 
 def python_deserialize(scute, fmt: str, topic: str, values: list[bytes]) -> list[dict]:
-    sr = client(scute)
+    sr = registry_client(scute)
     if fmt == "avro":
         de = AvroDeserializer(sr)
         return [de(v, ctx(topic)) for v in values]
@@ -251,7 +242,7 @@ def python_deserialize(scute, fmt: str, topic: str, values: list[bytes]) -> list
 
 
 def python_serialize(scute, fmt: str, topic: str, records: list[dict]) -> list[bytes]:
-    sr = client(scute)
+    sr = registry_client(scute)
     if fmt == "avro":
         sr.register_schema("shop.Customer", Schema(AVRO_CUSTOMER, "AVRO"))
         refs = [SchemaReference("shop.Customer", "shop.Customer", 1)]
@@ -288,14 +279,14 @@ def test_rest_and_grpc_read_each_others_bytes(scute, interop, fmt):
     assert read(interop, rest(scute), fmt, "b", over_grpc) == orders(range(1, 5))
 
     # One schema, one id, whichever transport registered it.
-    ids = {schema_id(v) for v in over_rest + over_grpc}
+    ids = {frame_id(v) for v in over_rest + over_grpc}
     assert len(ids) == 1, ids
     sid = ids.pop()
     assert_order_subject(scute, fmt, "a", sid)
     assert_order_subject(scute, fmt, "b", sid)
     # Registering again over the other transport finds the same version.
-    assert {schema_id(v) for v in write(interop, grpc(scute), fmt, "a", count=1)} == {sid}
-    assert {schema_id(v) for v in write(interop, rest(scute), fmt, "b", count=1)} == {sid}
+    assert {frame_id(v) for v in write(interop, grpc(scute), fmt, "a", count=1)} == {sid}
+    assert {frame_id(v) for v in write(interop, rest(scute), fmt, "b", count=1)} == {sid}
     for topic in ("a", "b"):
         assert get(scute, f"/subjects/{topic}-value/versions") == [1]
     assert sorted(get(scute, "/subjects")) == sorted(["a-value", "b-value", REFERENCED[fmt]])
@@ -316,7 +307,7 @@ def test_python_reads_what_rust_wrote(scute, interop, fmt, transport):
 def test_rust_reads_what_python_wrote(scute, interop, fmt):
     records = orders([7, -2, 2**40])
     values = python_serialize(scute, fmt, "orders", records)
-    sid = schema_id(values[0])
+    sid = frame_id(values[0])
     assert_order_subject(scute, fmt, "orders", sid)
     assert read(interop, rest(scute), fmt, "orders", values) == records
     assert read(interop, grpc(scute), fmt, "orders", values) == records
@@ -336,11 +327,11 @@ def test_use_latest_over_grpc(scute, interop, fmt):
     # the one the serializer registered.
     put(scute, "/config/orders-value", {"compatibility": "NONE"})
     v2 = post(scute, "/subjects/orders-value/versions", SECOND_VERSION[fmt])
-    assert v2["id"] != schema_id(registered[0])
+    assert v2["id"] != frame_id(registered[0])
     latest = get(scute, "/subjects/orders-value/versions/latest")
     assert (latest["version"], latest["id"]) == (2, v2["id"])
 
     values = write(interop, grpc(scute), fmt, "orders", count=3, use_latest=True)
-    assert [schema_id(v) for v in values] == [latest["id"]] * 3
+    assert [frame_id(v) for v in values] == [latest["id"]] * 3
     assert get(scute, "/subjects/orders-value/versions") == [1, 2]
     assert read(interop, grpc(scute), fmt, "orders", values) == orders(range(1, 4))

@@ -367,7 +367,7 @@ async fn bench<T: Client + Sync>(
     if decoded != order(0) {
         bail!("read back {decoded}, wrote {}", order(0));
     }
-    // Warm: the same serializer and deserializer, many records; the
+    // Warm: the same client (and its caches), many records; each pass's
     // serializer either registers (auto-register, the default) or uses the
     // latest version.
     let started = Instant::now();
