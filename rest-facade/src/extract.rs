@@ -280,7 +280,7 @@ impl<'a> Fields<'a> {
 }
 
 /// Jackson's name for the kind of a JSON value, for its messages.
-pub(crate) fn json_kind(value: &Value) -> &'static str {
+fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "Null",
         Value::Bool(_) => "Boolean",

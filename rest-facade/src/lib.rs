@@ -18,6 +18,8 @@
 //! | GET | `/schemas/ids/{id}/schema` | `subject format` | `GetSchemaById` | raw schema text |
 //! | GET | `/schemas/ids/{id}/subjects` | `subject deleted` | `ListSchemaIdSubjects` | `["s", ...]` |
 //! | GET | `/schemas/ids/{id}/versions` | `subject deleted` | `ListSchemaIdVersions` | `[{"subject","version"}]` |
+//! | GET | `/schemas/guids/{guid}` | `format` | `GetSchemaByGuid` | `SchemaString` |
+//! | GET | `/schemas/guids/{guid}/ids` | | `ListGuidIds` | `[{"context","id"}]` |
 //! | GET | `/subjects` | `subjectPrefix deleted deletedOnly offset limit` | `ListSubjects` | `["s", ...]` |
 //! | POST | `/subjects/{s}` | `normalize deleted` | `LookupSchema` | `Schema` |
 //! | DELETE | `/subjects/{s}` | `permanent` | `DeleteSubject` | `[1, 2]` |
@@ -27,8 +29,9 @@
 //! | GET | `/subjects/{s}/versions/{v}/schema` | `deleted format` | `GetVersion` | raw schema text |
 //! | GET | `/subjects/{s}/versions/{v}/referencedby` | `deleted offset limit` | `GetReferencedBy` | `[id, ...]` |
 //! | DELETE | `/subjects/{s}/versions/{v}` | `permanent` | `DeleteVersion` | `1` |
+//! | GET | `/subjects/{s}/metadata` | `key value deleted format` | `GetLatestWithMetadata` | `Schema` |
 //! | GET | `/config`, `/config/{s}` | `defaultToGlobal` | `GetConfig` | `{"compatibilityLevel":..}` |
-//! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the request, `{"compatibility":..}` |
+//! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the request as taken, `{"compatibility":..}` |
 //! | DELETE | `/config`, `/config/{s}` | | `DeleteConfig` | the old `Config` |
 //! | GET | `/mode`, `/mode/{s}` | `defaultToGlobal` | `GetMode` | `{"mode":..}` |
 //! | PUT | `/mode`, `/mode/{s}` | `force` | `SetMode` | the request, `{"mode":..}` |

@@ -238,8 +238,9 @@ pub(crate) fn config_entity(config: &Config) -> Result<Value, RestError> {
     config_fields(config, "compatibilityLevel", &CONFIG_FIELDS)
 }
 
-/// What `PUT /config[/{s}]` answers: the update as the registry took it,
-/// in `ConfigUpdateRequest`'s shape (`compatibility`, not `compatibilityLevel`).
+/// What `PUT /config[/{s}]` answers: the registry's echo of the update
+/// (the level as sent, the rest as typed), in `ConfigUpdateRequest`'s shape
+/// (`compatibility`, not `compatibilityLevel`).
 pub(crate) fn config_update(config: &Config) -> Result<Value, RestError> {
     let order = CONFIG_FIELDS.map(|name| match name {
         "compatibilityLevel" => "compatibility",

@@ -977,8 +977,9 @@ impl Registry {
                 value.normalize = config.normalize;
             }
             value.extra.extend(extra.clone());
+            // Confluent echoes the level as sent ("full"), the rest as typed.
             let reply = api::Config {
-                compatibility_level: level.map(|l| l.to_string()),
+                compatibility_level: config.compatibility_level.clone(),
                 normalize: config.normalize,
                 extra_json: extra_json.clone(),
             };

@@ -1033,7 +1033,7 @@ async fn schemas_are_found_by_guid() {
     let (_, ids) = r
         .call(GET, &format!("/schemas/guids/{guid}/ids"), None)
         .await;
-    assert_eq!(ids, json!([b["id"]]));
+    assert_eq!(ids, json!([{"context": ".", "id": b["id"]}]));
     // The same content under another subject keeps its id and guid.
     let (_, again) = register(&r, "c", &user_v1()).await;
     assert_eq!(

@@ -55,18 +55,8 @@ async fn put(
     body: JsonBody,
 ) -> Result<Response, RestError> {
     let request = update_request(subject, &body)?;
-    let sent = request.config.clone().unwrap_or_default();
-    let taken = state
-        .api
-        .set_config(Request::new(request))
-        .await?
-        .into_inner();
-    // Confluent echoes the level as sent ("full"), the rest as typed.
-    let echo = Config {
-        extra_json: taken.extra_json,
-        ..sent
-    };
-    Ok(render::ok(render::config_update(&echo)?))
+    let taken = state.api.set_config(Request::new(request)).await?;
+    Ok(render::ok(render::config_update(&taken.into_inner())?))
 }
 
 async fn delete(state: AppState, subject: Option<String>) -> Result<Response, RestError> {

@@ -147,12 +147,19 @@ pub(crate) async fn get_schema_by_guid(
     )?))
 }
 
-/// `GET /schemas/guids/{guid}/ids`: `[1]`.
+/// `GET /schemas/guids/{guid}/ids`: Confluent's `ContextId` pairs,
+/// `[{"context":".","id":1}]`; Scute has the default context only.
 pub(crate) async fn get_schema_guid_ids(
     State(state): State<AppState>,
     path: PathArgs,
 ) -> Result<Response, RestError> {
     let request = ListGuidIdsRequest { guid: path.guid()? };
     let reply = state.api.list_guid_ids(Request::new(request)).await?;
-    Ok(render::ok(reply.into_inner().ids))
+    let ids: Vec<_> = reply
+        .into_inner()
+        .ids
+        .into_iter()
+        .map(|id| json!({"context": ".", "id": id}))
+        .collect();
+    Ok(render::ok(ids))
 }
