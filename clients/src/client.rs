@@ -2,6 +2,7 @@
 //! retries and TLS.
 
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -288,6 +289,21 @@ pub fn endpoint_url(endpoint: &str) -> String {
 /// Answers are shared, not copied, between the cache and its callers.
 type Cached = Arc<api::Schema>;
 
+/// The cached answer for `key`, or `fetch`'s, kept. `fetch` is a future,
+/// so it runs (and builds its request) only on a miss.
+async fn cached<K: Eq + Hash + Clone>(
+    cache: &Bounded<K, Cached>,
+    key: K,
+    fetch: impl Future<Output = Result<api::Schema, Error>>,
+) -> Result<Cached, Error> {
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit);
+    }
+    let reply = Arc::new(fetch.await?);
+    cache.put(key, reply.clone());
+    Ok(reply)
+}
+
 /// What a lookup or registration was asked; its answer never changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SchemaQuery {
@@ -400,10 +416,7 @@ impl Client {
             normalize,
             lookup: None,
         };
-        if let Some(hit) = self.shared.registered.get(&key) {
-            return Ok(hit);
-        }
-        let request = api::RegisterSchemaRequest {
+        let request = || api::RegisterSchemaRequest {
             subject: subject.to_owned(),
             schema: schema.schema.clone(),
             schema_type: schema.schema_type.clone(),
@@ -413,16 +426,17 @@ impl Client {
             rule_set_json: schema.rule_set_json.clone(),
             ..Default::default()
         };
-        let reply = Arc::new(
-            self.call(
-                request,
-                |mut c, r| async move { c.register_schema(r).await },
-            )
-            .await?,
-        );
-        self.remember_content(&reply);
-        self.shared.registered.put(key, reply.clone());
-        Ok(reply)
+        cached(&self.shared.registered, key, async {
+            let reply = self
+                .call(
+                    request(),
+                    |mut c, r| async move { c.register_schema(r).await },
+                )
+                .await?;
+            self.remember_content(&reply);
+            Ok(reply)
+        })
+        .await
     }
 
     /// The version of `subject` that holds `schema` (cached).
@@ -439,10 +453,7 @@ impl Client {
             normalize,
             lookup: Some(deleted),
         };
-        if let Some(hit) = self.shared.registered.get(&key) {
-            return Ok(hit);
-        }
-        let request = api::LookupSchemaRequest {
+        let request = || api::LookupSchemaRequest {
             subject: subject.to_owned(),
             schema: schema.schema.clone(),
             schema_type: schema.schema_type.clone(),
@@ -450,13 +461,17 @@ impl Client {
             normalize,
             deleted,
         };
-        let reply = Arc::new(
-            self.call(request, |mut c, r| async move { c.lookup_schema(r).await })
-                .await?,
-        );
-        self.remember_content(&reply);
-        self.shared.registered.put(key, reply.clone());
-        Ok(reply)
+        cached(&self.shared.registered, key, async {
+            let reply = self
+                .call(
+                    request(),
+                    |mut c, r| async move { c.lookup_schema(r).await },
+                )
+                .await?;
+            self.remember_content(&reply);
+            Ok(reply)
+        })
+        .await
     }
 
     /// An id's schema is fixed for good: keep it for readers by id.
@@ -493,24 +508,21 @@ impl Client {
         format: &str,
     ) -> Result<Arc<api::Schema>, Error> {
         let key = (id, subject.map(str::to_owned), format.to_owned());
-        if let Some(hit) = self.shared.by_id.get(&key) {
-            return Ok(hit);
-        }
         let request = api::GetSchemaByIdRequest {
             id,
             subject: subject.map(str::to_owned),
             format: format.to_owned(),
             fetch_max_id: false,
         };
-        let reply = Arc::new(
+        cached(
+            &self.shared.by_id,
+            key,
             self.call(
                 request,
                 |mut c, r| async move { c.get_schema_by_id(r).await },
-            )
-            .await?,
-        );
-        self.shared.by_id.put(key, reply.clone());
-        Ok(reply)
+            ),
+        )
+        .await
     }
 
     /// The schema with this guid (cached).
@@ -520,22 +532,19 @@ impl Client {
         format: &str,
     ) -> Result<Arc<api::Schema>, Error> {
         let key = (guid.to_owned(), format.to_owned());
-        if let Some(hit) = self.shared.by_guid.get(&key) {
-            return Ok(hit);
-        }
         let request = api::GetSchemaByGuidRequest {
             guid: guid.to_owned(),
             format: format.to_owned(),
         };
-        let reply = Arc::new(
+        cached(
+            &self.shared.by_guid,
+            key,
             self.call(
                 request,
                 |mut c, r| async move { c.get_schema_by_guid(r).await },
-            )
-            .await?,
-        );
-        self.shared.by_guid.put(key, reply.clone());
-        Ok(reply)
+            ),
+        )
+        .await
     }
 
     /// One version of a subject: a number, or `latest` / `-1` (the latest is
@@ -564,26 +573,16 @@ impl Client {
         format: &str,
     ) -> Result<Arc<api::Schema>, Error> {
         let key = (subject.to_owned(), version, deleted, format.to_owned());
-        if let Some(hit) = self.shared.versions.get(&key) {
-            return Ok(hit);
-        }
-        let reply = Arc::new(
-            self.fetch_version(subject, &version.to_string(), deleted, format)
-                .await?,
-        );
-        self.shared.versions.put(key, reply.clone());
-        Ok(reply)
+        let number = version.to_string();
+        let fetch = self.fetch_version(subject, &number, deleted, format);
+        cached(&self.shared.versions, key, fetch).await
     }
 
     /// The latest live version of `subject` (cached for the TTL).
     pub async fn latest(&self, subject: &str, format: &str) -> Result<Arc<api::Schema>, Error> {
         let key = (subject.to_owned(), format.to_owned());
-        if let Some(hit) = self.shared.latest.get(&key) {
-            return Ok(hit);
-        }
-        let reply = Arc::new(self.fetch_version(subject, "latest", false, format).await?);
-        self.shared.latest.put(key, reply.clone());
-        Ok(reply)
+        let fetch = self.fetch_version(subject, "latest", false, format);
+        cached(&self.shared.latest, key, fetch).await
     }
 
     async fn fetch_version(
@@ -615,23 +614,16 @@ impl Client {
         let mut pairs = metadata.to_vec();
         pairs.sort();
         let key = (subject.to_owned(), pairs, deleted, format.to_owned());
-        if let Some(hit) = self.shared.latest_with_metadata.get(&key) {
-            return Ok(hit);
-        }
         let request = api::GetLatestWithMetadataRequest {
             subject: subject.to_owned(),
             metadata: metadata.iter().cloned().collect(),
             deleted,
             format: format.to_owned(),
         };
-        let reply = Arc::new(
-            self.call(request, |mut c, r| async move {
-                c.get_latest_with_metadata(r).await
-            })
-            .await?,
-        );
-        self.shared.latest_with_metadata.put(key, reply.clone());
-        Ok(reply)
+        let fetch = self.call(request, |mut c, r| async move {
+            c.get_latest_with_metadata(r).await
+        });
+        cached(&self.shared.latest_with_metadata, key, fetch).await
     }
 
     /// Every live subject.
