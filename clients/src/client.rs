@@ -54,6 +54,20 @@ impl NewSchema {
         self
     }
 
+    /// The registration of this schema under `subject`.
+    pub fn request(&self, subject: &str, normalize: bool) -> api::RegisterSchemaRequest {
+        api::RegisterSchemaRequest {
+            subject: subject.to_owned(),
+            schema: self.schema.clone(),
+            schema_type: self.schema_type.clone(),
+            references: self.api_references(),
+            normalize,
+            metadata_json: self.metadata_json.clone(),
+            rule_set_json: self.rule_set_json.clone(),
+            ..Default::default()
+        }
+    }
+
     fn api_references(&self) -> Vec<api::SchemaReference> {
         self.references
             .iter()
@@ -416,22 +430,11 @@ impl Client {
             normalize,
             lookup: None,
         };
-        let request = || api::RegisterSchemaRequest {
-            subject: subject.to_owned(),
-            schema: schema.schema.clone(),
-            schema_type: schema.schema_type.clone(),
-            references: schema.api_references(),
-            normalize,
-            metadata_json: schema.metadata_json.clone(),
-            rule_set_json: schema.rule_set_json.clone(),
-            ..Default::default()
-        };
         cached(&self.shared.registered, key, async {
             let reply = self
-                .call(
-                    request(),
-                    |mut c, r| async move { c.register_schema(r).await },
-                )
+                .call(schema.request(subject, normalize), |mut c, r| async move {
+                    c.register_schema(r).await
+                })
                 .await?;
             self.remember_content(&reply);
             Ok(reply)
@@ -688,6 +691,64 @@ impl Client {
             .await?;
         self.forget_subject(subject);
         Ok(reply.version)
+    }
+
+    /// Associations by subject, resource id or resource name (not cached:
+    /// serializers cache what they resolve from them).
+    pub async fn associations(
+        &self,
+        request: api::ListAssociationsRequest,
+    ) -> Result<Vec<api::Association>, Error> {
+        let reply = self
+            .call(
+                request,
+                |mut c, r| async move { c.list_associations(r).await },
+            )
+            .await?;
+        Ok(reply.associations)
+    }
+
+    /// Creates associations (and registers the schemas they carry); with
+    /// `upsert`, updates those the resource has instead of refusing them.
+    pub async fn create_association(
+        &self,
+        request: api::AssociationRequest,
+        upsert: bool,
+    ) -> Result<api::AssociationResponse, Error> {
+        let reply = if upsert {
+            self.call(request, |mut c, r| async move {
+                c.create_or_update_association(r).await
+            })
+            .await?
+        } else {
+            self.call(
+                request,
+                |mut c, r| async move { c.create_association(r).await },
+            )
+            .await?
+        };
+        for info in &reply.associations {
+            self.forget_subject(&info.subject);
+        }
+        Ok(reply)
+    }
+
+    /// Deletes a resource's associations; returns those deleted. A cascade
+    /// deletes STRONG associations' subjects too.
+    pub async fn delete_associations(
+        &self,
+        request: api::DeleteAssociationsRequest,
+    ) -> Result<Vec<api::Association>, Error> {
+        let reply = self
+            .call(
+                request,
+                |mut c, r| async move { c.delete_associations(r).await },
+            )
+            .await?;
+        for association in &reply.associations {
+            self.forget_subject(&association.subject);
+        }
+        Ok(reply.associations)
     }
 
     fn forget_subject(&self, subject: &str) {

@@ -17,11 +17,12 @@ use schema_registry_client::rest::apis::error_message::ErrorMessage;
 use schema_registry_client::rest::apis::{Error as SrError, ResponseContent};
 use schema_registry_client::rest::client_config::ClientConfig;
 use schema_registry_client::rest::models::{
-    Association, AssociationCreateOrUpdateRequest, AssociationResponse, RegisteredSchema, Schema,
-    SchemaReference, ServerConfig,
+    Association, AssociationCreateOrUpdateRequest, AssociationInfo, AssociationResponse,
+    LifecyclePolicy, RegisteredSchema, Schema, SchemaReference, ServerConfig,
 };
 use schema_registry_client::rest::schema_registry_client::Client as SrClient;
 use scute_proto::v1 as api;
+use scute_proto::v1::list_associations_request::By;
 use serde_json::{Map, Value};
 
 use crate::{Client, ClientBuilder, Error, NewSchema, Reference, RetryPolicy};
@@ -209,10 +210,91 @@ fn to_api_config(config: &ServerConfig) -> Result<api::Config, SrError> {
     })
 }
 
-fn unsupported(what: &str) -> SrError {
-    to_sr_error(Error::Registry {
-        error_code: 404,
-        message: format!("{what} are not served by this registry"),
+fn lifecycle_policy(text: &str) -> Option<LifecyclePolicy> {
+    match text {
+        "STRONG" => Some(LifecyclePolicy::Strong),
+        "WEAK" => Some(LifecyclePolicy::Weak),
+        _ => None,
+    }
+}
+
+fn lifecycle_text(policy: &LifecyclePolicy) -> String {
+    match policy {
+        LifecyclePolicy::Strong => "STRONG".into(),
+        LifecyclePolicy::Weak => "WEAK".into(),
+    }
+}
+
+fn to_association(a: &api::Association) -> Association {
+    let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    Association {
+        subject: text(&a.subject),
+        guid: text(&a.guid),
+        resource_name: text(&a.resource_name),
+        resource_namespace: text(&a.resource_namespace),
+        resource_id: text(&a.resource_id),
+        resource_type: text(&a.resource_type),
+        association_type: text(&a.association_type),
+        lifecycle: lifecycle_policy(&a.lifecycle),
+        frozen: Some(a.frozen),
+    }
+}
+
+fn to_api_association_request(
+    request: &AssociationCreateOrUpdateRequest,
+) -> Result<api::AssociationRequest, SrError> {
+    let associations = request
+        .associations
+        .iter()
+        .flatten()
+        .map(|info| {
+            Ok(api::AssociationChange {
+                subject: info.subject.clone(),
+                association_type: info.association_type.clone(),
+                lifecycle: info.lifecycle.as_ref().map(lifecycle_text),
+                frozen: info.frozen,
+                schema: info
+                    .schema
+                    .as_ref()
+                    .map(|s| Ok::<_, SrError>(to_new_schema(s)?.request("", false)))
+                    .transpose()?,
+                normalize: info.normalize.unwrap_or(false),
+            })
+        })
+        .collect::<Result<_, SrError>>()?;
+    Ok(api::AssociationRequest {
+        resource_name: request.resource_name.clone().unwrap_or_default(),
+        resource_namespace: request.resource_namespace.clone().unwrap_or_default(),
+        resource_id: request.resource_id.clone().unwrap_or_default(),
+        resource_type: request.resource_type.clone().unwrap_or_default(),
+        associations,
+        dry_run: false,
+    })
+}
+
+fn to_association_response(
+    reply: &api::AssociationResponse,
+) -> Result<AssociationResponse, SrError> {
+    let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    let associations = reply
+        .associations
+        .iter()
+        .map(|i| {
+            Ok(AssociationInfo {
+                subject: text(&i.subject),
+                association_type: text(&i.association_type),
+                lifecycle: lifecycle_policy(&i.lifecycle),
+                frozen: Some(i.frozen),
+                schema: i.schema.as_ref().map(to_schema).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, SrError>>()?;
+    Ok(AssociationResponse {
+        resource_name: text(&reply.resource_name),
+        resource_namespace: text(&reply.resource_namespace),
+        resource_id: text(&reply.resource_id),
+        resource_type: text(&reply.resource_type),
+        associations: (!associations.is_empty()).then_some(associations),
     })
 }
 
@@ -437,32 +519,73 @@ impl SrClient for GrpcClient {
 
     async fn get_associations_by_resource_name(
         &self,
-        _resource_name: &str,
-        _resource_namespace: &str,
-        _resource_type: &str,
-        _association_types: &[&str],
-        _lifecycle: &str,
-        _offset: i32,
-        _limit: i32,
+        resource_name: &str,
+        resource_namespace: &str,
+        resource_type: &str,
+        association_types: &[&str],
+        lifecycle: &str,
+        offset: i32,
+        limit: i32,
     ) -> Result<Vec<Association>, SrError> {
-        Err(unsupported("Associations"))
+        let namespace = if resource_namespace.is_empty() {
+            "-"
+        } else {
+            resource_namespace
+        };
+        let request = api::ListAssociationsRequest {
+            by: Some(By::Resource(api::ResourceName {
+                namespace: namespace.to_owned(),
+                name: resource_name.to_owned(),
+            })),
+            resource_type: resource_type.to_owned(),
+            association_types: association_types.iter().map(|t| (*t).to_owned()).collect(),
+            lifecycle: lifecycle.to_owned(),
+            offset,
+            limit,
+        };
+        let found = self
+            .client()?
+            .associations(request)
+            .await
+            .map_err(to_sr_error)?;
+        Ok(found.iter().map(to_association).collect())
     }
 
     async fn create_association(
         &self,
-        _request: &AssociationCreateOrUpdateRequest,
+        request: &AssociationCreateOrUpdateRequest,
     ) -> Result<AssociationResponse, SrError> {
-        Err(unsupported("Associations"))
+        let reply = self
+            .client()?
+            .create_association(to_api_association_request(request)?, false)
+            .await
+            .map_err(to_sr_error)?;
+        to_association_response(&reply)
     }
 
     async fn delete_associations(
         &self,
-        _resource_id: &str,
-        _resource_type: Option<&str>,
-        _association_types: Option<&[&str]>,
-        _cascade_lifecycle: bool,
+        resource_id: &str,
+        resource_type: Option<&str>,
+        association_types: Option<&[&str]>,
+        cascade_lifecycle: bool,
     ) -> Result<(), SrError> {
-        Err(unsupported("Associations"))
+        let request = api::DeleteAssociationsRequest {
+            resource_id: resource_id.to_owned(),
+            resource_type: resource_type.unwrap_or_default().to_owned(),
+            association_types: association_types
+                .unwrap_or_default()
+                .iter()
+                .map(|t| (*t).to_owned())
+                .collect(),
+            cascade_lifecycle,
+            dry_run: false,
+        };
+        self.client()?
+            .delete_associations(request)
+            .await
+            .map_err(to_sr_error)?;
+        Ok(())
     }
 
     fn clear_latest_caches(&self) {

@@ -45,6 +45,18 @@ impl PathArgs {
         self.get("guid")
     }
 
+    pub(crate) fn resource_id(&self) -> Result<String, RestError> {
+        self.get("resourceId")
+    }
+
+    pub(crate) fn resource_namespace(&self) -> Result<String, RestError> {
+        self.get("resourceNamespace")
+    }
+
+    pub(crate) fn resource_name(&self) -> Result<String, RestError> {
+        self.get("resourceName")
+    }
+
     /// JAX-RS declares `{id}` as an `Integer`: text that does not convert is
     /// a 404, not a 4xx with an error code.
     pub(crate) fn id(&self) -> Result<i32, RestError> {
@@ -248,6 +260,32 @@ impl<'a> Fields<'a> {
             Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(Some(false)),
             Some(other) => Err(self.mistyped(name, "java.lang.Boolean", other)),
         }
+    }
+
+    /// A list field's items (nulls skipped), each for the caller to read.
+    pub(crate) fn list(&self, name: &str) -> Result<Vec<&'a Value>, RestError> {
+        match self.present(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => Ok(items.iter().filter(|i| !i.is_null()).collect()),
+            Some(other) => Err(self.mistyped(name, "java.util.List", other)),
+        }
+    }
+
+    /// A list of strings, with the scalar coercions of [`Fields::string`].
+    pub(crate) fn strings(&self, name: &str) -> Result<Vec<String>, RestError> {
+        self.list(name)?
+            .into_iter()
+            .map(|item| match item {
+                Value::String(text) => Ok(text.clone()),
+                scalar @ (Value::Number(_) | Value::Bool(_)) => Ok(scalar.to_string()),
+                other => Err(self.mistyped(name, "java.lang.String", other)),
+            })
+            .collect()
+    }
+
+    /// An object field, if present.
+    pub(crate) fn object(&self, name: &str) -> Option<&'a Value> {
+        self.present(name)
     }
 
     /// A field sent on as JSON text for the registry to type (`metadata`,

@@ -38,6 +38,15 @@
 //! | DELETE | `/mode`, `/mode/{s}` | | `DeleteMode` | the old `{"mode":..}` |
 //! | POST | `/compatibility/subjects/{s}/versions/{v}` | `normalize verbose` | `CheckCompatibility` | `{"is_compatible":..}` |
 //! | POST | `/compatibility/subjects/{s}/versions` | `normalize verbose` | `CheckCompatibility` | `{"is_compatible":..}` |
+//! | GET | `/associations` | `resourceName resourceNamespace resourceType associationType lifecycle offset limit` | `ListAssociations` | `[Association]` |
+//! | POST | `/associations` | `dryRun context` | `CreateAssociation` | `AssociationResponse` |
+//! | GET | `/associations/subjects/{s}` | `resourceType associationType lifecycle offset limit` | `ListAssociations` | `[Association]` |
+//! | GET | `/associations/resources/{id}` | as above | `ListAssociations` | `[Association]` |
+//! | PUT | `/associations/resources/{id}` | `dryRun context` | `CreateOrUpdateAssociation` | `AssociationResponse` |
+//! | DELETE | `/associations/resources/{id}` | `resourceType associationType cascadeLifecycle dryRun async` | `DeleteAssociations` | 204 (202 with `async`) |
+//! | GET | `/associations/resources/{ns}/{name}` | as for subjects | `ListAssociations` | `[Association]` |
+//! | POST | `/associations:batchGet` | `includeSchemas` | `BatchGetAssociations` | 207 `AssociationBatchResponse` |
+//! | POST | `/associations:batchMutate` | `dryRun context` | `BatchMutateAssociations` | 207 `AssociationBatchResponse` |
 //!
 //! Query parameters Confluent has and the proto does not (`format` on
 //! register, `referenceFormat`, `findTags`, `aliases`, `ruleType`,
@@ -63,7 +72,9 @@ use axum::{
 use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
-use crate::resources::{compatibility, config, mode, root, schemas, subject_versions, subjects};
+use crate::resources::{
+    associations, compatibility, config, mode, root, schemas, subject_versions, subjects,
+};
 
 /// The OpenAPI description of this REST API (`rest-facade/openapi.yaml`),
 /// served at `GET /openapi.yaml`. Tests check it against the router.
@@ -183,6 +194,29 @@ pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> R
         .route(
             "/compatibility/subjects/{subject}/versions/{version}",
             post(compatibility::post_compatibility_subject_version),
+        )
+        .route(
+            "/associations",
+            get(associations::get_by_query).post(associations::post_associations),
+        )
+        .route("/associations:batchGet", post(associations::post_batch_get))
+        .route(
+            "/associations:batchMutate",
+            post(associations::post_batch_mutate),
+        )
+        .route(
+            "/associations/subjects/{subject}",
+            get(associations::get_by_subject),
+        )
+        .route(
+            "/associations/resources/{resourceId}",
+            get(associations::get_by_resource_id)
+                .put(associations::put_by_resource_id)
+                .delete(associations::delete_by_resource_id),
+        )
+        .route(
+            "/associations/resources/{resourceNamespace}/{resourceName}",
+            get(associations::get_by_resource_name),
         )
         .method_not_allowed_fallback(root::method_not_allowed)
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))

@@ -38,9 +38,11 @@ pub(crate) async fn negotiate(request: Request, next: Next) -> Response {
         Err(err) => return err.into_response(),
     };
     let mut response = next.run(request).await;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(chosen));
+    if response.status() != http::StatusCode::NO_CONTENT {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(chosen));
+    }
     response
 }
 

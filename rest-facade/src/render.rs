@@ -7,7 +7,10 @@
 //! `preserve_order`, so a `Map` renders in insertion order.
 
 use axum::response::{IntoResponse, Response};
-use scute_proto::v1::{Config, Schema, SchemaReference};
+use scute_proto::v1::association_result::Outcome;
+use scute_proto::v1::{
+    Association, AssociationBatchResponse, AssociationResponse, Config, Schema, SchemaReference,
+};
 use serde::{Serialize, Serializer, ser::SerializeSeq};
 use serde_json::{Map, Value, json, value::RawValue};
 
@@ -283,4 +286,126 @@ pub(crate) fn in_order(mut fields: Map<String, Value>, order: &[&str]) -> Map<St
         }
     }
     out
+}
+
+/// `Association` (`C:ent/Association.java`): `subject, guid, resourceName,
+/// resourceNamespace, resourceId, resourceType, associationType, lifecycle,
+/// frozen, createTs`, empty strings left out, `frozen` always written.
+/// `updateTs` (the broker's timestamp of the last write) has no proto field
+/// and is not rendered.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssociationEntity<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    subject: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    guid: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_namespace: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    association_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    lifecycle: &'a str,
+    frozen: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    create_ts: Option<i64>,
+}
+
+pub(crate) fn association_entity(a: &Association) -> AssociationEntity<'_> {
+    AssociationEntity {
+        subject: &a.subject,
+        guid: &a.guid,
+        resource_name: &a.resource_name,
+        resource_namespace: &a.resource_namespace,
+        resource_id: &a.resource_id,
+        resource_type: &a.resource_type,
+        association_type: &a.association_type,
+        lifecycle: &a.lifecycle,
+        frozen: a.frozen,
+        create_ts: a.create_ts,
+    }
+}
+
+/// `AssociationInfo`: `subject, associationType, lifecycle, frozen, schema`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssociationInfoEntity<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    subject: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    association_type: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    lifecycle: &'a str,
+    frozen: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<SchemaEntity<'a>>,
+}
+
+/// `AssociationResponse`: `resourceName, resourceNamespace, resourceId,
+/// resourceType, associations` (left out when empty).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AssociationResponseEntity<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_name: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_namespace: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    resource_type: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    associations: Vec<AssociationInfoEntity<'a>>,
+}
+
+pub(crate) fn association_response(
+    r: &AssociationResponse,
+) -> Result<AssociationResponseEntity<'_>, RestError> {
+    let associations = r
+        .associations
+        .iter()
+        .map(|i| {
+            Ok(AssociationInfoEntity {
+                subject: &i.subject,
+                association_type: &i.association_type,
+                lifecycle: &i.lifecycle,
+                frozen: i.frozen,
+                schema: i.schema.as_ref().map(schema_entity).transpose()?,
+            })
+        })
+        .collect::<Result<_, RestError>>()?;
+    Ok(AssociationResponseEntity {
+        resource_name: &r.resource_name,
+        resource_namespace: &r.resource_namespace,
+        resource_id: &r.resource_id,
+        resource_type: &r.resource_type,
+        associations,
+    })
+}
+
+/// `AssociationBatchResponse`: `{"results": [{"result": ..} | {"error":
+/// {"error_code", "message"}}]}`, one per request, in order.
+pub(crate) fn association_batch(r: &AssociationBatchResponse) -> Result<Value, RestError> {
+    let results = r
+        .results
+        .iter()
+        .map(|item| match &item.outcome {
+            Some(Outcome::Result(result)) => {
+                let entity = serde_json::to_value(association_response(result)?)
+                    .map_err(|_| RestError::internal())?;
+                Ok(json!({ "result": entity }))
+            }
+            Some(Outcome::Error(e)) => Ok(json!({
+                "error": { "error_code": e.error_code, "message": e.message }
+            })),
+            None => Ok(json!({})),
+        })
+        .collect::<Result<Vec<Value>, RestError>>()?;
+    Ok(json!({ "results": results }))
 }

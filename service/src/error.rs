@@ -56,6 +56,35 @@ pub enum Error {
         "One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={0},version={1}}}."
     )]
     ReferenceExists(String, i32),
+    #[error("One or more references exist to the schema {0}.")]
+    SubjectReferenced(String),
+    #[error("Association for '{0}' not found.")]
+    AssociationNotFound(String),
+    #[error(
+        "An association of type '{association_type}' already exists for resource '{resource_name}'"
+    )]
+    AssociationExists {
+        association_type: String,
+        resource_name: String,
+    },
+    #[error("An association already exists for subject '{0}'")]
+    AssociationForSubjectExists(String),
+    #[error("A strong association already exists for subject '{0}'")]
+    StrongAssociationExists(String),
+    #[error("No active (non-deleted) version exists for subject '{0}'")]
+    NoActiveSubjectVersion(String),
+    // Two spaces after "type", as Confluent words it.
+    #[error("The association of type  '{association_type}' is frozen for subject '{subject}'")]
+    AssociationFrozen {
+        association_type: String,
+        subject: String,
+    },
+    /// A field of an association request that breaks a rule: the field's
+    /// JSON name and why.
+    #[error(
+        "The association specified an invalid value for property: '{property}', reason: {reason}"
+    )]
+    InvalidAssociation { property: String, reason: String },
     #[error("The specified subject '{0}' is not a valid.")]
     InvalidSubject(String),
     #[error("Register operation failed because schema is too large")]
@@ -75,6 +104,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn invalid_association(property: &str, reason: impl Into<String>) -> Self {
+        Self::InvalidAssociation {
+            property: property.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
     /// Confluent's `error_code`.
     pub fn error_code(&self) -> i32 {
         match self {
@@ -87,16 +123,23 @@ impl Error {
             Self::VersionNotSoftDeleted(..) => 40407,
             Self::SubjectCompatibilityNotConfigured(_) => 40408,
             Self::SubjectModeNotConfigured(_) => 40409,
+            Self::AssociationNotFound(_) => 40410,
             // Confluent 8.x (since late 2025); earlier releases sent 409.
             Self::IncompatibleSchema { .. } => 40901,
+            Self::AssociationExists { .. } => 40903,
+            Self::AssociationForSubjectExists(_) => 40904,
+            Self::StrongAssociationExists(_) => 40905,
+            Self::NoActiveSubjectVersion(_) => 40907,
+            Self::AssociationFrozen { .. } => 40908,
             Self::InvalidSchema(_) => 42201,
             Self::InvalidVersion(_) => 42202,
             Self::InvalidCompatibilityLevel => 42203,
             Self::InvalidMode => 42204,
             Self::OperationNotPermitted(_) => 42205,
-            Self::ReferenceExists(..) => 42206,
+            Self::ReferenceExists(..) | Self::SubjectReferenced(_) => 42206,
             Self::InvalidSubject(_) => 42208,
             Self::SchemaTooLarge => 42209,
+            Self::InvalidAssociation { .. } => 42212,
             Self::BadRequest(_) => 400,
             Self::Store(_) => 50001,
             Self::Timeout(_) => 50002,
@@ -107,9 +150,10 @@ impl Error {
     /// The gRPC code the error travels as.
     pub fn grpc_code(&self) -> Code {
         match self.error_code() {
-            40401..=40403 => Code::NotFound,
+            40401..=40403 | 40410 => Code::NotFound,
             40404..=40409 => Code::FailedPrecondition,
-            40901 => Code::FailedPrecondition,
+            40903 => Code::AlreadyExists,
+            40901..=40999 => Code::FailedPrecondition,
             42205 | 42206 => Code::FailedPrecondition,
             400 | 42201..=42299 => Code::InvalidArgument,
             50002 => Code::DeadlineExceeded,

@@ -207,4 +207,72 @@ impl SchemaRegistry for GrpcApi {
                 .await,
         )
     }
+
+    async fn create_association(
+        &self,
+        request: Request<api::AssociationRequest>,
+    ) -> Reply<api::AssociationResponse> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .create_or_update_association(request.into_inner(), true)
+                .await,
+        )
+    }
+
+    async fn create_or_update_association(
+        &self,
+        request: Request<api::AssociationRequest>,
+    ) -> Reply<api::AssociationResponse> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .create_or_update_association(request.into_inner(), false)
+                .await,
+        )
+    }
+
+    async fn list_associations(
+        &self,
+        request: Request<api::ListAssociationsRequest>,
+    ) -> Reply<api::Associations> {
+        self.registry.serving()?;
+        reply(self.registry.list_associations(request.into_inner()).await)
+    }
+
+    async fn delete_associations(
+        &self,
+        request: Request<api::DeleteAssociationsRequest>,
+    ) -> Reply<api::Associations> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .delete_associations(request.into_inner())
+                .await,
+        )
+    }
+
+    async fn batch_get_associations(
+        &self,
+        request: Request<api::BatchGetAssociationsRequest>,
+    ) -> Reply<api::AssociationBatchResponse> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .batch_get_associations(request.into_inner())
+                .await,
+        )
+    }
+
+    async fn batch_mutate_associations(
+        &self,
+        request: Request<api::BatchMutateAssociationsRequest>,
+    ) -> Reply<api::AssociationBatchResponse> {
+        self.registry.serving()?;
+        reply(
+            self.registry
+                .batch_mutate_associations(request.into_inner())
+                .await,
+        )
+    }
 }

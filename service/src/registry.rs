@@ -21,6 +21,8 @@
 //!
 //! Either way a write returns only once this node's state holds it.
 
+mod associations;
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -408,6 +410,17 @@ impl Registry {
         self.write("Register", |state| {
             if let Some((version, entry)) = live_match(state, &subject, &candidate.content) {
                 return Ok((vec![], schema_reply(&subject, version, entry)));
+            }
+            // A STRONG association's subject belongs to its topic alone.
+            if let Some(r) = candidate.content.references.iter().find(|r| {
+                state
+                    .associations_of_subject(&r.subject)
+                    .any(|(_, a)| a.lifecycle == "STRONG")
+            }) {
+                return Err(Error::OperationNotPermitted(format!(
+                    "Subject '{}' has a strong association and cannot be referenced",
+                    r.subject
+                )));
             }
             let mode = effective_mode(state, &subject);
             let import = mode == Mode::Import;
@@ -819,41 +832,16 @@ impl Registry {
                 .filter(|(_, e)| !e.deleted)
                 .map(|(v, _)| *v)
                 .collect();
-            for version in versions.keys() {
-                if let Some((s, _)) = state
-                    .referrers(&subject, *version)
-                    .find(|(s, _)| *s != subject)
-                {
-                    let _ = s;
-                    return Err(Error::ReferenceExists(subject.clone(), *version));
-                }
+            check_unreferenced(state, &subject)?;
+            if state.associations_of_subject(&subject).next().is_some() {
+                return Err(Error::AssociationForSubjectExists(subject.clone()));
             }
             if req.permanent {
                 if !live.is_empty() {
                     return Err(Error::SubjectNotSoftDeleted(subject.clone()));
                 }
                 let all: Vec<Version> = versions.keys().copied().collect();
-                let mut records: Vec<Record> = all
-                    .iter()
-                    .map(|v| Record::Schema {
-                        subject: subject.clone(),
-                        version: *v,
-                        value: None,
-                    })
-                    .collect();
-                if state.config(Some(&subject)).is_some() {
-                    records.push(Record::Config {
-                        subject: Some(subject.clone()),
-                        value: None,
-                    });
-                }
-                if state.mode(Some(&subject)).is_some() {
-                    records.push(Record::Mode {
-                        subject: Some(subject.clone()),
-                        value: None,
-                    });
-                }
-                return Ok((records, api::Versions { versions: all }));
+                return Ok((purge(state, &subject), api::Versions { versions: all }));
             }
             let Some(&latest) = live.last() else {
                 return Err(Error::SubjectSoftDeleted(subject.clone()));
@@ -898,14 +886,23 @@ impl Registry {
             if state.referrers(&subject, version).next().is_some() {
                 return Err(Error::ReferenceExists(subject.clone(), version));
             }
+            let associated = state.associations_of_subject(&subject).next().is_some();
             let value = if req.permanent {
                 if !entry.deleted {
                     return Err(Error::VersionNotSoftDeleted(subject.clone(), version));
+                }
+                if associated {
+                    return Err(Error::AssociationForSubjectExists(subject.clone()));
                 }
                 None
             } else {
                 if entry.deleted {
                     return Err(Error::VersionSoftDeleted(subject.clone(), version));
+                }
+                // An associated subject keeps a live version.
+                let last_live = !versions.iter().any(|(v, e)| *v != version && !e.deleted);
+                if associated && last_live {
+                    return Err(Error::NoActiveSubjectVersion(subject.clone()));
                 }
                 Some(schema_value(&subject, version, entry, true))
             };
@@ -1425,6 +1422,76 @@ fn id_uses<'s>(
                     .is_some_and(|e| !e.deleted)
         })
         .map(|(s, v)| (s, *v))
+}
+
+/// A subject other subjects reference cannot be deleted.
+fn check_unreferenced(state: &State, subject: &str) -> Result<(), Error> {
+    let versions = state.versions(subject).into_iter().flat_map(|vs| vs.keys());
+    for version in versions {
+        if state
+            .referrers(subject, *version)
+            .any(|(s, _)| s != subject)
+        {
+            return Err(Error::ReferenceExists(subject.to_owned(), *version));
+        }
+    }
+    Ok(())
+}
+
+/// The records that remove a subject for good: every version, its config and
+/// its mode.
+fn purge(state: &State, subject: &str) -> Vec<Record> {
+    let mut records: Vec<Record> = state
+        .versions(subject)
+        .into_iter()
+        .flat_map(|vs| vs.keys())
+        .map(|v| Record::Schema {
+            subject: subject.to_owned(),
+            version: *v,
+            value: None,
+        })
+        .collect();
+    if state.config(Some(subject)).is_some() {
+        records.push(Record::Config {
+            subject: Some(subject.to_owned()),
+            value: None,
+        });
+    }
+    if state.mode(Some(subject)).is_some() {
+        records.push(Record::Mode {
+            subject: Some(subject.to_owned()),
+            value: None,
+        });
+    }
+    records
+}
+
+/// A subject deleted softly, then permanently, in one write (a STRONG
+/// association's subject, going with it).
+fn remove_subject(state: &State, subject: &str) -> Result<Vec<Record>, Error> {
+    let Some(versions) = state.versions(subject) else {
+        return Ok(Vec::new());
+    };
+    check_writable(state, subject)?;
+    check_unreferenced(state, subject)?;
+    let mut records = Vec::new();
+    if let Some(latest) = versions
+        .iter()
+        .rev()
+        .find(|(_, e)| !e.deleted)
+        .map(|(v, _)| *v)
+    {
+        records.push(Record::DeleteSubject {
+            subject: subject.to_owned(),
+            value: Some(DeleteSubjectValue {
+                subject: subject.to_owned(),
+                version: latest,
+                extra: Default::default(),
+            }),
+        });
+    }
+    records.extend(purge(state, subject));
+    Ok(records)
 }
 
 fn check_writable(state: &State, subject: &str) -> Result<(), Error> {

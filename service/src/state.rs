@@ -12,7 +12,8 @@ use crate::guid::{self, Guid};
 use crate::model::{SchemaId, Version};
 use scute_storage::log::Offset;
 use scute_storage::record::{
-    ConfigValue, KeyStamp, ModeValue, Record, SchemaReference, SchemaValue,
+    AssociationKey, AssociationValue, ConfigValue, KeyStamp, ModeValue, Record, SchemaReference,
+    SchemaValue,
 };
 
 /// A schema's content, shared by every subject version that holds it.
@@ -164,6 +165,12 @@ pub struct State {
     /// Subject configs by subject; `None` is the global config.
     configs: HashMap<Option<String>, ConfigValue>,
     modes: HashMap<Option<String>, ModeValue>,
+    /// Associations in Confluent's listing order (resource name, namespace,
+    /// type, association type, subject), which is the key's field order.
+    associations: BTreeMap<AssociationKey, AssociationValue>,
+    /// Association keys by resource id and by subject.
+    associations_by_resource_id: HashMap<String, BTreeSet<AssociationKey>>,
+    associations_by_subject: HashMap<String, BTreeSet<AssociationKey>>,
     /// Number of records applied, including skipped ones.
     applied: u64,
     /// The offset after the last record applied with [`State::apply_at`]: where
@@ -255,6 +262,20 @@ impl State {
                     .unwrap_or_default();
                 for version in deleted {
                     self.remove_version(&subject, version);
+                }
+            }
+            Record::Association { key, value } => {
+                self.remove_association(&key);
+                if let Some(value) = value {
+                    self.associations_by_resource_id
+                        .entry(value.resource_id.clone())
+                        .or_default()
+                        .insert(key.clone());
+                    self.associations_by_subject
+                        .entry(key.subject.clone())
+                        .or_default()
+                        .insert(key.clone());
+                    self.associations.insert(key, value);
                 }
             }
             Record::Noop => {}
@@ -368,6 +389,23 @@ impl State {
         }
     }
 
+    fn remove_association(&mut self, key: &AssociationKey) {
+        let Some(old) = self.associations.remove(key) else {
+            return;
+        };
+        for (index, name) in [
+            (&mut self.associations_by_resource_id, &old.resource_id),
+            (&mut self.associations_by_subject, &key.subject),
+        ] {
+            if let Some(keys) = index.get_mut(name.as_str()) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    index.remove(name.as_str());
+                }
+            }
+        }
+    }
+
     fn index_guid(&mut self, guid: Guid, id: SchemaId) {
         match self.by_guid.get(&guid) {
             None => _ = self.by_guid.insert(guid, id),
@@ -470,6 +508,58 @@ impl State {
 
     pub fn mode(&self, subject: Option<&str>) -> Option<&ModeValue> {
         self.modes.get(&subject.map(str::to_owned))
+    }
+
+    /// Every association, in listing order.
+    pub fn associations(&self) -> impl Iterator<Item = (&AssociationKey, &AssociationValue)> {
+        self.associations.iter()
+    }
+
+    /// The associations of one resource name, in listing order.
+    pub fn associations_of_resource_name<'s>(
+        &'s self,
+        tenant: &'s str,
+        name: &'s str,
+    ) -> impl Iterator<Item = (&'s AssociationKey, &'s AssociationValue)> {
+        let from = AssociationKey {
+            tenant: tenant.to_owned(),
+            resource_name: name.to_owned(),
+            resource_namespace: String::new(),
+            resource_type: String::new(),
+            association_type: String::new(),
+            subject: String::new(),
+        };
+        self.associations
+            .range(from..)
+            .take_while(move |(k, _)| k.tenant == tenant && k.resource_name == name)
+    }
+
+    /// The associations of one resource id, in listing order.
+    pub fn associations_of_resource_id(
+        &self,
+        resource_id: &str,
+    ) -> impl Iterator<Item = (&AssociationKey, &AssociationValue)> {
+        self.indexed(&self.associations_by_resource_id, resource_id)
+    }
+
+    /// The associations of one subject, in listing order.
+    pub fn associations_of_subject(
+        &self,
+        subject: &str,
+    ) -> impl Iterator<Item = (&AssociationKey, &AssociationValue)> {
+        self.indexed(&self.associations_by_subject, subject)
+    }
+
+    fn indexed<'s>(
+        &'s self,
+        index: &'s HashMap<String, BTreeSet<AssociationKey>>,
+        name: &str,
+    ) -> impl Iterator<Item = (&'s AssociationKey, &'s AssociationValue)> {
+        index
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.associations.get_key_value(key))
     }
 }
 

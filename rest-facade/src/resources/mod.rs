@@ -1,6 +1,7 @@
 //! One module per Confluent resource class; handlers are named after their
 //! routes.
 
+pub(crate) mod associations;
 pub(crate) mod compatibility;
 pub(crate) mod config;
 pub(crate) mod mode;
@@ -10,6 +11,7 @@ pub(crate) mod subject_versions;
 pub(crate) mod subjects;
 
 use scute_proto::v1::{RegisterSchemaRequest, SchemaReference};
+use serde_json::Value;
 
 use crate::{
     error::RestError,
@@ -48,7 +50,16 @@ pub(crate) fn register_request(
     body: &JsonBody,
     normalize: bool,
 ) -> Result<RegisterSchemaRequest, RestError> {
-    let fields = Fields::of(&body.0, "RegisterSchemaRequest")?;
+    register_request_of(subject, &body.0, normalize)
+}
+
+/// [`register_request`] of a JSON value (a body, or a field of one).
+pub(crate) fn register_request_of(
+    subject: String,
+    body: &Value,
+    normalize: bool,
+) -> Result<RegisterSchemaRequest, RestError> {
+    let fields = Fields::of(body, "RegisterSchemaRequest")?;
     let SchemaBody {
         schema,
         schema_type,
