@@ -108,6 +108,12 @@ fake_registry! {
     set_mode(SetModeRequest) -> Mode;
     delete_mode(DeleteModeRequest) -> Mode;
     check_compatibility(CheckCompatibilityRequest) -> CompatibilityResult;
+    create_association(AssociationRequest) -> AssociationResponse;
+    create_or_update_association(AssociationRequest) -> AssociationResponse;
+    list_associations(ListAssociationsRequest) -> Associations;
+    delete_associations(DeleteAssociationsRequest) -> Associations;
+    batch_get_associations(BatchGetAssociationsRequest) -> AssociationBatchResponse;
+    batch_mutate_associations(BatchMutateAssociationsRequest) -> AssociationBatchResponse;
 }
 
 const V1: &str = "application/vnd.schemaregistry.v1+json";
@@ -1200,6 +1206,9 @@ fn sample_path(template: &str) -> String {
         .replace("{version}", "1")
         .replace("{id}", "1")
         .replace("{guid}", "1a5ad7e0-5d1c-4b52-9d0f-8c8c1f6e2f4b")
+        .replace("{resourceId}", "rid-1")
+        .replace("{resourceNamespace}", "lkc-1")
+        .replace("{resourceName}", "orders")
 }
 
 #[tokio::test]
