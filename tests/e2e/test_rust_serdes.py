@@ -335,3 +335,48 @@ def test_use_latest_over_grpc(scute, interop, fmt):
     assert [frame_id(v) for v in values] == [latest["id"]] * 3
     assert get(scute, "/subjects/orders-value/versions") == [1, 2]
     assert read(interop, grpc(scute), fmt, "orders", values) == orders(range(1, 4))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("transport", ["rest", "grpc"])
+def test_serializers_follow_a_topics_association(scute, interop, fmt, transport):
+    """The crate's default subject-name strategy asks the registry which
+    subject a topic is associated with; associate one through the crate's
+    own client and its serializers write under it."""
+    registry = rest(scute) if transport == "rest" else grpc(scute)
+    other = grpc(scute) if transport == "rest" else rest(scute)
+    # A subject of one's choosing, holding the order schema.
+    seed = write(interop, rest(scute), fmt, "seed", count=1)
+    latest = get(scute, "/subjects/seed-value/versions/latest")
+    body = {k: latest[k] for k in ("schema", "schemaType", "references") if k in latest}
+    custom = post(scute, "/subjects/custom-orders/versions", body)
+    assert custom["id"] == frame_id(seed[0])
+
+    out = run(
+        interop, registry, "associate", "--topic", "orders", "--subject", "custom-orders",
+        "--namespace", "lkc-1", "--resource-id", "rid-orders",
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["resourceName"] == "orders" and answer["resourceId"] == "rid-orders"
+    assert [(a["subject"], a["lifecycle"], a["frozen"]) for a in answer["associations"]] == [
+        ("custom-orders", "WEAK", False)
+    ]
+    listed = get(scute, "/associations/resources/lkc-1/orders")
+    assert [(a["subject"], a["associationType"]) for a in listed] == [("custom-orders", "value")]
+
+    # Auto-registering serializers find the schema under the associated
+    # subject; nothing is written under orders-value.
+    values = write(interop, registry, fmt, "orders", count=3)
+    assert {frame_id(v) for v in values} == {custom["id"]}
+    assert get(scute, "/subjects/custom-orders/versions") == [1]
+    assert "orders-value" not in get(scute, "/subjects")
+    assert read(interop, other, fmt, "orders", values) == orders(range(1, 4))
+    assert python_deserialize(scute, fmt, "orders", values) == orders(range(1, 4))
+
+    # Once dissociated, the topic falls back to <topic>-value.
+    out = run(interop, registry, "dissociate", "--resource-id", "rid-orders")
+    assert out.returncode == 0, out.stderr
+    assert get(scute, "/associations/resources/rid-orders") == []
+    write(interop, registry, fmt, "orders", count=1)
+    assert "orders-value" in get(scute, "/subjects")

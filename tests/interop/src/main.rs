@@ -4,8 +4,10 @@
 //!
 //! `write` prints one base64 Kafka value per line, `read` decodes such lines
 //! into JSON, so the end-to-end tests can move bytes between this, other
-//! languages' serdes, and the other transport. `bench` measures both
-//! transports.
+//! languages' serdes, and the other transport. `associate` and `dissociate`
+//! point a topic at a subject of one's choosing through the crate's own
+//! association calls, which its serdes' default subject-name strategy
+//! follows. `bench` measures both transports.
 //!
 //! Every record is an `Order` whose `customer` field is a `Customer` from a
 //! separate schema, so each format runs with a schema reference.
@@ -18,7 +20,9 @@ use base64::Engine;
 use clap::{Parser, Subcommand, ValueEnum};
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
 use schema_registry_client::rest::client_config::ClientConfig;
-use schema_registry_client::rest::models::{Schema, SchemaReference};
+use schema_registry_client::rest::models::{
+    AssociationCreateOrUpdateInfo, AssociationCreateOrUpdateRequest, Schema, SchemaReference,
+};
 use schema_registry_client::rest::schema_registry_client::{Client, SchemaRegistryClient};
 use schema_registry_client::serdes::avro::{AvroDeserializer, AvroSerializer};
 use schema_registry_client::serdes::config::{
@@ -60,6 +64,23 @@ enum Command {
         format: Format,
         #[arg(long)]
         topic: String,
+    },
+    /// Associates `topic`'s values with `subject` (a WEAK association),
+    /// printing the registry's answer as JSON.
+    Associate {
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        namespace: String,
+        #[arg(long)]
+        resource_id: String,
+    },
+    /// Deletes a resource's associations.
+    Dissociate {
+        #[arg(long)]
+        resource_id: String,
     },
     /// Serialize and deserialize throughput with warm caches, and the latency
     /// of the first record with cold ones.
@@ -339,6 +360,32 @@ async fn run<T: Client + Sync>(writer: &T, reader: &T, command: &Command) -> Res
                     .context("a line that is not base64")?;
                 println!("{}", decoder.read(&ctx, &bytes).await?);
             }
+        }
+        Command::Associate {
+            topic,
+            subject,
+            namespace,
+            resource_id,
+        } => {
+            let request = AssociationCreateOrUpdateRequest {
+                resource_name: Some(topic.clone()),
+                resource_namespace: Some(namespace.clone()),
+                resource_id: Some(resource_id.clone()),
+                resource_type: None,
+                associations: Some(vec![AssociationCreateOrUpdateInfo {
+                    subject: Some(subject.clone()),
+                    association_type: Some("value".into()),
+                    ..Default::default()
+                }]),
+            };
+            let reply = writer.create_association(&request).await.map_err(se)?;
+            println!("{}", serde_json::to_string(&reply)?);
+        }
+        Command::Dissociate { resource_id } => {
+            writer
+                .delete_associations(resource_id, None, None, false)
+                .await
+                .map_err(se)?;
         }
         Command::Bench { format, records } => bench(writer, reader, *format, *records).await?,
     }
