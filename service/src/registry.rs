@@ -253,8 +253,9 @@ impl Registry {
             let (pending, expected, out) = {
                 let state = self.read();
                 let (records, out) = op(&state)?;
-                // A hard delete also tombstones the stamped keys the version
-                // was written under: compaction keeps each key's newest record.
+                // A hard delete (of a version or an association) also
+                // tombstones the stamped keys it was written under:
+                // compaction keeps each key's newest record.
                 let stamped_keys: Vec<record::RawRecord> = records
                     .iter()
                     .filter_map(|r| match r {
@@ -268,6 +269,13 @@ impl Registry {
                                 .map(|stamp| r.encode_stamped(*stamp))
                                 .collect::<Vec<_>>()
                         }),
+                        Record::Association { key, value: None } => Some(
+                            state
+                                .association_stamps(key)
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect(),
+                        ),
                         _ => None,
                     })
                     .flatten()

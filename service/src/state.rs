@@ -137,6 +137,14 @@ impl<'a> IntoIterator for &'a Versions {
     }
 }
 
+/// An association, and the stamped keys it was written under on a shared
+/// topic (as for [`VersionEntry::stamps`], a delete tombstones each).
+#[derive(Debug)]
+struct AssociationEntry {
+    value: AssociationValue,
+    stamps: Vec<KeyStamp>,
+}
+
 /// A registered schema id and what it holds.
 #[derive(Debug)]
 struct IdEntry {
@@ -167,7 +175,7 @@ pub struct State {
     modes: HashMap<Option<String>, ModeValue>,
     /// Associations in Confluent's listing order (resource name, namespace,
     /// type, association type, subject), which is the key's field order.
-    associations: BTreeMap<AssociationKey, AssociationValue>,
+    associations: BTreeMap<AssociationKey, AssociationEntry>,
     /// Association keys by resource id and by subject.
     associations_by_resource_id: HashMap<String, BTreeSet<AssociationKey>>,
     associations_by_subject: HashMap<String, BTreeSet<AssociationKey>>,
@@ -265,8 +273,12 @@ impl State {
                 }
             }
             Record::Association { key, value } => {
-                self.remove_association(&key);
+                let mut stamps = self
+                    .remove_association(&key)
+                    .map(|old| old.stamps)
+                    .unwrap_or_default();
                 if let Some(value) = value {
+                    stamps.extend(self.applying_stamp);
                     self.associations_by_resource_id
                         .entry(value.resource_id.clone())
                         .or_default()
@@ -275,7 +287,8 @@ impl State {
                         .entry(key.subject.clone())
                         .or_default()
                         .insert(key.clone());
-                    self.associations.insert(key, value);
+                    self.associations
+                        .insert(key, AssociationEntry { value, stamps });
                 }
             }
             Record::Noop => {}
@@ -389,12 +402,10 @@ impl State {
         }
     }
 
-    fn remove_association(&mut self, key: &AssociationKey) {
-        let Some(old) = self.associations.remove(key) else {
-            return;
-        };
+    fn remove_association(&mut self, key: &AssociationKey) -> Option<AssociationEntry> {
+        let old = self.associations.remove(key)?;
         for (index, name) in [
-            (&mut self.associations_by_resource_id, &old.resource_id),
+            (&mut self.associations_by_resource_id, &old.value.resource_id),
             (&mut self.associations_by_subject, &key.subject),
         ] {
             if let Some(keys) = index.get_mut(name.as_str()) {
@@ -404,6 +415,7 @@ impl State {
                 }
             }
         }
+        Some(old)
     }
 
     fn index_guid(&mut self, guid: Guid, id: SchemaId) {
@@ -512,7 +524,14 @@ impl State {
 
     /// Every association, in listing order.
     pub fn associations(&self) -> impl Iterator<Item = (&AssociationKey, &AssociationValue)> {
-        self.associations.iter()
+        self.associations.iter().map(|(k, e)| (k, &e.value))
+    }
+
+    /// The stamped keys an association was written under.
+    pub fn association_stamps(&self, key: &AssociationKey) -> &[KeyStamp] {
+        self.associations
+            .get(key)
+            .map_or(&[], |e| e.stamps.as_slice())
     }
 
     /// The associations of one resource name, in listing order.
@@ -532,6 +551,7 @@ impl State {
         self.associations
             .range(from..)
             .take_while(move |(k, _)| k.tenant == tenant && k.resource_name == name)
+            .map(|(k, e)| (k, &e.value))
     }
 
     /// The associations of one resource id, in listing order.
@@ -560,6 +580,7 @@ impl State {
             .into_iter()
             .flatten()
             .filter_map(|key| self.associations.get_key_value(key))
+            .map(|(k, e)| (k, &e.value))
     }
 }
 

@@ -128,3 +128,62 @@ async fn a_write_that_lost_a_race_is_rebuilt_on_the_winners_state() {
         .unwrap();
     assert_eq!(rival.schema, "\"int\"");
 }
+
+#[tokio::test]
+async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
+    let log = Arc::new(RacedLog {
+        raced: AtomicBool::new(true),
+        ..RacedLog::default()
+    });
+    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
+    registry.set_ready();
+    replay(registry.clone(), log.clone());
+    registry
+        .register_schema(api::RegisterSchemaRequest {
+            subject: "orders-custom".into(),
+            schema: "\"string\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    registry
+        .create_or_update_association(
+            api::AssociationRequest {
+                resource_name: "orders".into(),
+                resource_namespace: "lkc-1".into(),
+                resource_id: "rid-1".into(),
+                associations: vec![api::AssociationChange {
+                    subject: Some("orders-custom".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    let deleted = registry
+        .delete_associations(api::DeleteAssociationsRequest {
+            resource_id: "rid-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted.associations.len(), 1);
+
+    let assoc: Vec<(String, bool)> = log
+        .inner
+        .records()
+        .iter()
+        .map(|r| (String::from_utf8_lossy(&r.key).into_owned(), r.value.is_some()))
+        .filter(|(k, _)| k.contains("\"ASSOC\""))
+        .collect();
+    let written: Vec<&String> = assoc.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
+    let tombstoned: Vec<&String> = assoc.iter().filter(|(_, v)| !*v).map(|(k, _)| k).collect();
+    assert_eq!(written.len(), 1, "{assoc:?}");
+    assert!(written[0].contains("\"seq\""), "{assoc:?}");
+    // The plain key, as Confluent compacts it, and the stamped one.
+    assert_eq!(tombstoned.len(), 2, "{assoc:?}");
+    assert!(tombstoned.iter().any(|k| !k.contains("\"seq\"")));
+    assert!(tombstoned.contains(&written[0]));
+}
