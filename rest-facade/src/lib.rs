@@ -46,7 +46,7 @@
 //! | DELETE | `/associations/resources/{id}` | `resourceType associationType cascadeLifecycle dryRun async` | `DeleteAssociations` | 204 (202 with `async`) |
 //! | GET | `/associations/resources/{ns}/{name}` | as for subjects | `ListAssociations` | `[Association]` |
 //! | POST | `/associations:batchGet` | `includeSchemas` | `BatchGetAssociations` | 207 `AssociationBatchResponse` |
-//! | POST | `/associations:batchMutate` | `dryRun context` | `BatchMutateAssociations` | 207 `AssociationBatchResponse` |
+//! | POST | `/associations:batchMutate`, `/associations:batch` | `dryRun context` | `BatchMutateAssociations` | 207 `AssociationBatchResponse` |
 //!
 //! Query parameters Confluent has and the proto does not (`format` on
 //! register, `referenceFormat`, `findTags`, `aliases`, `ruleType`,
@@ -204,6 +204,7 @@ pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> R
             "/associations:batchMutate",
             post(associations::post_batch_mutate),
         )
+        .route("/associations:batch", post(associations::post_batch_mutate))
         .route(
             "/associations/subjects/{subject}",
             get(associations::get_by_subject),

@@ -405,7 +405,10 @@ impl State {
     fn remove_association(&mut self, key: &AssociationKey) -> Option<AssociationEntry> {
         let old = self.associations.remove(key)?;
         for (index, name) in [
-            (&mut self.associations_by_resource_id, &old.value.resource_id),
+            (
+                &mut self.associations_by_resource_id,
+                &old.value.resource_id,
+            ),
             (&mut self.associations_by_subject, &key.subject),
         ] {
             if let Some(keys) = index.get_mut(name.as_str()) {

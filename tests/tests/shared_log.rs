@@ -175,7 +175,12 @@ async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
         .inner
         .records()
         .iter()
-        .map(|r| (String::from_utf8_lossy(&r.key).into_owned(), r.value.is_some()))
+        .map(|r| {
+            (
+                String::from_utf8_lossy(&r.key).into_owned(),
+                r.value.is_some(),
+            )
+        })
         .filter(|(k, _)| k.contains("\"ASSOC\""))
         .collect();
     let written: Vec<&String> = assoc.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
