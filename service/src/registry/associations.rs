@@ -67,7 +67,8 @@ impl Registry {
         }
         let mut registered: HashMap<String, api::Schema> = HashMap::new();
         for (step, change) in steps.iter().zip(&req.associations) {
-            let Some(schema) = change.schema.as_ref().filter(|_| !step.import) else {
+            let Some(schema) = change.schema.as_ref().filter(|_| step.write && !step.import)
+            else {
                 continue;
             };
             let mut schema = schema.clone();
