@@ -67,7 +67,10 @@ impl Registry {
         }
         let mut registered: HashMap<String, api::Schema> = HashMap::new();
         for (step, change) in steps.iter().zip(&req.associations) {
-            let Some(schema) = change.schema.as_ref().filter(|_| step.write && !step.import)
+            let Some(schema) = change
+                .schema
+                .as_ref()
+                .filter(|_| step.write && !step.import)
             else {
                 continue;
             };
