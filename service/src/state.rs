@@ -708,6 +708,64 @@ mod tests {
     }
 
     #[test]
+    fn associations_are_indexed_and_reindexed() {
+        use scute_storage::record::{AssociationKey, AssociationValue};
+        let key = AssociationKey {
+            tenant: "default".into(),
+            resource_name: "orders".into(),
+            resource_namespace: "lkc-1".into(),
+            resource_type: "topic".into(),
+            association_type: "value".into(),
+            subject: "orders-value".into(),
+        };
+        let value = |resource_id: &str| AssociationValue {
+            guid: "g".into(),
+            resource_id: resource_id.into(),
+            lifecycle: "WEAK".into(),
+            frozen: false,
+            create_ts: None,
+            extra: Default::default(),
+        };
+        let mut s = State::default();
+        s.apply_at(
+            0,
+            Record::Association {
+                key: key.clone(),
+                value: Some(value("rid-1")),
+            },
+            Some(KeyStamp { seq: 0, node: 1 }),
+        );
+        // The same key written again with another resource id moves the index.
+        s.apply(Record::Association {
+            key: key.clone(),
+            value: Some(value("rid-2")),
+        });
+        assert_eq!(s.associations_of_resource_id("rid-1").count(), 0);
+        assert_eq!(s.associations_of_resource_id("rid-2").count(), 1);
+        assert_eq!(s.associations_of_subject("orders-value").count(), 1);
+        assert_eq!(
+            s.associations_of_resource_name("default", "orders").count(),
+            1
+        );
+        assert_eq!(
+            s.associations_of_resource_name("default", "order").count(),
+            0
+        );
+        assert_eq!(
+            s.association_stamps(&key).len(),
+            1,
+            "the stamped key is remembered"
+        );
+        s.apply(Record::Association {
+            key: key.clone(),
+            value: None,
+        });
+        assert_eq!(s.associations().count(), 0);
+        assert_eq!(s.associations_of_subject("orders-value").count(), 0);
+        assert!(s.association_stamps(&key).is_empty());
+    }
+
+    #[test]
     fn references_are_tracked_both_ways() {
         let mut s = State::default();
         s.apply(schema(

@@ -546,3 +546,56 @@ def test_move_from_a_kafka_topic_to_the_embedded_store_and_back(scute_factory, s
     assert state["subjects"] == sorted(before["subjects"] + ["after-move"])
     for subject in before["subjects"]:
         assert state["versions"][subject] == before["versions"][subject]
+
+
+def test_associations_travel_between_nodes_and_confluents_records_replay(scute_factory, broker):
+    """ASSOC records: Confluent's replay on Scute; Scute's, written in
+    Confluent's key shape, reach every node, and a delete tombstones every key
+    the association was written under."""
+    create_topic(broker, "_schemas")
+    confluent_key = ('{"keytype":"ASSOC","tenant":"default","resourceName":"payments","resourceNamespace":"lkc-1",'
+                     '"resourceType":"topic","associationType":"value","subject":"c7","magic":0}')
+    schema = '{{"subject":"{0}","version":1,"id":{1},"schemaType":"AVRO","schema":"\\"{2}\\"","deleted":false}}'
+    produce(broker, "_schemas", [
+        ('{"keytype":"SCHEMA","subject":"c7","version":1,"magic":1}', schema.format("c7", 1, "string")),
+        ('{"keytype":"SCHEMA","subject":"k1","version":1,"magic":1}', schema.format("k1", 2, "int")),
+        (confluent_key,
+         '{"guid":"7f1c1a52-0b8e-4b5e-9a43-5e1f0c0f2d11","tenant":"default","resourceName":"payments",'
+         '"resourceNamespace":"lkc-1","resourceId":"rid-c","resourceType":"topic","associationType":"value",'
+         '"subject":"c7","lifecycle":"WEAK","frozen":false}'),
+    ])
+    a = start_node(scute_factory, broker, node=1, name="a")
+    b = start_node(scute_factory, broker, node=2, name="b")
+    s = requests.Session()
+    listed = s.get(f"{b.url}/associations/resources/rid-c", timeout=30).json()
+    assert listed == [{
+        "subject": "c7", "guid": "7f1c1a52-0b8e-4b5e-9a43-5e1f0c0f2d11", "resourceName": "payments",
+        "resourceNamespace": "lkc-1", "resourceId": "rid-c", "resourceType": "topic",
+        "associationType": "value", "lifecycle": "WEAK", "frozen": False,
+    }]
+    r = s.delete(f"{a.url}/subjects/c7", timeout=30)
+    assert (r.status_code, r.json()["error_code"]) == (409, 40904)
+
+    body = {"resourceName": "orders", "resourceNamespace": "lkc-1", "resourceId": "rid-o",
+            "associations": [{"subject": "k1"}]}
+    r = s.post(f"{a.url}/associations", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    on_b = eventually(lambda: s.get(f"{b.url}/associations/resources/rid-o", timeout=30).json(), lambda x: len(x) == 1)
+    assert [(x["subject"], x["lifecycle"]) for x in on_b] == [("k1", "WEAK")]
+    r = s.delete(f"{b.url}/associations/resources/rid-o", timeout=30)
+    assert r.status_code == 204, r.text
+    assert eventually(lambda: s.get(f"{a.url}/associations/resources/rid-o", timeout=30).json(), lambda x: x == []) == []
+
+    records = read_topic(broker, "_schemas")
+    ours = [(k, v) for _, k, v in records if k["keytype"] == "ASSOC" and k.get("resourceName") == "orders"]
+    written = [k for k, v in ours if v is not None]
+    assert len(written) == 1
+    assert list(written[0]) == ["keytype", "tenant", "resourceName", "resourceNamespace", "resourceType",
+                                "associationType", "subject", "magic", "seq", "node"]
+    value = [v for k, v in ours if v is not None][0]
+    assert list(value)[:10] == ["guid", "tenant", "resourceName", "resourceNamespace", "resourceId",
+                                "resourceType", "associationType", "subject", "lifecycle", "frozen"]
+    tombstoned = [k for k, v in ours if v is None]
+    plain = {x: y for x, y in written[0].items() if x not in ("seq", "node")}
+    assert plain in tombstoned, "the key Confluent compacts on"
+    assert written[0] in tombstoned, "the stamped key it was written under"

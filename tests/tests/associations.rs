@@ -528,3 +528,43 @@ async fn batches_answer_each_request_on_its_own() {
         "The association specified an invalid value for property: 'requests', reason: cannot be null or empty",
     );
 }
+
+#[tokio::test]
+async fn an_associated_subject_keeps_a_live_version() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "orders-custom", &order_schema()).await;
+    let (status, _) = r
+        .call(POST, "/associations", Some(weak("rid-1", "orders-custom")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Its last live version cannot be soft-deleted...
+    assert_error(
+        r.call(DELETE, "/subjects/orders-custom/versions/1", None)
+            .await,
+        409,
+        40907,
+        "No active (non-deleted) version exists for subject 'orders-custom'",
+    );
+    // ...but one of several can, and not permanently while associated.
+    let v2 = json!({"type": "record", "name": "Order", "fields": [
+        {"name": "id", "type": "long"},
+        {"name": "note", "type": "string", "default": ""}
+    ]})
+    .to_string();
+    register(&r, "orders-custom", &v2).await;
+    let (status, body) = r
+        .call(DELETE, "/subjects/orders-custom/versions/1", None)
+        .await;
+    assert_eq!((status, body), (StatusCode::OK, json!(1)));
+    assert_error(
+        r.call(
+            DELETE,
+            "/subjects/orders-custom/versions/1?permanent=true",
+            None,
+        )
+        .await,
+        409,
+        40904,
+        "An association already exists for subject 'orders-custom'",
+    );
+}

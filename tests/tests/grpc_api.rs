@@ -242,3 +242,77 @@ async fn reflection_lists_and_describes_the_api() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn associations_over_grpc() {
+    let r = TestRegistry::start().await.unwrap();
+    let c = client(&r).await;
+    let schema = record_schema("Order", &[("id", json!("long"))]);
+    let request = api::AssociationRequest {
+        resource_name: "orders".into(),
+        resource_namespace: "lkc-1".into(),
+        resource_id: "rid-1".into(),
+        associations: vec![api::AssociationChange {
+            schema: Some(NewSchema::new("AVRO", &schema).request("", false)),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let created = c.create_association(request.clone(), false).await.unwrap();
+    assert_eq!(created.resource_type, "topic");
+    let info = &created.associations[0];
+    assert_eq!(
+        (info.subject.as_str(), info.lifecycle.as_str(), info.frozen),
+        (":.lkc-1:orders-value", "STRONG", true)
+    );
+    assert_eq!(info.schema.as_ref().map(|s| s.id), Some(1));
+
+    let by_name = c
+        .associations(api::ListAssociationsRequest {
+            by: Some(api::list_associations_request::By::Resource(
+                api::ResourceName {
+                    namespace: "-".into(),
+                    name: "orders".into(),
+                },
+            )),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 1);
+    assert_eq!(by_name[0].resource_id, "rid-1");
+    assert!(by_name[0].create_ts.is_some());
+
+    // Another resource of the same name and namespace would take the same
+    // STRONG subject, which already has an association.
+    let mut again = request;
+    again.resource_id = "rid-2".into();
+    let status = c.create_association(again, false).await.unwrap_err();
+    assert_eq!(status.error_code(), Some(40904));
+    assert_eq!(status.http_status(), 409);
+
+    let frozen = c
+        .delete_associations(api::DeleteAssociationsRequest {
+            resource_id: "rid-1".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(frozen.error_code(), Some(40908));
+    let deleted = c
+        .delete_associations(api::DeleteAssociationsRequest {
+            resource_id: "rid-1".into(),
+            cascade_lifecycle: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(
+        c.version(":.lkc-1:orders-value", "latest")
+            .await
+            .unwrap_err()
+            .error_code(),
+        Some(40401)
+    );
+}
