@@ -115,26 +115,29 @@ pub(crate) async fn get_by_query(
     list(state, request).await
 }
 
+/// An association of a create or update (`AssociationCreateOrUpdateInfo`,
+/// and the same fields of a batch op).
+fn change(f: &Fields<'_>) -> Result<AssociationChange, RestError> {
+    Ok(AssociationChange {
+        subject: f.string("subject")?,
+        association_type: f.string("associationType")?,
+        lifecycle: f.string("lifecycle")?,
+        frozen: f.bool("frozen")?,
+        schema: f
+            .object("schema")
+            .map(|s| register_request_of(String::new(), s, false))
+            .transpose()?,
+        normalize: f.bool("normalize")?.unwrap_or(false),
+    })
+}
+
 /// An `AssociationCreateOrUpdateRequest` body.
 fn association_request(body: &Value, dry_run: bool) -> Result<AssociationRequest, RestError> {
     let fields = Fields::of(body, "AssociationCreateOrUpdateRequest")?;
     let associations = fields
         .list("associations")?
         .into_iter()
-        .map(|item| {
-            let f = Fields::of(item, "AssociationCreateOrUpdateInfo")?;
-            Ok(AssociationChange {
-                subject: f.string("subject")?,
-                association_type: f.string("associationType")?,
-                lifecycle: f.string("lifecycle")?,
-                frozen: f.bool("frozen")?,
-                schema: f
-                    .object("schema")
-                    .map(|s| register_request_of(String::new(), s, false))
-                    .transpose()?,
-                normalize: f.bool("normalize")?.unwrap_or(false),
-            })
-        })
+        .map(|item| change(&Fields::of(item, "AssociationCreateOrUpdateInfo")?))
         .collect::<Result<_, RestError>>()?;
     Ok(AssociationRequest {
         resource_name: fields.string("resourceName")?.unwrap_or_default(),
@@ -273,15 +276,7 @@ pub(crate) async fn post_batch_mutate(
                     let o = Fields::of(op, "AssociationOp")?;
                     Ok(AssociationOp {
                         op_type: o.string("opType")?.unwrap_or_default(),
-                        subject: o.string("subject")?,
-                        association_type: o.string("associationType")?,
-                        lifecycle: o.string("lifecycle")?,
-                        frozen: o.bool("frozen")?,
-                        schema: o
-                            .object("schema")
-                            .map(|s| register_request_of(String::new(), s, false))
-                            .transpose()?,
-                        normalize: o.bool("normalize")?.unwrap_or(false),
+                        change: Some(change(&o)?),
                         cascade_lifecycle: o.bool("cascadeLifecycle")?.unwrap_or(false),
                     })
                 })

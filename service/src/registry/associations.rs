@@ -527,12 +527,7 @@ impl Registry {
         &self,
         req: api::BatchGetAssociationsRequest,
     ) -> Result<api::AssociationBatchResponse, Error> {
-        if req.requests.is_empty() {
-            return Err(Error::invalid_association(
-                "requests",
-                "cannot be null or empty",
-            ));
-        }
+        require_requests(req.requests.len())?;
         let state = self.read();
         let results = req
             .requests
@@ -546,12 +541,7 @@ impl Registry {
         &self,
         req: api::BatchMutateAssociationsRequest,
     ) -> Result<api::AssociationBatchResponse, Error> {
-        if req.requests.is_empty() {
-            return Err(Error::invalid_association(
-                "requests",
-                "cannot be null or empty",
-            ));
-        }
+        require_requests(req.requests.len())?;
         let mut results = Vec::with_capacity(req.requests.len());
         for ops in &req.requests {
             results.push(outcome(self.mutate(ops, req.dry_run).await));
@@ -595,8 +585,11 @@ impl Registry {
             rest = after;
             if first.op_type == "DELETE" {
                 for op in these {
-                    let association_type = op.association_type.clone().unwrap_or_default();
-                    let association_type = or_value(&association_type).to_owned();
+                    let association_type = op
+                        .change
+                        .as_ref()
+                        .map_or("value", association_type)
+                        .to_owned();
                     check_association_type(&association_type)?;
                     let delete = api::DeleteAssociationsRequest {
                         resource_id: base.resource_id.clone(),
@@ -612,14 +605,7 @@ impl Registry {
             let request = api::AssociationRequest {
                 associations: these
                     .iter()
-                    .map(|op| api::AssociationChange {
-                        subject: op.subject.clone(),
-                        association_type: op.association_type.clone(),
-                        lifecycle: op.lifecycle.clone(),
-                        frozen: op.frozen,
-                        schema: op.schema.clone(),
-                        normalize: op.normalize,
-                    })
+                    .map(|op| op.change.clone().unwrap_or_default())
                     .collect(),
                 ..base.clone()
             };
@@ -659,6 +645,17 @@ impl Registry {
 /// A change's association type: `value` unless given.
 fn association_type(change: &api::AssociationChange) -> &str {
     or_value(change.association_type.as_deref().unwrap_or_default())
+}
+
+/// A batch asks for something.
+fn require_requests(count: usize) -> Result<(), Error> {
+    if count == 0 {
+        return Err(Error::invalid_association(
+            "requests",
+            "cannot be null or empty",
+        ));
+    }
+    Ok(())
 }
 
 fn or_value(association_type: &str) -> &str {
