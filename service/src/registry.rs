@@ -253,9 +253,9 @@ impl Registry {
             let (pending, expected, out) = {
                 let state = self.read();
                 let (records, out) = op(&state)?;
-                // A hard delete (of a version or an association) also
-                // tombstones the stamped keys it was written under:
-                // compaction keeps each key's newest record.
+                // A delete (of a version, an association, a config or a
+                // mode) also tombstones the stamped keys it was written
+                // under: compaction keeps each key's newest record.
                 let stamped_keys: Vec<record::RawRecord> = records
                     .iter()
                     .filter_map(|r| match r {
@@ -272,6 +272,26 @@ impl Registry {
                         Record::Association { key, value: None } => Some(
                             state
                                 .association_stamps(key)
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect(),
+                        ),
+                        Record::Config {
+                            subject,
+                            value: None,
+                        } => Some(
+                            state
+                                .config_stamps(subject.as_deref())
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect(),
+                        ),
+                        Record::Mode {
+                            subject,
+                            value: None,
+                        } => Some(
+                            state
+                                .mode_stamps(subject.as_deref())
                                 .iter()
                                 .map(|stamp| r.encode_stamped(*stamp))
                                 .collect(),

@@ -173,6 +173,10 @@ pub struct State {
     /// Subject configs by subject; `None` is the global config.
     configs: HashMap<Option<String>, ConfigValue>,
     modes: HashMap<Option<String>, ModeValue>,
+    /// The stamped keys each config and mode was written under on a shared
+    /// topic, for their deletes to tombstone (see [`VersionEntry::stamps`]).
+    config_stamps: HashMap<Option<String>, Vec<KeyStamp>>,
+    mode_stamps: HashMap<Option<String>, Vec<KeyStamp>>,
     /// Associations in Confluent's listing order (resource name, namespace,
     /// type, association type, subject), which is the key's field order.
     associations: BTreeMap<AssociationKey, AssociationEntry>,
@@ -240,12 +244,24 @@ impl State {
                 value: None,
             } => self.remove_version(&subject, version),
             Record::Config { subject, value } => match value {
-                Some(v) => _ = self.configs.insert(subject, v),
-                None => _ = self.configs.remove(&subject),
+                Some(v) => {
+                    remember_stamp(&mut self.config_stamps, &subject, self.applying_stamp);
+                    self.configs.insert(subject, v);
+                }
+                None => {
+                    self.configs.remove(&subject);
+                    self.config_stamps.remove(&subject);
+                }
             },
             Record::Mode { subject, value } => match value {
-                Some(v) => _ = self.modes.insert(subject, v),
-                None => _ = self.modes.remove(&subject),
+                Some(v) => {
+                    remember_stamp(&mut self.mode_stamps, &subject, self.applying_stamp);
+                    self.modes.insert(subject, v);
+                }
+                None => {
+                    self.modes.remove(&subject);
+                    self.mode_stamps.remove(&subject);
+                }
             },
             Record::DeleteSubject {
                 subject,
@@ -530,6 +546,20 @@ impl State {
         self.associations.iter().map(|(k, e)| (k, &e.value))
     }
 
+    /// The stamped keys a config (`None`: the global one) was written under.
+    pub fn config_stamps(&self, subject: Option<&str>) -> &[KeyStamp] {
+        self.config_stamps
+            .get(&subject.map(str::to_owned))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The stamped keys a mode (`None`: the global one) was written under.
+    pub fn mode_stamps(&self, subject: Option<&str>) -> &[KeyStamp] {
+        self.mode_stamps
+            .get(&subject.map(str::to_owned))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The stamped keys an association was written under.
     pub fn association_stamps(&self, key: &AssociationKey) -> &[KeyStamp] {
         self.associations
@@ -584,6 +614,20 @@ impl State {
             .flatten()
             .filter_map(|key| self.associations.get_key_value(key))
             .map(|(k, e)| (k, &e.value))
+    }
+}
+
+/// Notes the stamp of a config or mode record being applied, if it has one.
+fn remember_stamp(
+    stamps: &mut HashMap<Option<String>, Vec<KeyStamp>>,
+    subject: &Option<String>,
+    stamp: Option<KeyStamp>,
+) {
+    if let Some(stamp) = stamp {
+        let seen = stamps.entry(subject.clone()).or_default();
+        if !seen.contains(&stamp) {
+            seen.push(stamp);
+        }
     }
 }
 

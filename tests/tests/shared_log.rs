@@ -192,3 +192,70 @@ async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
     assert!(tombstoned.iter().any(|k| !k.contains("\"seq\"")));
     assert!(tombstoned.contains(&written[0]));
 }
+
+#[tokio::test]
+async fn a_deleted_config_or_mode_tombstones_every_key_it_was_written_under() {
+    let log = Arc::new(RacedLog {
+        raced: AtomicBool::new(true),
+        ..RacedLog::default()
+    });
+    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
+    registry.set_ready();
+    replay(registry.clone(), log.clone());
+    for level in ["FULL", "NONE"] {
+        registry
+            .set_config(api::SetConfigRequest {
+                subject: Some("orders-value".into()),
+                config: Some(api::Config {
+                    compatibility_level: Some(level.into()),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
+    }
+    registry
+        .set_mode(api::SetModeRequest {
+            subject: Some("orders-value".into()),
+            mode: "READONLY".into(),
+            force: false,
+        })
+        .await
+        .unwrap();
+    registry
+        .delete_config(api::DeleteConfigRequest {
+            subject: Some("orders-value".into()),
+        })
+        .await
+        .unwrap();
+    registry
+        .delete_mode(api::DeleteModeRequest {
+            subject: Some("orders-value".into()),
+        })
+        .await
+        .unwrap();
+
+    let records = log.inner.records();
+    for keytype in ["\"CONFIG\"", "\"MODE\""] {
+        let keyed: Vec<(String, bool)> = records
+            .iter()
+            .map(|r| {
+                (
+                    String::from_utf8_lossy(&r.key).into_owned(),
+                    r.value.is_some(),
+                )
+            })
+            .filter(|(k, _)| k.contains(keytype))
+            .collect();
+        let written: Vec<&String> = keyed.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
+        assert!(!written.is_empty(), "{keyed:?}");
+        for key in written {
+            let last = keyed.iter().rev().find(|(k, _)| k == key).unwrap();
+            assert!(!last.1, "no tombstone after the last record under {key}");
+        }
+        assert!(
+            keyed.iter().any(|(k, v)| !v && !k.contains("\"seq\"")),
+            "the plain key too: {keyed:?}"
+        );
+    }
+}
