@@ -113,3 +113,36 @@ def test_grpc_errors_carry_status_codes(scute):
     proc = grpcurl(scute, f"{SERVICE}/GetSchemaById", data=json.dumps({"id": 4242}), check=False)
     assert proc.returncode != 0
     assert "Code: NotFound" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_associations_over_grpcurl(scute):
+    """Associations through reflection alone: a STRONG association carrying
+    its schema, found by resource name, refused when another schema is asked
+    for it, then deleted with its subject."""
+    create = {
+        "resourceName": "orders",
+        "resourceNamespace": "lkc-1",
+        "resourceId": "rid-1",
+        "associations": [{"schema": {"schema": json.dumps({"type": "string"})}}],
+    }
+    created = json.loads(grpcurl(scute, f"{SERVICE}/CreateAssociation", data=json.dumps(create)).stdout)
+    [info] = created["associations"]
+    assert (info["subject"], info["lifecycle"], info["frozen"]) == (":.lkc-1:orders-value", "STRONG", True)
+    assert info["schema"]["version"] == 1
+
+    query = {"resource": {"namespace": "-", "name": "orders"}}
+    listed = json.loads(grpcurl(scute, f"{SERVICE}/ListAssociations", data=json.dumps(query)).stdout)
+    assert [a["resourceId"] for a in listed["associations"]] == ["rid-1"]
+
+    # The same create again changes nothing; with another schema it is refused.
+    again = json.loads(grpcurl(scute, f"{SERVICE}/CreateAssociation", data=json.dumps(create)).stdout)
+    assert "associations" not in again, again
+    create["associations"][0]["schema"]["schema"] = json.dumps({"type": "int"})
+    proc = grpcurl(scute, f"{SERVICE}/CreateAssociation", data=json.dumps(create), check=False)
+    assert proc.returncode != 0
+    assert "Code: AlreadyExists" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+    delete = {"resourceId": "rid-1", "cascadeLifecycle": True}
+    deleted = json.loads(grpcurl(scute, f"{SERVICE}/DeleteAssociations", data=json.dumps(delete)).stdout)
+    assert [a["subject"] for a in deleted["associations"]] == [":.lkc-1:orders-value"]
+    assert requests.get(f"{scute.url}/subjects", timeout=10).json() == []
