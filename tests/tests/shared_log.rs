@@ -129,8 +129,8 @@ async fn a_write_that_lost_a_race_is_rebuilt_on_the_winners_state() {
     assert_eq!(rival.schema, "\"int\"");
 }
 
-#[tokio::test]
-async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
+/// A node on a shared log no rival writes to, serving and replaying.
+fn unraced_node() -> (Arc<Registry>, Arc<RacedLog>) {
     let log = Arc::new(RacedLog {
         raced: AtomicBool::new(true),
         ..RacedLog::default()
@@ -138,6 +138,29 @@ async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
     let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
     registry.set_ready();
     replay(registry.clone(), log.clone());
+    (registry, log)
+}
+
+/// The keys of one key type in the log, in order, each with whether its
+/// record has a value (false: a tombstone).
+fn keys_of(log: &RacedLog, keytype: &str) -> Vec<(String, bool)> {
+    let keytype = format!("\"{keytype}\"");
+    log.inner
+        .records()
+        .iter()
+        .map(|r| {
+            (
+                String::from_utf8_lossy(&r.key).into_owned(),
+                r.value.is_some(),
+            )
+        })
+        .filter(|(k, _)| k.contains(&keytype))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
+    let (registry, log) = unraced_node();
     registry
         .register_schema(api::RegisterSchemaRequest {
             subject: "orders-custom".into(),
@@ -171,18 +194,7 @@ async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
         .unwrap();
     assert_eq!(deleted.associations.len(), 1);
 
-    let assoc: Vec<(String, bool)> = log
-        .inner
-        .records()
-        .iter()
-        .map(|r| {
-            (
-                String::from_utf8_lossy(&r.key).into_owned(),
-                r.value.is_some(),
-            )
-        })
-        .filter(|(k, _)| k.contains("\"ASSOC\""))
-        .collect();
+    let assoc = keys_of(&log, "ASSOC");
     let written: Vec<&String> = assoc.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
     let tombstoned: Vec<&String> = assoc.iter().filter(|(_, v)| !*v).map(|(k, _)| k).collect();
     assert_eq!(written.len(), 1, "{assoc:?}");
@@ -195,13 +207,7 @@ async fn a_deleted_association_tombstones_every_key_it_was_written_under() {
 
 #[tokio::test]
 async fn a_deleted_config_or_mode_tombstones_every_key_it_was_written_under() {
-    let log = Arc::new(RacedLog {
-        raced: AtomicBool::new(true),
-        ..RacedLog::default()
-    });
-    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
-    registry.set_ready();
-    replay(registry.clone(), log.clone());
+    let (registry, log) = unraced_node();
     for level in ["FULL", "NONE"] {
         registry
             .set_config(api::SetConfigRequest {
@@ -235,18 +241,8 @@ async fn a_deleted_config_or_mode_tombstones_every_key_it_was_written_under() {
         .await
         .unwrap();
 
-    let records = log.inner.records();
-    for keytype in ["\"CONFIG\"", "\"MODE\""] {
-        let keyed: Vec<(String, bool)> = records
-            .iter()
-            .map(|r| {
-                (
-                    String::from_utf8_lossy(&r.key).into_owned(),
-                    r.value.is_some(),
-                )
-            })
-            .filter(|(k, _)| k.contains(keytype))
-            .collect();
+    for keytype in ["CONFIG", "MODE"] {
+        let keyed = keys_of(&log, keytype);
         let written: Vec<&String> = keyed.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
         assert!(!written.is_empty(), "{keyed:?}");
         for key in written {

@@ -66,14 +66,7 @@ impl Registry {
             return Ok(response(&req, Vec::new()));
         }
         let mut registered: HashMap<String, api::Schema> = HashMap::new();
-        for (step, change) in steps.iter().zip(&req.associations) {
-            let Some(schema) = change
-                .schema
-                .as_ref()
-                .filter(|_| step.write && !step.import)
-            else {
-                continue;
-            };
+        for (step, change, schema) in schemas_to_register(&steps, &req) {
             let mut schema = schema.clone();
             schema.subject = step.subject.clone();
             schema.normalize |= change.normalize;
@@ -275,14 +268,7 @@ impl Registry {
             self.check_subject(state, req, step, change)?;
         }
         if check_schemas {
-            for (step, change) in steps.iter().zip(&req.associations) {
-                let Some(schema) = change
-                    .schema
-                    .as_ref()
-                    .filter(|_| step.write && !step.import)
-                else {
-                    continue;
-                };
+            for (step, change, schema) in schemas_to_register(&steps, req) {
                 self.check_compatible(state, &step.subject, schema, change.normalize)?;
             }
         }
@@ -645,6 +631,25 @@ impl Registry {
 /// A change's association type: `value` unless given.
 fn association_type(change: &api::AssociationChange) -> &str {
     or_value(change.association_type.as_deref().unwrap_or_default())
+}
+
+/// The schemas a request registers: those of the associations it writes,
+/// unless their subject is being imported.
+fn schemas_to_register<'r>(
+    steps: &'r [Step],
+    req: &'r api::AssociationRequest,
+) -> impl Iterator<
+    Item = (
+        &'r Step,
+        &'r api::AssociationChange,
+        &'r api::RegisterSchemaRequest,
+    ),
+> {
+    steps
+        .iter()
+        .zip(&req.associations)
+        .filter(|(step, _)| step.write && !step.import)
+        .filter_map(|(step, change)| Some((step, change, change.schema.as_ref()?)))
 }
 
 /// A batch asks for something.
