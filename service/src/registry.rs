@@ -443,7 +443,7 @@ impl Registry {
             if let Some(r) = candidate.content.references.iter().find(|r| {
                 state
                     .associations_of_subject(&r.subject)
-                    .any(|(_, a)| a.lifecycle == "STRONG")
+                    .any(|(_, a)| a.lifecycle == associations::STRONG)
             }) {
                 return Err(Error::OperationNotPermitted(format!(
                     "Subject '{}' has a strong association and cannot be referenced",

@@ -31,7 +31,7 @@ const TENANT: &str = "default";
 const TOPIC: &str = "topic";
 /// A namespace (or name) that matches any in lookups.
 const ANY: &str = "-";
-const STRONG: &str = "STRONG";
+pub(super) const STRONG: &str = "STRONG";
 const WEAK: &str = "WEAK";
 /// Longest resource name or namespace.
 const MAX_NAME: usize = 256;
