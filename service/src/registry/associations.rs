@@ -407,38 +407,29 @@ impl Registry {
         &self,
         req: api::ListAssociationsRequest,
     ) -> Result<api::Associations, Error> {
-        let resource_type = or_topic(&req.resource_type);
-        let wanted_lifecycle = (!req.lifecycle.is_empty())
-            .then(|| lifecycle(&req.lifecycle))
-            .transpose()?;
+        let filter = Filter::new(&req.resource_type, &req.association_types, &req.lifecycle)?;
         let state = self.read();
         let found: Vec<api::Association> = match &req.by {
-            Some(By::Subject(subject)) => collect(state.associations_of_subject(subject)),
-            Some(By::ResourceId(id)) => collect(state.associations_of_resource_id(id)),
-            Some(By::Resource(resource)) if resource.name == ANY => collect(
+            Some(By::Subject(subject)) => select(state.associations_of_subject(subject), &filter),
+            Some(By::ResourceId(id)) => select(state.associations_of_resource_id(id), &filter),
+            Some(By::Resource(resource)) if resource.name == ANY => select(
                 state
                     .associations()
                     .filter(|(k, _)| in_namespace(k, &resource.namespace)),
+                &filter,
             ),
-            Some(By::Resource(resource)) => collect(
+            Some(By::Resource(resource)) => select(
                 state
                     .associations_of_resource_name(TENANT, &resource.name)
                     .filter(|(k, _)| in_namespace(k, &resource.namespace)),
+                &filter,
             ),
             None => {
                 return Err(Error::BadRequest(
                     "A subject, a resource id or a resource name is required".into(),
                 ));
             }
-        }
-        .into_iter()
-        .filter(|a| {
-            a.resource_type == resource_type
-                && (req.association_types.is_empty()
-                    || req.association_types.contains(&a.association_type))
-                && wanted_lifecycle.is_none_or(|l| a.lifecycle == l)
-        })
-        .collect();
+        };
         Ok(api::Associations {
             associations: page(found, req.offset, req.limit, Some(SEARCH_LIMIT)),
         })
@@ -458,16 +449,11 @@ impl Registry {
         req: api::DeleteAssociationsRequest,
         missing_ok: bool,
     ) -> Result<api::Associations, Error> {
-        let resource_type = or_topic(&req.resource_type).to_owned();
+        let filter = Filter::new(&req.resource_type, &req.association_types, "")?;
         self.write("Delete associations", |state| {
             let found: Vec<(&AssociationKey, &AssociationValue)> = state
                 .associations_of_resource_id(&req.resource_id)
-                .filter(|(k, _)| {
-                    k.tenant == TENANT
-                        && k.resource_type == resource_type
-                        && (req.association_types.is_empty()
-                            || req.association_types.contains(&k.association_type))
-                })
+                .filter(|(k, v)| filter.keeps(k, v))
                 .collect();
             if found.is_empty() && !missing_ok {
                 return Err(Error::AssociationNotFound(req.resource_id.clone()));
@@ -937,11 +923,45 @@ fn to_api(k: &AssociationKey, v: &AssociationValue) -> api::Association {
     }
 }
 
-fn collect<'s>(
+/// What a lookup or a delete keeps: one resource type (`topic` unless
+/// given), the association types asked for (every one when none is) and one
+/// lifecycle, or both.
+struct Filter<'r> {
+    resource_type: &'r str,
+    association_types: &'r [String],
+    lifecycle: Option<&'static str>,
+}
+
+impl<'r> Filter<'r> {
+    fn new(
+        resource_type: &'r str,
+        association_types: &'r [String],
+        lifecycle_text: &str,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            resource_type: or_topic(resource_type),
+            association_types,
+            lifecycle: (!lifecycle_text.is_empty())
+                .then(|| lifecycle(lifecycle_text))
+                .transpose()?,
+        })
+    }
+
+    fn keeps(&self, k: &AssociationKey, v: &AssociationValue) -> bool {
+        k.tenant == TENANT
+            && k.resource_type == self.resource_type
+            && (self.association_types.is_empty()
+                || self.association_types.contains(&k.association_type))
+            && self.lifecycle.is_none_or(|l| v.lifecycle == l)
+    }
+}
+
+fn select<'s>(
     found: impl Iterator<Item = (&'s AssociationKey, &'s AssociationValue)>,
+    filter: &Filter<'_>,
 ) -> Vec<api::Association> {
     found
-        .filter(|(k, _)| k.tenant == TENANT)
+        .filter(|(k, v)| filter.keeps(k, v))
         .map(|(k, v)| to_api(k, v))
         .collect()
 }
@@ -982,10 +1002,11 @@ fn get_resource(
     query: &api::AssociationQuery,
     include_schemas: bool,
 ) -> Result<api::AssociationResponse, Error> {
-    let resource_type = or_topic(&query.resource_type);
-    let wanted_lifecycle = (!query.lifecycle.is_empty())
-        .then(|| lifecycle(&query.lifecycle))
-        .transpose()?;
+    let filter = Filter::new(
+        &query.resource_type,
+        &query.association_types,
+        &query.lifecycle,
+    )?;
     let found: Vec<(&AssociationKey, &AssociationValue)> = if query.resource_id.is_empty() {
         state
             .associations_of_resource_name(TENANT, &query.resource_name)
@@ -997,13 +1018,7 @@ fn get_resource(
             .collect::<Vec<_>>()
     }
     .into_iter()
-    .filter(|(k, v)| {
-        k.tenant == TENANT
-            && k.resource_type == resource_type
-            && (query.association_types.is_empty()
-                || query.association_types.contains(&k.association_type))
-            && wanted_lifecycle.is_none_or(|l| v.lifecycle == l)
-    })
+    .filter(|(k, v)| filter.keeps(k, v))
     .collect();
     same_resource(&found)?;
     let fill = |asked: &str, stored: Option<&String>| match (asked, stored) {
@@ -1028,7 +1043,7 @@ fn get_resource(
             first.map(|(k, _)| &k.resource_namespace),
         ),
         resource_id: fill(&query.resource_id, first.map(|(_, v)| &v.resource_id)),
-        resource_type: resource_type.to_owned(),
+        resource_type: filter.resource_type.to_owned(),
         associations,
     })
 }
