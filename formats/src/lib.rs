@@ -13,7 +13,10 @@ use std::str::FromStr;
 
 pub mod avro;
 pub mod json;
+pub mod limits;
 pub mod protobuf;
+
+pub use limits::Limits;
 
 /// The `schemaType` of the REST API and of the `_schemas` records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,18 +90,31 @@ pub enum ParsedSchema {
 }
 
 /// Parses and validates `text` of type `schema_type` against its
-/// dependencies.
+/// dependencies, within the default [`Limits`].
 pub fn parse(
     schema_type: SchemaType,
     text: &str,
     dependencies: &[Dependency],
 ) -> Result<ParsedSchema, FormatError> {
+    parse_with(schema_type, text, dependencies, &Limits::default())
+}
+
+/// [`parse`] within `limits`.
+pub fn parse_with(
+    schema_type: SchemaType,
+    text: &str,
+    dependencies: &[Dependency],
+    limits: &Limits,
+) -> Result<ParsedSchema, FormatError> {
     match schema_type {
-        SchemaType::Avro => avro::AvroSchema::parse(text, dependencies).map(ParsedSchema::Avro),
-        SchemaType::Protobuf => {
-            protobuf::ProtobufSchema::parse(text, dependencies).map(ParsedSchema::Protobuf)
+        SchemaType::Avro => {
+            avro::AvroSchema::parse_with(text, dependencies, limits).map(ParsedSchema::Avro)
         }
-        SchemaType::Json => json::JsonSchema::parse(text, dependencies).map(ParsedSchema::Json),
+        SchemaType::Protobuf => protobuf::ProtobufSchema::parse_with(text, dependencies, limits)
+            .map(ParsedSchema::Protobuf),
+        SchemaType::Json => {
+            json::JsonSchema::parse_with(text, dependencies, limits).map(ParsedSchema::Json)
+        }
     }
 }
 

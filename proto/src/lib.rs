@@ -95,6 +95,8 @@ fn reason(error_code: i32) -> &'static str {
         50001 => "STORE_ERROR",
         50002 => "OPERATION_TIMEOUT",
         50003 => "REQUEST_FORWARDING_FAILED",
+        500 => "INTERNAL",
+        503 => "OVERLOADED",
         _ => "UNKNOWN",
     }
 }

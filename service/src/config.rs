@@ -50,6 +50,106 @@ pub struct Config {
     /// Log lines as text or as JSON objects.
     #[arg(long, env = "SCUTE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+}
+
+/// What the server takes at once, and how long it waits: every door a
+/// stranger can knock on has a bound.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitsConfig {
+    /// The deepest nesting a schema may have (JSON arrays and objects,
+    /// Protobuf braces and nested messages), up to 1000.
+    #[arg(long, env = "SCUTE_MAX_SCHEMA_DEPTH", default_value_t = scute_formats::Limits::DEFAULT_MAX_DEPTH,
+          value_parser = parse_depth)]
+    pub max_schema_depth: usize,
+    /// Threads that parse and check schemas (default: one per core).
+    #[arg(long, env = "SCUTE_COMPUTE_THREADS", value_parser = parse_threads)]
+    pub compute_threads: Option<usize>,
+    /// Parses and checks that may wait for a thread; beyond, a request is
+    /// answered 503 (default: 64 per thread).
+    #[arg(long, env = "SCUTE_COMPUTE_QUEUE")]
+    pub compute_queue: Option<usize>,
+    /// How long parsing and checking one request's schemas may take,
+    /// waiting included, in milliseconds; beyond, 500 with error code 50002.
+    #[arg(long, env = "SCUTE_COMPUTE_DEADLINE_MS", default_value_t = 10_000)]
+    pub compute_deadline_ms: u64,
+    /// Requests in flight at once, REST and gRPC together; beyond, 503
+    /// (gRPC RESOURCE_EXHAUSTED).
+    #[arg(long, env = "SCUTE_MAX_REQUESTS_IN_FLIGHT", default_value_t = 512)]
+    pub max_requests_in_flight: usize,
+    /// Open connections on each listener; beyond, a new connection is
+    /// answered 503 and closed (default: 10000, or fewer if the process may
+    /// not open that many files).
+    #[arg(long, env = "SCUTE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// The largest request: a REST body (413 beyond) or a gRPC message.
+    #[arg(long, env = "SCUTE_MAX_REQUEST_BYTES", default_value_t = 16 << 20)]
+    pub max_request_bytes: usize,
+    /// Request bodies held in memory at once, in bytes, REST and gRPC
+    /// together; beyond, 503.
+    #[arg(long, env = "SCUTE_MAX_REQUEST_BYTES_IN_FLIGHT", default_value_t = 256 << 20)]
+    pub max_request_bytes_in_flight: usize,
+    /// How long a client may take to send a request's headers, in
+    /// milliseconds (REST).
+    #[arg(long, env = "SCUTE_HTTP_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub http_header_timeout_ms: u64,
+    /// How long a client may take to send a request's body, in
+    /// milliseconds; beyond, 408 (REST).
+    #[arg(long, env = "SCUTE_HTTP_BODY_TIMEOUT_MS", default_value_t = 60_000)]
+    pub http_body_timeout_ms: u64,
+    /// How long a keep-alive connection may sit without a request before
+    /// it is closed, in milliseconds (REST).
+    #[arg(long, env = "SCUTE_HTTP_IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub http_idle_timeout_ms: u64,
+    /// How long a gRPC connection may sit without a call before it is
+    /// closed, in milliseconds.
+    #[arg(long, env = "SCUTE_GRPC_IDLE_TIMEOUT_MS", default_value_t = 300_000)]
+    pub grpc_idle_timeout_ms: u64,
+    /// Concurrent calls on one gRPC connection (HTTP/2 streams).
+    #[arg(long, env = "SCUTE_GRPC_MAX_CONCURRENT_STREAMS", default_value_t = 200)]
+    pub grpc_max_concurrent_streams: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_schema_depth: scute_formats::Limits::DEFAULT_MAX_DEPTH,
+            compute_threads: None,
+            compute_queue: None,
+            compute_deadline_ms: 10_000,
+            max_requests_in_flight: 512,
+            max_connections: None,
+            max_request_bytes: 16 << 20,
+            max_request_bytes_in_flight: 256 << 20,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 60_000,
+            http_idle_timeout_ms: 30_000,
+            grpc_idle_timeout_ms: 300_000,
+            grpc_max_concurrent_streams: 200,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The bounds on schemas.
+    pub fn schema_limits(&self) -> scute_formats::Limits {
+        scute_formats::Limits {
+            max_depth: self.max_schema_depth,
+        }
+    }
+
+    /// The compute pool's size and deadline.
+    pub fn compute(&self) -> crate::compute::ComputeConfig {
+        let machine = crate::compute::ComputeConfig::for_this_machine();
+        let threads = self.compute_threads.unwrap_or(machine.threads);
+        crate::compute::ComputeConfig {
+            threads,
+            queue: self.compute_queue.unwrap_or(64 * threads),
+            deadline: std::time::Duration::from_millis(self.compute_deadline_ms.max(1)),
+        }
+    }
 }
 
 /// What to do instead of serving.
@@ -97,8 +197,26 @@ impl Config {
             kafka_timeout_ms: 10_000,
             node_id: None,
             command: None,
+            limits: LimitsConfig::default(),
         }
     }
+}
+
+fn parse_in(text: &str, low: usize, high: usize) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (low..=high).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number from {low} to {high}, got {text:?}"
+        )),
+    }
+}
+
+fn parse_depth(text: &str) -> Result<usize, String> {
+    parse_in(text, 1, scute_formats::Limits::MAX_MAX_DEPTH)
+}
+
+fn parse_threads(text: &str) -> Result<usize, String> {
+    parse_in(text, 1, 1024)
 }
 
 fn parse_property(text: &str) -> Result<(String, String), String> {
@@ -138,5 +256,18 @@ mod tests {
             ]
         );
         assert!(Config::try_parse_from(["scute", "--kafka-property", "novalue"]).is_err());
+    }
+
+    #[test]
+    fn limits_default_as_documented_and_are_bounded() {
+        let config = Config::try_parse_from(["scute"]).unwrap();
+        assert_eq!(config.limits, LimitsConfig::default());
+        let config = Config::try_parse_from(["scute", "--max-schema-depth", "1000"]).unwrap();
+        assert_eq!(config.limits.schema_limits().max_depth, 1000);
+        for bad in ["0", "1001", "deep"] {
+            assert!(Config::try_parse_from(["scute", "--max-schema-depth", bad]).is_err());
+        }
+        let config = Config::try_parse_from(["scute", "--compute-threads", "3"]).unwrap();
+        assert_eq!(config.limits.compute().queue, 192);
     }
 }

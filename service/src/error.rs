@@ -101,6 +101,18 @@ pub enum Error {
     /// started: any answer could be stale. REST sends it as HTTP 503.
     #[error("{0}")]
     NotReady(String),
+    /// A limit on what the server takes at once was reached (requests in
+    /// flight, connections, work queued): HTTP 503, retry shortly.
+    #[error("{0}")]
+    Overloaded(String),
+    /// Parsing or checking a schema ran past its deadline: Confluent's
+    /// "operation timed out" code, with a message naming the limit.
+    #[error("{0}")]
+    WorkDeadline(String),
+    /// A bug: a request's work panicked. Logged in full; the request gets
+    /// a 500 (Confluent's generic error), the server goes on.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -144,6 +156,9 @@ impl Error {
             Self::Store(_) => 50001,
             Self::Timeout(_) => 50002,
             Self::NotReady(_) => 50003,
+            Self::Overloaded(_) => 503,
+            Self::WorkDeadline(_) => 50002,
+            Self::Internal(_) => 500,
         }
     }
 
@@ -157,6 +172,8 @@ impl Error {
             42205 | 42206 => Code::FailedPrecondition,
             400 | 42201..=42299 => Code::InvalidArgument,
             50002 => Code::DeadlineExceeded,
+            503 => Code::ResourceExhausted,
+            500 => Code::Internal,
             _ => Code::Unavailable,
         }
     }

@@ -13,6 +13,7 @@
 
 pub mod backup;
 pub mod cli;
+pub mod compute;
 pub mod config;
 pub mod data_contract;
 pub mod error;
@@ -42,6 +43,7 @@ use tokio::task::JoinHandle;
 pub use config::Config;
 pub use error::Error;
 
+use crate::compute::Compute;
 use crate::grpc::GrpcApi;
 use crate::registry::Registry;
 use crate::state::State;
@@ -61,6 +63,8 @@ pub enum ServerError {
     },
     #[error("backup/restore: {0}")]
     Backup(String),
+    #[error("cannot start the compute threads: {0}")]
+    Compute(std::io::Error),
     #[error("the {0} server failed: {1}")]
     Serve(&'static str, String),
 }
@@ -160,7 +164,14 @@ async fn open_kafka(
     let timeout = settings.timeout;
     let log = Arc::new(KafkaLog::open(settings).await?);
     let node = node_id(config);
-    let registry = Arc::new(Registry::shared(log.clone(), node, timeout));
+    let compute = Compute::start(config.limits.compute()).map_err(ServerError::Compute)?;
+    let registry = Arc::new(Registry::shared(
+        log.clone(),
+        node,
+        timeout,
+        compute,
+        config.limits.schema_limits(),
+    ));
     let mut reader = log.reader(0)?;
     let replayer = {
         let registry = registry.clone();
@@ -240,7 +251,13 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let replayed = recovery.records;
     let replay_time = started.elapsed();
     let log = Arc::new(log);
-    let registry = Arc::new(Registry::new(state, log.clone()));
+    let compute = Compute::start(config.limits.compute()).map_err(ServerError::Compute)?;
+    let registry = Arc::new(Registry::new(
+        state,
+        log.clone(),
+        compute,
+        config.limits.schema_limits(),
+    ));
     let storage = config.data_dir.display().to_string();
     serve(
         config,

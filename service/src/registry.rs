@@ -22,13 +22,14 @@
 //! Either way a write returns only once this node's state holds it.
 
 mod associations;
+mod work;
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use scute_formats::{Dependency, ParsedSchema, SchemaType};
+use scute_formats::{Limits, SchemaType};
 use scute_proto::v1 as api;
 use scute_storage::log::{LogEntry, Offset, SchemaLog};
 use scute_storage::record::{
@@ -37,6 +38,7 @@ use scute_storage::record::{
 };
 use tokio::sync::watch;
 
+use crate::compute::Compute;
 use crate::data_contract;
 use crate::error::Error;
 use crate::guid;
@@ -44,6 +46,7 @@ use crate::model::{
     CompatibilityLevel, Mode, SchemaId, Version, VersionSelector, validate_subject,
 };
 use crate::state::{SchemaContent, State, VersionEntry};
+use work::{Directions, Output, Parsed, Work};
 
 /// Confluent's default and maximum page size for schema searches.
 const SEARCH_LIMIT: usize = 1000;
@@ -60,6 +63,9 @@ pub struct Registry {
     poisoned: AtomicBool,
     /// Set on a shared log: how this node's records get applied.
     shared: Option<Shared>,
+    /// Where schemas are parsed and compared, and within what bounds.
+    compute: Compute,
+    limits: Limits,
 }
 
 /// A log other nodes write too: records are applied by the replayer only.
@@ -83,21 +89,29 @@ const WRITE_ATTEMPTS: u32 = 50;
 /// How long a retry waits for the broker's end offset and to read up to it.
 const CATCH_UP_HINT: Duration = Duration::from_millis(200);
 
+/// How many rounds of heavy work one request's rules may ask for: a parse,
+/// then the comparisons it allows; more only while other writes keep
+/// changing what the rules look at.
+const WORK_ROUNDS: usize = 8;
+
 /// A schema from a request, parsed, with its stored form decided.
 struct Candidate {
-    parsed: ParsedSchema,
+    parsed: Arc<Parsed>,
     content: SchemaContent,
 }
 
 impl Registry {
-    /// A registry over a log whose records up to now are `state`.
-    pub fn new(state: State, log: Arc<dyn SchemaLog>) -> Self {
+    /// A registry over a log whose records up to now are `state`, parsing
+    /// and comparing schemas on `compute` within `limits`.
+    pub fn new(state: State, log: Arc<dyn SchemaLog>, compute: Compute, limits: Limits) -> Self {
         Self {
             state: RwLock::new(state),
             log,
             writer: tokio::sync::Mutex::new(()),
             poisoned: AtomicBool::new(false),
             shared: None,
+            compute,
+            limits,
         }
     }
 
@@ -105,8 +119,14 @@ impl Registry {
     /// [`SchemaLog::applies_on_read`]): it starts empty and not serving; the
     /// caller feeds it every record read with [`Registry::apply_read`] and
     /// marks it ready with [`Registry::set_ready`] once caught up.
-    pub fn shared(log: Arc<dyn SchemaLog>, node: i32, timeout: Duration) -> Self {
-        let mut registry = Self::new(State::default(), log);
+    pub fn shared(
+        log: Arc<dyn SchemaLog>,
+        node: i32,
+        timeout: Duration,
+        compute: Compute,
+        limits: Limits,
+    ) -> Self {
+        let mut registry = Self::new(State::default(), log, compute, limits);
         registry.shared = Some(Shared {
             node,
             applied: watch::Sender::new(0),
@@ -189,6 +209,63 @@ impl Registry {
         // A panic while holding the lock cannot leave State half-applied in
         // a way readers could not use; keep serving.
         self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request's heavy work, with its deadline starting now.
+    fn work(&self) -> Work {
+        Work::new(&self.compute, self.limits)
+    }
+
+    /// Runs `rules` on the current state until they have every parse and
+    /// comparison they ask `work` for: each round that leaves some wanted
+    /// does it on the compute pool, with no lock held, and runs them again.
+    async fn with_work<T>(
+        &self,
+        work: &mut Work,
+        mut rules: impl FnMut(&State, &mut Work) -> Result<Option<T>, Error>,
+    ) -> Result<T, Error> {
+        for _ in 0..WORK_ROUNDS {
+            let out = rules(&self.read(), work)?;
+            match out {
+                Some(out) => return Ok(out),
+                None if work.pending() => work.run().await?,
+                None => break,
+            }
+        }
+        Err(Error::Internal(
+            "a request's rules kept asking for more work".into(),
+        ))
+    }
+
+    /// [`Registry::write`] for rules that need heavy work: the work is done
+    /// first, on the state as it is now and outside the writer's lock; the
+    /// write then finds it done, unless another write changed what the rules
+    /// look at meanwhile, and then the missing work is done and the write
+    /// built again.
+    async fn write_with_work<T>(
+        &self,
+        operation: &str,
+        work: &mut Work,
+        mut op: impl FnMut(&State, &mut Work) -> Result<Option<(Vec<Record>, T)>, Error>,
+    ) -> Result<T, Error> {
+        for _ in 0..WORK_ROUNDS {
+            self.with_work(work, |state, work| Ok(op(state, work)?.map(drop)))
+                .await?;
+            let written = self
+                .write(operation, |state| {
+                    Ok(match op(state, work)? {
+                        Some((records, out)) => (records, Some(out)),
+                        None => (Vec::new(), None),
+                    })
+                })
+                .await?;
+            if let Some(out) = written {
+                return Ok(out);
+            }
+        }
+        Err(Error::Internal(
+            "a write kept finding work undone after other writes".into(),
+        ))
     }
 
     /// Builds records from the current state with `op`, then queues, applies
@@ -405,25 +482,28 @@ impl Registry {
     ) -> Result<api::Schema, Error> {
         validate_subject(&req.subject)?;
         let mut req = req;
+        let mut work = self.work();
         if !req.file_descriptor_set.is_empty() {
-            req.schema = descriptor_set_schema(&req.schema_type, &req.file_descriptor_set)?;
+            let set = std::mem::take(&mut req.file_descriptor_set);
+            req.schema = self.descriptor_set_schema(&req.schema_type, set).await?;
             req.schema_type = SchemaType::Protobuf.to_string();
         }
         let subject = req.subject;
-        let heavy = is_heavy(&req.schema_type);
-        let candidate = cpu_heavy(heavy, || {
-            let state = self.read();
-            let normalize = req.normalize || config_normalize(&state, &subject);
-            self.candidate(
-                &state,
-                &req.schema_type,
-                &req.schema,
-                &req.references,
-                normalize,
-                req.metadata_json.as_deref(),
-                req.rule_set_json.as_deref(),
-            )
-        })?;
+        let candidate = self
+            .with_work(&mut work, |state, work| {
+                let normalize = req.normalize || config_normalize(state, &subject);
+                self.candidate(
+                    state,
+                    work,
+                    &req.schema_type,
+                    &req.schema,
+                    &req.references,
+                    normalize,
+                    req.metadata_json.as_deref(),
+                    req.rule_set_json.as_deref(),
+                )
+            })
+            .await?;
         // Registering what the subject already holds answers at once, even in
         // READONLY mode, as Confluent does.
         let existing = live_match(&self.read(), &subject, &candidate.content)
@@ -435,9 +515,9 @@ impl Registry {
                 .map_err(|e| Error::store("Register", e))?;
             return Ok(out);
         }
-        self.write("Register", |state| {
+        self.write_with_work("Register", &mut work, |state, work| {
             if let Some((version, entry)) = live_match(state, &subject, &candidate.content) {
-                return Ok((vec![], schema_reply(&subject, version, entry)));
+                return Ok(Some((vec![], schema_reply(&subject, version, entry))));
             }
             // A STRONG association's subject belongs to its topic alone.
             if let Some(r) = candidate.content.references.iter().find(|r| {
@@ -488,9 +568,11 @@ impl Registry {
             };
             if !import {
                 let level = effective_level(state, &subject);
-                let messages = cpu_heavy(heavy, || {
-                    self.check_against(state, &subject, &candidate.parsed, level, None)
-                })?;
+                let Some(messages) =
+                    self.check_against(state, work, &subject, &candidate.parsed, level, None)?
+                else {
+                    return Ok(None);
+                };
                 if !messages.is_empty() {
                     return Err(Error::IncompatibleSchema {
                         subject: subject.clone(),
@@ -551,57 +633,65 @@ impl Registry {
                 version,
                 value: Some(value),
             });
-            Ok((records, reply))
+            Ok(Some((records, reply)))
         })
         .await
     }
 
     pub async fn lookup_schema(&self, req: api::LookupSchemaRequest) -> Result<api::Schema, Error> {
-        let state = self.read();
-        let versions = state
-            .versions(&req.subject)
-            .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
-            .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
-        let normalize = req.normalize || config_normalize(&state, &req.subject);
-        let candidate = cpu_heavy(is_heavy(&req.schema_type), || {
-            self.candidate(
-                &state,
+        let mut work = self.work();
+        self.with_work(&mut work, |state, work| {
+            let versions = state
+                .versions(&req.subject)
+                .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
+                .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+            let normalize = req.normalize || config_normalize(state, &req.subject);
+            let Some(candidate) = self.candidate(
+                state,
+                work,
                 &req.schema_type,
                 &req.schema,
                 &req.references,
                 normalize,
                 None,
                 None,
-            )
-        })?;
-        let found = versions.iter().rev().find(|(_, e)| {
-            (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
-        });
-        let (version, entry) = found.ok_or(Error::SchemaNotFound)?;
-        Ok(schema_reply(&req.subject, *version, entry))
+            )?
+            else {
+                return Ok(None);
+            };
+            let found = versions.iter().rev().find(|(_, e)| {
+                (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
+            });
+            let (version, entry) = found.ok_or(Error::SchemaNotFound)?;
+            Ok(Some(schema_reply(&req.subject, *version, entry)))
+        })
+        .await
     }
 
     pub async fn get_schema_by_id(
         &self,
         req: api::GetSchemaByIdRequest,
     ) -> Result<api::Schema, Error> {
-        let state = self.read();
-        let content = state
-            .schema(req.id)
-            .ok_or(Error::SchemaIdNotFound(req.id))?;
-        let mut reply = content_reply(req.id, content);
-        let wanted = req.subject.filter(|s| !s.is_empty());
-        if let Some((subject, version)) = wanted.and_then(|subject| {
-            let (_, version) = state.id_users(req.id).find(|(s, _)| **s == *subject)?;
-            Some((subject, *version))
-        }) {
-            reply.subject = subject;
-            reply.version = version;
-        }
-        if req.fetch_max_id {
-            reply.max_id = Some(state.max_id());
-        }
-        self.apply_format(&state, content, &req.format, &mut reply);
+        let (mut reply, content) = {
+            let state = self.read();
+            let content = state
+                .schema(req.id)
+                .ok_or(Error::SchemaIdNotFound(req.id))?;
+            let mut reply = content_reply(req.id, content);
+            let wanted = req.subject.filter(|s| !s.is_empty());
+            if let Some((subject, version)) = wanted.and_then(|subject| {
+                let (_, version) = state.id_users(req.id).find(|(s, _)| **s == *subject)?;
+                Some((subject, *version))
+            }) {
+                reply.subject = subject;
+                reply.version = version;
+            }
+            if req.fetch_max_id {
+                reply.max_id = Some(state.max_id());
+            }
+            (reply, content.clone())
+        };
+        self.apply_format(&content, &req.format, &mut reply).await;
         Ok(reply)
     }
 
@@ -609,29 +699,33 @@ impl Registry {
     /// `resolved` for AVRO (referenced types written in full) and
     /// `serialized` for PROTOBUF (a base64 FileDescriptorProto). Formats that
     /// do not apply are ignored, as Confluent ignores them.
-    fn apply_format(
-        &self,
-        state: &State,
-        content: &SchemaContent,
-        format: &str,
-        reply: &mut api::Schema,
-    ) {
-        let wanted = match format {
-            "resolved" if content.schema_type == "AVRO" && !content.references.is_empty() => format,
-            "serialized" if content.schema_type == "PROTOBUF" => format,
+    async fn apply_format(&self, content: &SchemaContent, format: &str, reply: &mut api::Schema) {
+        let output = match format {
+            "resolved" if content.schema_type == "AVRO" && !content.references.is_empty() => {
+                Output::Resolved
+            }
+            "serialized" if content.schema_type == "PROTOBUF" => Output::Serialized,
             _ => return,
         };
-        match cpu_heavy(is_heavy(&content.schema_type), || {
-            self.parse_stored(state, content)
-        }) {
-            Ok(parsed) if wanted == "serialized" => {
-                if let Some(text) = parsed.serialized() {
-                    reply.schema = text;
-                }
-            }
-            Ok(parsed) => reply.schema = parsed.resolved(),
+        let Ok(schema_type) = content.schema_type.parse::<SchemaType>() else {
+            return;
+        };
+        let mut work = self.work();
+        let parsed = self
+            .with_work(&mut work, |state, work| {
+                work.parse(
+                    state,
+                    schema_type,
+                    &content.schema,
+                    &content.references,
+                    output,
+                )
+            })
+            .await;
+        match parsed {
+            Ok(parsed) => reply.schema = parsed.text.clone(),
             Err(e) => {
-                tracing::warn!(error = %e, "a stored schema no longer parses; returning it as stored")
+                tracing::warn!(error = %e, "a stored schema could not be formatted; returning it as stored")
             }
         }
     }
@@ -754,10 +848,15 @@ impl Registry {
     }
 
     pub async fn get_version(&self, req: api::GetVersionRequest) -> Result<api::Schema, Error> {
-        let state = self.read();
-        let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
-        let mut reply = schema_reply(&req.subject, version, entry);
-        self.apply_format(&state, &entry.content, &req.format, &mut reply);
+        let (mut reply, content) = {
+            let state = self.read();
+            let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
+            (
+                schema_reply(&req.subject, version, entry),
+                entry.content.clone(),
+            )
+        };
+        self.apply_format(&content, &req.format, &mut reply).await;
         Ok(reply)
     }
 
@@ -767,31 +866,36 @@ impl Registry {
         &self,
         req: api::GetLatestWithMetadataRequest,
     ) -> Result<api::Schema, Error> {
-        let state = self.read();
-        let versions = state
-            .versions(&req.subject)
-            .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
-            .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
-        let holds_all = |entry: &VersionEntry| {
-            let properties = entry
-                .content
-                .metadata
-                .as_ref()
-                .and_then(|m| m.get("properties"))
-                .and_then(serde_json::Value::as_object);
-            properties.is_some_and(|props| {
-                req.metadata
-                    .iter()
-                    .all(|(k, v)| props.get(k).and_then(serde_json::Value::as_str) == Some(v))
-            })
+        let (mut reply, content) = {
+            let state = self.read();
+            let versions = state
+                .versions(&req.subject)
+                .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
+                .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+            let holds_all = |entry: &VersionEntry| {
+                let properties = entry
+                    .content
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.get("properties"))
+                    .and_then(serde_json::Value::as_object);
+                properties.is_some_and(|props| {
+                    req.metadata
+                        .iter()
+                        .all(|(k, v)| props.get(k).and_then(serde_json::Value::as_str) == Some(v))
+                })
+            };
+            let (version, entry) = versions
+                .iter()
+                .rev()
+                .find(|(_, e)| (req.deleted || !e.deleted) && holds_all(e))
+                .ok_or(Error::SchemaNotFound)?;
+            (
+                schema_reply(&req.subject, *version, entry),
+                entry.content.clone(),
+            )
         };
-        let (version, entry) = versions
-            .iter()
-            .rev()
-            .find(|(_, e)| (req.deleted || !e.deleted) && holds_all(e))
-            .ok_or(Error::SchemaNotFound)?;
-        let mut reply = schema_reply(&req.subject, *version, entry);
-        self.apply_format(&state, &entry.content, &req.format, &mut reply);
+        self.apply_format(&content, &req.format, &mut reply).await;
         Ok(reply)
     }
 
@@ -799,13 +903,15 @@ impl Registry {
         &self,
         req: api::GetSchemaByGuidRequest,
     ) -> Result<api::Schema, Error> {
-        let state = self.read();
-        let not_found = || Error::SchemaGuidNotFound(req.guid.clone());
-        let guid = guid::parse(&req.guid).ok_or_else(not_found)?;
-        let id = state.ids_of_guid(&guid).next().ok_or_else(not_found)?;
-        let content = state.schema(id).ok_or_else(not_found)?;
-        let mut reply = content_reply(id, content);
-        self.apply_format(&state, content, &req.format, &mut reply);
+        let (mut reply, content) = {
+            let state = self.read();
+            let not_found = || Error::SchemaGuidNotFound(req.guid.clone());
+            let guid = guid::parse(&req.guid).ok_or_else(not_found)?;
+            let id = state.ids_of_guid(&guid).next().ok_or_else(not_found)?;
+            let content = state.schema(id).ok_or_else(not_found)?;
+            (content_reply(id, content), content.clone())
+        };
+        self.apply_format(&content, &req.format, &mut reply).await;
         Ok(reply)
     }
 
@@ -1115,78 +1221,84 @@ impl Registry {
             .as_deref()
             .map(VersionSelector::parse)
             .transpose()?;
-        let state = self.read();
-        let normalize = req.normalize || config_normalize(&state, &req.subject);
-        let heavy = is_heavy(&req.schema_type);
-        let candidate = match cpu_heavy(heavy, || {
-            self.candidate(
-                &state,
+        let mut work = self.work();
+        self.with_work(&mut work, |state, work| {
+            let normalize = req.normalize || config_normalize(state, &req.subject);
+            let candidate = match self.candidate(
+                state,
+                work,
                 &req.schema_type,
                 &req.schema,
                 &req.references,
                 normalize,
                 None,
                 None,
-            )
-        }) {
-            Ok(c) => c,
-            // With verbose, Confluent answers an invalid schema with its
-            // reason instead of an error.
-            Err(Error::InvalidSchema(reason)) if req.verbose => {
-                return Ok(api::CompatibilityResult {
-                    is_compatible: false,
-                    messages: vec![reason],
-                });
-            }
-            Err(e) => return Err(e),
-        };
-        let against = match selector {
-            None | Some(VersionSelector::Latest) if state.versions(&req.subject).is_none() => {
-                return Ok(api::CompatibilityResult {
-                    is_compatible: true,
-                    messages: vec![],
-                });
-            }
-            Some(VersionSelector::Number(n)) => {
-                let versions = state
-                    .versions(&req.subject)
-                    .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
-                match versions.get(&n) {
-                    Some(e) if !e.deleted => Some(n),
-                    _ => return Err(Error::VersionNotFound(n.to_string())),
+            ) {
+                Ok(Some(c)) => c,
+                Ok(None) => return Ok(None),
+                // With verbose, Confluent answers an invalid schema with its
+                // reason instead of an error.
+                Err(Error::InvalidSchema(reason)) if req.verbose => {
+                    return Ok(Some(api::CompatibilityResult {
+                        is_compatible: false,
+                        messages: vec![reason],
+                    }));
                 }
-            }
-            Some(VersionSelector::Latest) => {
-                let (v, _) = find_version(&state, &req.subject, "latest", false)?;
-                Some(v)
-            }
-            None => None,
-        };
-        let level = effective_level(&state, &req.subject);
-        let messages = cpu_heavy(heavy, || {
-            self.check_against(&state, &req.subject, &candidate.parsed, level, against)
-        })?;
-        Ok(api::CompatibilityResult {
-            is_compatible: messages.is_empty(),
-            messages: if req.verbose { messages } else { vec![] },
+                Err(e) => return Err(e),
+            };
+            let against = match selector {
+                None | Some(VersionSelector::Latest) if state.versions(&req.subject).is_none() => {
+                    return Ok(Some(api::CompatibilityResult {
+                        is_compatible: true,
+                        messages: vec![],
+                    }));
+                }
+                Some(VersionSelector::Number(n)) => {
+                    let versions = state
+                        .versions(&req.subject)
+                        .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+                    match versions.get(&n) {
+                        Some(e) if !e.deleted => Some(n),
+                        _ => return Err(Error::VersionNotFound(n.to_string())),
+                    }
+                }
+                Some(VersionSelector::Latest) => {
+                    let (v, _) = find_version(state, &req.subject, "latest", false)?;
+                    Some(v)
+                }
+                None => None,
+            };
+            let level = effective_level(state, &req.subject);
+            let Some(messages) =
+                self.check_against(state, work, &req.subject, &candidate.parsed, level, against)?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(api::CompatibilityResult {
+                is_compatible: messages.is_empty(),
+                messages: if req.verbose { messages } else { vec![] },
+            }))
         })
+        .await
     }
 
     /// Confluent's verbose messages for every problem of `new` against the
-    /// versions `level` names (or just `only`), empty when compatible.
+    /// versions `level` names (or just `only`), empty when compatible;
+    /// `None` until `work` has compared them all.
     fn check_against(
         &self,
         state: &State,
+        work: &mut Work,
         subject: &str,
-        new: &ParsedSchema,
+        new: &Arc<Parsed>,
         level: CompatibilityLevel,
         only: Option<Version>,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<Option<Vec<String>>, Error> {
         if level == CompatibilityLevel::None {
-            return Ok(vec![]);
+            return Ok(Some(vec![]));
         }
         let Some(versions) = state.versions(subject) else {
-            return Ok(vec![]);
+            return Ok(Some(vec![]));
         };
         let mut live: Vec<(&Version, &VersionEntry)> =
             versions.iter().filter(|(_, e)| !e.deleted).collect();
@@ -1195,33 +1307,33 @@ impl Registry {
             None if !level.transitive() => live = live.split_off(live.len().saturating_sub(1)),
             None => {}
         }
+        let directions = Directions {
+            backward: level.backward(),
+            forward: level.forward(),
+        };
         let mut messages = Vec::new();
+        let mut pending = false;
         // Newest first, as Confluent reports them.
         for (version, entry) in live.into_iter().rev() {
-            let old = match self.parse_stored(state, &entry.content) {
-                Ok(old) => old,
-                Err(e) => {
+            let problems = match work.problems(state, new, &entry.content, directions)? {
+                None => {
+                    pending = true;
+                    continue;
+                }
+                Some(Ok(problems)) => problems,
+                Some(Err(e)) => {
                     tracing::warn!(%subject, version, error = %e, "a stored version no longer parses; skipping it in the compatibility check");
                     continue;
                 }
             };
-            let mut problems: Vec<String> = Vec::new();
-            if level.backward() {
-                problems.extend(
-                    new.read_problems(&old)
-                        .iter()
-                        .map(|p| p.message("new", "old")),
-                );
-            }
-            if level.forward() {
-                problems.extend(
-                    old.read_problems(new)
-                        .iter()
-                        .map(|p| p.message("old", "new")),
-                );
-            }
-            if !problems.is_empty() {
-                messages.extend(problems);
+            let found: Vec<String> = problems
+                .backward
+                .iter()
+                .map(|p| p.message("new", "old"))
+                .chain(problems.forward.iter().map(|p| p.message("old", "new")))
+                .collect();
+            if !found.is_empty() {
+                messages.extend(found);
                 messages.push(format!("{{oldSchemaVersion: {version}}}"));
                 messages.push(format!("{{oldSchema: '{}'}}", entry.content.schema));
                 messages.push(format!(
@@ -1229,23 +1341,25 @@ impl Registry {
                 ));
             }
         }
-        Ok(messages)
+        Ok((!pending).then_some(messages))
     }
 
     // ---- parsing ----
 
-    /// Parses a schema from a request against the references it names.
+    /// Parses a schema from a request against the references it names;
+    /// `None` until `work` has parsed it.
     #[allow(clippy::too_many_arguments)]
     fn candidate(
         &self,
         state: &State,
+        work: &mut Work,
         schema_type: &str,
         schema: &str,
         references: &[api::SchemaReference],
         normalize: bool,
         metadata: Option<&str>,
         rule_set: Option<&str>,
-    ) -> Result<Candidate, Error> {
+    ) -> Result<Option<Candidate>, Error> {
         // Typed first, as Jackson reads the request before anything else.
         let metadata = metadata.map(data_contract::metadata).transpose()?;
         let rule_set = rule_set.map(data_contract::rule_set).transpose()?;
@@ -1283,26 +1397,46 @@ impl Registry {
                 version,
             });
         }
-        let dependencies = dependencies(state, &resolved)?;
-        let parsed = scute_formats::parse(schema_type, schema, &dependencies)
-            .map_err(|e| Error::InvalidSchema(e.to_string()))?;
-        let text = if normalize {
-            parsed.normalized()
+        let output = if normalize {
+            Output::Normalized
         } else {
-            parsed.canonical().to_owned()
+            Output::Canonical
         };
-        let content =
-            SchemaContent::new(schema_type.to_string(), text, resolved, metadata, rule_set);
-        Ok(Candidate { parsed, content })
+        let Some(parsed) = work.parse(state, schema_type, schema, &resolved, output)? else {
+            return Ok(None);
+        };
+        let content = SchemaContent::new(
+            schema_type.to_string(),
+            parsed.text.clone(),
+            resolved,
+            metadata,
+            rule_set,
+        );
+        Ok(Some(Candidate { parsed, content }))
     }
 
-    /// Parses a schema already in the registry.
-    fn parse_stored(&self, state: &State, content: &SchemaContent) -> Result<ParsedSchema, Error> {
-        let schema_type: SchemaType = content.schema_type.parse().map_err(|_| {
-            Error::InvalidSchema(format!("Invalid schema type {}", content.schema_type))
-        })?;
-        let dependencies = dependencies(state, &content.references)?;
-        scute_formats::parse(schema_type, &content.schema, &dependencies)
+    /// The schema text a `file_descriptor_set` stands for (its last file, as
+    /// Confluent's clients send it: a base64 FileDescriptorProto), read on
+    /// the compute pool.
+    async fn descriptor_set_schema(
+        &self,
+        schema_type: &str,
+        set: Vec<u8>,
+    ) -> Result<String, Error> {
+        if !schema_type.is_empty() && schema_type != SchemaType::Protobuf.as_str() {
+            return Err(Error::InvalidSchema(format!(
+                "A file_descriptor_set is a PROTOBUF schema, not {schema_type}"
+            )));
+        }
+        let limits = self.limits;
+        let compute = &self.compute;
+        compute
+            .run(
+                "reading a file_descriptor_set",
+                compute.deadline(),
+                move || scute_formats::protobuf::schema_from_descriptor_set(&set, &limits),
+            )
+            .await?
             .map_err(|e| Error::InvalidSchema(e.to_string()))
     }
 
@@ -1310,85 +1444,6 @@ impl Registry {
     pub fn applied(&self) -> u64 {
         self.read().applied()
     }
-}
-
-/// Whether parsing or checking a schema of this type can take long:
-/// compiling a large Protobuf file, or reading and comparing a large JSON
-/// schema, takes tens of milliseconds (see the README's figures). AVRO is
-/// fast enough to run in place.
-fn is_heavy(schema_type: &str) -> bool {
-    schema_type == SchemaType::Protobuf.as_str() || schema_type == SchemaType::Json.as_str()
-}
-
-/// Runs `work` so that a long parse does not stall the other tasks of this
-/// worker thread: on a multi-threaded runtime the worker hands its tasks to
-/// another thread for the duration (a current-thread runtime, as in tests,
-/// just runs it).
-fn cpu_heavy<T>(heavy: bool, work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    if heavy
-        && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
-    {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
-    }
-}
-
-/// The schema text a `file_descriptor_set` stands for (its last file, as
-/// Confluent's clients send it: a base64 FileDescriptorProto).
-fn descriptor_set_schema(schema_type: &str, set: &[u8]) -> Result<String, Error> {
-    if !schema_type.is_empty() && schema_type != SchemaType::Protobuf.as_str() {
-        return Err(Error::InvalidSchema(format!(
-            "A file_descriptor_set is a PROTOBUF schema, not {schema_type}"
-        )));
-    }
-    scute_formats::protobuf::schema_from_descriptor_set(set)
-        .map_err(|e| Error::InvalidSchema(e.to_string()))
-}
-
-/// Every schema the references name, transitively, dependencies first.
-fn dependencies(state: &State, references: &[SchemaReference]) -> Result<Vec<Dependency>, Error> {
-    fn visit(
-        state: &State,
-        r: &SchemaReference,
-        seen: &mut BTreeSet<String>,
-        out: &mut Vec<Dependency>,
-        depth: usize,
-    ) -> Result<(), Error> {
-        if depth > 64 {
-            return Err(Error::InvalidSchema(format!(
-                "Schema references nest too deep at {}",
-                r.name
-            )));
-        }
-        if !seen.insert(r.name.clone()) {
-            return Ok(());
-        }
-        let entry = state
-            .versions(&r.subject)
-            .and_then(|vs| vs.get(&r.version))
-            .ok_or_else(|| {
-                Error::InvalidSchema(format!(
-                    "Invalid schema reference {}: subject {} version {} not found",
-                    r.name, r.subject, r.version
-                ))
-            })?;
-        for inner in &entry.content.references {
-            visit(state, inner, seen, out, depth + 1)?;
-        }
-        out.push(Dependency {
-            name: r.name.clone(),
-            schema: entry.content.schema.clone(),
-        });
-        Ok(())
-    }
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for r in references {
-        visit(state, r, &mut seen, &mut out, 0)?;
-    }
-    Ok(out)
 }
 
 fn same_schema(a: &SchemaContent, b: &SchemaContent) -> bool {

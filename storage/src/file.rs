@@ -608,12 +608,44 @@ struct Scan {
 }
 
 /// Reads frames from `from` until the end or the first bad frame.
-#[cfg(test)]
 fn scan(buf: &[u8], from: usize, on_record: &mut dyn FnMut(LogEntry)) -> Scan {
     let mut reader = buf.get(from..).unwrap_or_default();
-    match scan_stream(&mut reader, from as u64, buf.len() as u64, on_record) {
-        Ok(scan) => scan,
-        Err(e) => unreachable!("reading a slice cannot fail: {e}"),
+    // Reading a slice cannot fail: a short slice is a short frame, judged
+    // by `parse_frame`, and `read_exact` is never asked past its end.
+    scan_stream(&mut reader, from as u64, buf.len() as u64, on_record).unwrap_or(Scan {
+        starts: Vec::new(),
+        good_end: from as u64,
+        bad: None,
+    })
+}
+
+/// What [`read_frames`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameScan {
+    /// Complete records read.
+    pub records: u64,
+    /// The byte after the last complete frame: where open would cut.
+    pub good_end: u64,
+    /// Why reading stopped before the end, if it did.
+    pub bad: Option<&'static str>,
+}
+
+/// Reads a whole log file held in memory (header included) as opening it
+/// does, handing each complete record to `on_record`, up to the end or the
+/// first bad frame. Never fails: anything unreadable is a bad frame.
+pub fn read_frames(file: &[u8], on_record: &mut dyn FnMut(LogEntry)) -> FrameScan {
+    if !file.starts_with(MAGIC) {
+        return FrameScan {
+            records: 0,
+            good_end: 0,
+            bad: Some("not a Scute log"),
+        };
+    }
+    let scan = scan(file, MAGIC.len(), on_record);
+    FrameScan {
+        records: scan.starts.len() as u64,
+        good_end: scan.good_end,
+        bad: scan.bad.map(|b| b.reason),
     }
 }
 

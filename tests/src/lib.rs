@@ -13,6 +13,18 @@ use scute_service::{Config, Running};
 use serde_json::Value;
 use tower::ServiceExt;
 
+/// One compute pool for every in-process registry a test builds.
+pub fn compute() -> scute_service::compute::Compute {
+    static POOL: std::sync::OnceLock<scute_service::compute::Compute> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        scute_service::compute::Compute::start(
+            scute_service::compute::ComputeConfig::for_this_machine(),
+        )
+        .expect("compute threads")
+    })
+    .clone()
+}
+
 /// A started registry on loopback ports, with its data directory.
 #[derive(Debug)]
 pub struct TestRegistry {

@@ -27,7 +27,12 @@ fn no_retries() -> RetryPolicy {
 
 /// A registry served over gRPC only, on `listener`, with `tls` when given.
 fn serve(listener: TcpListener, tls: Option<ServerTlsConfig>) {
-    let registry = Arc::new(Registry::new(State::default(), Arc::new(MemoryLog::new())));
+    let registry = Arc::new(Registry::new(
+        State::default(),
+        Arc::new(MemoryLog::new()),
+        scute_tests::compute(),
+        scute_formats::Limits::default(),
+    ));
     registry.set_ready();
     let mut server = Server::builder();
     if let Some(tls) = tls {
@@ -159,7 +164,12 @@ async fn tls_checks_the_server_against_the_given_ca() {
 
 #[tokio::test]
 async fn credentials_go_with_every_call_raw_ones_too() {
-    let registry = Arc::new(Registry::new(State::default(), Arc::new(MemoryLog::new())));
+    let registry = Arc::new(Registry::new(
+        State::default(),
+        Arc::new(MemoryLog::new()),
+        scute_tests::compute(),
+        scute_formats::Limits::default(),
+    ));
     registry.set_ready();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -92,7 +92,13 @@ fn replay(registry: Arc<Registry>, log: Arc<RacedLog>) {
 #[tokio::test]
 async fn a_write_that_lost_a_race_is_rebuilt_on_the_winners_state() {
     let log = Arc::new(RacedLog::default());
-    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
+    let registry = Arc::new(Registry::shared(
+        log.clone(),
+        1,
+        Duration::from_secs(30),
+        scute_tests::compute(),
+        scute_formats::Limits::default(),
+    ));
     assert_eq!(registry.serving().unwrap_err().error_code(), 50003);
     registry.set_ready();
     replay(registry.clone(), log.clone());
@@ -135,7 +141,13 @@ fn unraced_node() -> (Arc<Registry>, Arc<RacedLog>) {
         raced: AtomicBool::new(true),
         ..RacedLog::default()
     });
-    let registry = Arc::new(Registry::shared(log.clone(), 1, Duration::from_secs(30)));
+    let registry = Arc::new(Registry::shared(
+        log.clone(),
+        1,
+        Duration::from_secs(30),
+        scute_tests::compute(),
+        scute_formats::Limits::default(),
+    ));
     registry.set_ready();
     replay(registry.clone(), log.clone());
     (registry, log)

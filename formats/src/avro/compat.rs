@@ -9,6 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use super::model::{Field, Graph, Kind, Node, NodeId};
 use crate::{ErrorType, Incompatibility};
 
+/// The most problems one reader/writer pair keeps. Java keeps them all, and
+/// a named type used twice by each of n nested records then reports 2^n;
+/// real schemas report a handful.
+const MAX_PROBLEMS: usize = 1000;
+
 /// One problem before its location is turned into a path.
 #[derive(Debug, Clone)]
 struct Problem {
@@ -69,9 +74,12 @@ impl Checker<'_> {
         let result = match self.memo.get(&(r, w)) {
             Some(None) => Vec::new(),
             Some(Some(done)) => done.clone(),
+            // The caller's deadline passed: the outcome will be dropped.
+            None if crate::limits::expired() => Vec::new(),
             None => {
                 self.memo.insert((r, w), None);
-                let result = self.calculate(r, w, loc);
+                let mut result = self.calculate(r, w, loc);
+                result.truncate(MAX_PROBLEMS);
                 self.memo.insert((r, w), Some(result.clone()));
                 result
             }

@@ -9,6 +9,7 @@ mod print;
 
 use serde_json::Value;
 
+use crate::limits::{self, Limits};
 use crate::{Dependency, FormatError, Incompatibility, SchemaType};
 use model::{Graph, NodeId};
 
@@ -32,41 +33,72 @@ fn invalid(reason: impl std::fmt::Display) -> FormatError {
     }
 }
 
-/// Avro Java does not validate field defaults of stored schemas (Confluent
-/// validates them only for new registrations) and accepts textual float
-/// defaults, so apache-avro's stricter default checks must not reject.
-fn is_field_default_error(e: &apache_avro::Error) -> bool {
-    use apache_avro::error::Details;
-    matches!(
-        e.details(),
-        Details::GetDefaultRecordField(..) | Details::GetDefaultUnion(..)
-    )
+/// A copy of a schema's JSON without its record fields' defaults, for
+/// apache-avro's validation: Avro Java does not validate field defaults of
+/// stored schemas (Confluent validates them only for new registrations) and
+/// accepts textual float defaults, while apache-avro refuses such a default
+/// and stops there, before checking the names and types after it.
+fn without_field_defaults(json: &Value) -> Value {
+    let mut copy = json.clone();
+    let mut stack = vec![&mut copy];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                let is_record = matches!(
+                    map.get("type").and_then(Value::as_str),
+                    Some("record" | "error")
+                );
+                if is_record && let Some(Value::Array(fields)) = map.get_mut("fields") {
+                    for field in fields.iter_mut() {
+                        if let Value::Object(field) = field {
+                            field.remove("default");
+                        }
+                    }
+                }
+                stack.extend(map.values_mut());
+            }
+            Value::Array(items) => stack.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
+    copy
 }
 
 impl AvroSchema {
-    /// Parses `text` against its dependencies (dependencies first).
+    /// Parses `text` against its dependencies (dependencies first), within
+    /// the default [`Limits`].
     pub fn parse(text: &str, dependencies: &[Dependency]) -> Result<AvroSchema, FormatError> {
-        let json: Value = serde_json::from_str(text).map_err(invalid)?;
+        Self::parse_with(text, dependencies, &Limits::default())
+    }
+
+    /// [`AvroSchema::parse`] within `limits`.
+    pub fn parse_with(
+        text: &str,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<AvroSchema, FormatError> {
+        let json: Value = limits::read_json(text, limits).map_err(invalid)?;
+        let mut dep_jsons = Vec::with_capacity(dependencies.len());
+        for dep in dependencies {
+            dep_jsons.push(limits::read_json(&dep.schema, limits).map_err(invalid)?);
+        }
         // apache-avro validates names, unions, symbols and the like.
         let checked = if dependencies.is_empty() {
-            apache_avro::Schema::parse(&json).map(drop)
+            apache_avro::Schema::parse(&without_field_defaults(&json)).map(drop)
         } else {
             apache_avro::Schema::parse_str_with_list(
-                text,
-                dependencies.iter().map(|d| d.schema.as_str()),
+                &without_field_defaults(&json).to_string(),
+                dep_jsons
+                    .iter()
+                    .map(|d| without_field_defaults(d).to_string()),
             )
             .map(drop)
         };
-        if let Err(e) = checked
-            && !is_field_default_error(&e)
-        {
-            return Err(invalid(e));
-        }
+        checked.map_err(invalid)?;
         let mut graph = Graph::default();
         let mut dependency_names = Vec::with_capacity(dependencies.len());
-        for dep in dependencies {
-            let dep_json: Value = serde_json::from_str(&dep.schema).map_err(invalid)?;
-            let id = graph.add(&dep_json).map_err(invalid)?;
+        for dep_json in &dep_jsons {
+            let id = graph.add(dep_json).map_err(invalid)?;
             if let Some(info) = graph.node(id).named() {
                 dependency_names.push(info.name.full.clone());
             }
@@ -100,7 +132,10 @@ impl AvroSchema {
         let text = normalize::normalized_text(&self.graph, self.root, &known);
         // Confluent re-parses the normalized text; so do we, against the
         // same dependencies, and print that.
-        let Ok(json) = serde_json::from_str::<Value>(&text) else {
+        let deepest = Limits {
+            max_depth: Limits::MAX_MAX_DEPTH,
+        };
+        let Ok(json) = limits::read_json(&text, &deepest) else {
             return text;
         };
         let mut graph = self.graph.clone();

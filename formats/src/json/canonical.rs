@@ -98,8 +98,9 @@ struct Reader<'a> {
     depth: usize,
 }
 
-/// serde_json's own nesting limit: deeper input was refused before here.
-const MAX_DEPTH: usize = 128;
+/// The deepest nesting any configuration lets through: deeper input was
+/// refused before here.
+const MAX_DEPTH: usize = crate::Limits::MAX_MAX_DEPTH;
 
 impl Reader<'_> {
     fn ws(&mut self) {

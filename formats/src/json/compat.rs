@@ -598,7 +598,7 @@ impl Checker<'_> {
             // A recursive schema met itself: compatible on this path.
             return vec![];
         }
-        if self.budget == 0 {
+        if self.budget == 0 || crate::limits::expired() {
             self.limit_hit = true;
             return vec![];
         }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::limits::{self, Limits};
 use crate::{Dependency, ErrorType, FormatError, Incompatibility, SchemaType};
 pub use compat::ChangeType;
 pub use validate::Draft;
@@ -36,10 +37,20 @@ fn invalid(reason: impl std::fmt::Display) -> FormatError {
 
 impl JsonSchema {
     /// Parses `text`, checks it against its draft's meta-schema and
-    /// resolves its `$ref`s against `dependencies` (by reference name).
+    /// resolves its `$ref`s against `dependencies` (by reference name),
+    /// within the default [`Limits`].
     pub fn parse(text: &str, dependencies: &[Dependency]) -> Result<JsonSchema, FormatError> {
+        Self::parse_with(text, dependencies, &Limits::default())
+    }
+
+    /// [`JsonSchema::parse`] within `limits`.
+    pub fn parse_with(
+        text: &str,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<JsonSchema, FormatError> {
         let value: Value =
-            serde_json::from_str(text).map_err(|e| invalid(format!("Invalid JSON: {e}")))?;
+            limits::read_json(text, limits).map_err(|e| invalid(format!("Invalid JSON: {e}")))?;
         if !matches!(value, Value::Object(_) | Value::Bool(_)) {
             return Err(invalid(
                 "a JSON schema must be an object or a boolean at '#'",
@@ -49,13 +60,13 @@ impl JsonSchema {
         validate::check_meta(&value, draft).map_err(invalid)?;
         let mut deps = Vec::with_capacity(dependencies.len());
         for d in dependencies {
-            let v: Value = serde_json::from_str(&d.schema).map_err(|e| {
+            let v: Value = limits::read_json(&d.schema, limits).map_err(|e| {
                 invalid(format!("the referenced schema {} is not JSON: {e}", d.name))
             })?;
             deps.push((d.name.clone(), v));
         }
         let docs = references::Docs::new(&value, &deps);
-        let graph = model::build(&docs).map_err(invalid)?;
+        let graph = model::build(&docs, limits.max_depth).map_err(invalid)?;
         let canonical = canonical::canonical(text)
             .ok_or_else(|| invalid("the schema text could not be re-read"))?;
         Ok(JsonSchema {

@@ -205,18 +205,16 @@ impl Graph {
     }
 }
 
-/// How deep schemas and references may nest while building: far beyond
-/// real schemas, well within the stack.
-const MAX_DEPTH: usize = 512;
-
 /// Builds the graph of the schema at `docs.root()`; an unresolvable `$ref`
-/// is an error naming it and where it is.
-pub(crate) fn build(docs: &Docs<'_>) -> Result<Graph, String> {
+/// is an error naming it and where it is. Schemas nested (through `$ref`s
+/// too) deeper than `max_depth` are an error.
+pub(crate) fn build(docs: &Docs<'_>, max_depth: usize) -> Result<Graph, String> {
     let mut b = Builder {
         docs,
         nodes: Vec::new(),
         at: HashMap::new(),
         depth: 0,
+        max_depth,
     };
     let root = b.load(0, String::new())?;
     Ok(Graph {
@@ -231,6 +229,7 @@ struct Builder<'d, 'a> {
     /// The node of each (document, JSON pointer) already loaded.
     at: HashMap<(usize, String), NodeId>,
     depth: usize,
+    max_depth: usize,
 }
 
 const OBJECT_KEYWORDS: &[&str] = &[
@@ -300,9 +299,10 @@ impl<'a> Builder<'_, 'a> {
             return Ok(id);
         }
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > self.max_depth {
             return Err(format!(
-                "the schema nests deeper than {MAX_DEPTH} levels at '#{pointer}'"
+                "the schema nests deeper than {} levels at '#{pointer}' (the limit is --max-schema-depth)",
+                self.max_depth
             ));
         }
         let id = self.push(Kind::Empty);

@@ -5,6 +5,7 @@
 //! and a message-typed field whose type comes from another file compares
 //! that type too.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
@@ -287,7 +288,33 @@ fn written_label(f: &FieldDescriptorProto, proto2: bool) -> Option<Label> {
     }
 }
 
+/// How many messages one check may compare. Message-typed fields from other
+/// files compare their types afresh at each use, as Confluent's diff does, so
+/// a chain of files whose messages each use the next twice costs 2^n: past
+/// this many, the check answers incompatible and says it stopped.
+pub(crate) const MAX_MESSAGE_COMPARISONS: usize = 200_000;
+
+/// What one check may still do, shared by its nested comparisons.
+struct Budget {
+    left: Cell<usize>,
+    exhausted: Cell<bool>,
+}
+
+impl Budget {
+    /// Takes one comparison, or says the check must stop (budget spent or
+    /// the caller's deadline passed).
+    fn take(&self) -> bool {
+        if self.exhausted.get() || self.left.get() == 0 || crate::limits::expired() {
+            self.exhausted.set(true);
+            return false;
+        }
+        self.left.set(self.left.get() - 1);
+        true
+    }
+}
+
 struct Context<'a> {
+    budget: &'a Budget,
     original: &'a Index<'a>,
     update: &'a Index<'a>,
     original_proto2: bool,
@@ -457,6 +484,7 @@ impl<'a> Context<'a> {
             return;
         };
         let mut sub = Context {
+            budget: self.budget,
             original: self.original,
             update: self.update,
             original_proto2: self.original_proto2,
@@ -491,6 +519,9 @@ impl<'a> Context<'a> {
         update: &'a DescriptorProto,
         update_full: &str,
     ) {
+        if !self.budget.take() {
+            return;
+        }
         if self.entered.insert(original_full.to_owned()) {
             self.compare_fields(original, update);
             self.entered.remove(original_full);
@@ -701,11 +732,23 @@ fn is_proto2(file: &FileDescriptorProto) -> bool {
     matches!(file.syntax.as_deref(), None | Some("") | Some("proto2"))
 }
 
-/// Every difference from `original` to `update`, in Confluent's terms.
-pub(crate) fn differences(original: &Compiled, update: &Compiled) -> Vec<Difference> {
+/// What a check found: the differences, and whether it stopped early.
+pub(crate) struct Outcome {
+    pub(crate) differences: Vec<Difference>,
+    pub(crate) limit_hit: bool,
+}
+
+/// Every difference from `original` to `update`, in Confluent's terms,
+/// comparing at most `max_messages` messages.
+pub(crate) fn differences(original: &Compiled, update: &Compiled, max_messages: usize) -> Outcome {
     let oi = build_index(original);
     let ui = build_index(update);
+    let budget = Budget {
+        left: Cell::new(max_messages),
+        exhausted: Cell::new(false),
+    };
     let mut ctx = Context {
+        budget: &budget,
         original: &oi,
         update: &ui,
         original_proto2: is_proto2(&original.file),
@@ -729,5 +772,8 @@ pub(crate) fn differences(original: &Compiled, update: &Compiled) -> Vec<Differe
             update.file.package(),
         ),
     );
-    ctx.diffs
+    Outcome {
+        differences: ctx.diffs,
+        limit_hit: budget.exhausted.get(),
+    }
 }

@@ -17,7 +17,7 @@ use prost::Message;
 pub use compat::{ChangeType, Difference};
 pub use parse::schema_from_descriptor_set;
 
-use crate::{Dependency, ErrorType, FormatError, Incompatibility};
+use crate::{Dependency, ErrorType, FormatError, Incompatibility, Limits};
 
 /// A parsed Protobuf schema.
 #[derive(Debug, Clone)]
@@ -29,9 +29,19 @@ pub struct ProtobufSchema {
 
 impl ProtobufSchema {
     /// Parses `text` (.proto source, or a base64 FileDescriptorProto as
-    /// Confluent also accepts) against its dependencies by import path.
+    /// Confluent also accepts) against its dependencies by import path,
+    /// within the default [`Limits`].
     pub fn parse(text: &str, dependencies: &[Dependency]) -> Result<Self, FormatError> {
-        let compiled = Box::new(parse::compile(text, dependencies)?);
+        Self::parse_with(text, dependencies, &Limits::default())
+    }
+
+    /// [`ProtobufSchema::parse`] within `limits`.
+    pub fn parse_with(
+        text: &str,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<Self, FormatError> {
+        let compiled = Box::new(parse::compile(text, dependencies, limits)?);
         let canonical = printer(&compiled, false).file(&compiled.source);
         Ok(Self {
             compiled,
@@ -60,13 +70,30 @@ impl ProtobufSchema {
 
     /// Confluent's differences from `original` to this schema.
     pub fn differences(&self, original: &ProtobufSchema) -> Vec<Difference> {
-        compat::differences(&original.compiled, &self.compiled)
+        compat::differences(
+            &original.compiled,
+            &self.compiled,
+            compat::MAX_MESSAGE_COMPARISONS,
+        )
+        .differences
     }
 
     /// Problems that stop a reader of `self` from reading data written with
     /// `writer`: Confluent's incompatible differences from writer to reader.
     pub fn read_problems(&self, writer: &ProtobufSchema) -> Vec<Incompatibility> {
-        self.differences(writer)
+        self.read_problems_within(writer, compat::MAX_MESSAGE_COMPARISONS)
+    }
+
+    /// [`ProtobufSchema::read_problems`] comparing at most `max_messages`
+    /// messages.
+    fn read_problems_within(
+        &self,
+        writer: &ProtobufSchema,
+        max_messages: usize,
+    ) -> Vec<Incompatibility> {
+        let outcome = compat::differences(&writer.compiled, &self.compiled, max_messages);
+        let mut problems: Vec<Incompatibility> = outcome
+            .differences
             .into_iter()
             .filter(|d| !d.change.is_compatible())
             .map(|d| Incompatibility {
@@ -74,7 +101,17 @@ impl ProtobufSchema {
                 path: d.path,
                 additional_info: String::new(),
             })
-            .collect()
+            .collect();
+        if outcome.limit_hit {
+            problems.push(Incompatibility {
+                error_type: ErrorType::CheckLimit,
+                path: "#/".to_owned(),
+                additional_info: format!(
+                    "the schemas are too large to compare: more than {max_messages} message comparisons"
+                ),
+            });
+        }
+        problems
     }
 }
 

@@ -14,6 +14,7 @@ use prost_types::{FileDescriptorProto, FileDescriptorSet};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
 use super::wellknown;
+use crate::limits::{self, Limits, line_column};
 use crate::{Dependency, FormatError, SchemaType};
 
 /// The name the schema itself has among its imports.
@@ -43,14 +44,6 @@ fn invalid(reason: impl Into<String>) -> FormatError {
         schema_type: SchemaType::Protobuf,
         reason: reason.into(),
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// `file:line:column: reason`, from a diagnostic whose first label points
@@ -125,12 +118,117 @@ fn declares_proto2(text: &str) -> bool {
     compact.contains("syntax=\"proto2\";") || compact.contains("syntax='proto2';")
 }
 
-pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compiled, FormatError> {
+/// Checks, before protox reads them, what protox does not bound or words
+/// badly: nesting depth, and decimal literals with a leading zero (protoc:
+/// "Numbers starting with leading zero must be in octal").
+fn check_text(name: &str, text: &str, limits: &Limits) -> Result<(), FormatError> {
+    limits::check_proto_depth(text, limits.max_depth)
+        .map_err(|e| invalid(format!("{name}: {e}")))?;
+    if let Some(offset) = bad_octal(text) {
+        let (line, column) = line_column(text, offset);
+        return Err(invalid(format!(
+            "{name}:{line}:{column}: numbers starting with a leading zero must be in octal"
+        )));
+    }
+    Ok(())
+}
+
+/// The offset of the first integer literal that starts with `0` and holds
+/// an 8 or a 9 outside strings and comments (a float such as `09.5` is
+/// fine).
+fn bad_octal(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            quote @ (b'"' | b'\'') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                let start = i;
+                let word = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+                let token = &bytes[start..i];
+                let float = matches!(bytes.get(i), Some(b'.'));
+                if !word
+                    && !float
+                    && token.len() > 1
+                    && token[0] == b'0'
+                    && token.iter().all(u8::is_ascii_digit)
+                    && token.iter().any(|d| matches!(d, b'8' | b'9'))
+                {
+                    return Some(start);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// How deep a descriptor's messages nest, without recursing.
+fn descriptor_depth(file: &FileDescriptorProto) -> usize {
+    let mut deepest = 0;
+    let mut stack: Vec<(&prost_types::DescriptorProto, usize)> =
+        file.message_type.iter().map(|m| (m, 1)).collect();
+    while let Some((message, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        stack.extend(message.nested_type.iter().map(|m| (m, depth + 1)));
+    }
+    deepest
+}
+
+fn check_descriptor(
+    name: &str,
+    file: &FileDescriptorProto,
+    limits: &Limits,
+) -> Result<(), FormatError> {
+    let depth = descriptor_depth(file);
+    if depth > limits.max_depth {
+        return Err(invalid(format!(
+            "{name}: the descriptor nests messages {depth} deep, deeper than {} levels (the limit is --max-schema-depth)",
+            limits.max_depth
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn compile(
+    text: &str,
+    dependencies: &[Dependency],
+    limits: &Limits,
+) -> Result<Compiled, FormatError> {
     let main_name = if dependencies.iter().any(|d| d.name == MAIN) {
         "schema~.proto".to_owned()
     } else {
         MAIN.to_owned()
     };
+    check_text(&main_name, text, limits)?;
+    for d in dependencies {
+        check_text(&d.name, &d.schema, limits)?;
+        if let Some(fd) = decode_descriptor(&d.schema) {
+            check_descriptor(&d.name, &fd, limits)?;
+        }
+    }
     let (source, from_text, main) = match protox_parse::parse(&main_name, text) {
         Ok(source) => {
             let main = File::from_source(&main_name, text)
@@ -139,6 +237,7 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
         }
         Err(parse_error) => match decode_descriptor(text) {
             Some(mut fd) => {
+                check_descriptor(&main_name, &fd, limits)?;
                 fd.name = Some(main_name.clone());
                 fd.source_code_info = None;
                 (fd.clone(), false, File::from_file_descriptor_proto(fd))
@@ -223,7 +322,7 @@ pub(crate) fn compile(text: &str, dependencies: &[Dependency]) -> Result<Compile
 /// qualified type names reads as: maps as `map<K, V>`, JSON names only
 /// where they differ from protoc's default, so that the descriptors and the
 /// text get the same id.
-pub fn schema_from_descriptor_set(bytes: &[u8]) -> Result<String, FormatError> {
+pub fn schema_from_descriptor_set(bytes: &[u8], limits: &Limits) -> Result<String, FormatError> {
     let set = FileDescriptorSet::decode(bytes)
         .map_err(|e| invalid(format!("Invalid file_descriptor_set: {e}")))?;
     let last = set
@@ -231,6 +330,7 @@ pub fn schema_from_descriptor_set(bytes: &[u8]) -> Result<String, FormatError> {
         .into_iter()
         .next_back()
         .ok_or_else(|| invalid("Invalid file_descriptor_set: it holds no file"))?;
+    check_descriptor(last.name(), &last, limits)?;
     let syntax = last.syntax.as_deref().unwrap_or("");
     let printer = super::print::Printer {
         from_text: false,
@@ -251,6 +351,45 @@ mod tests {
     fn line_and_column_count_from_one() {
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_column("ab", 0), (1, 1));
+    }
+
+    #[test]
+    fn decimal_with_a_leading_zero_is_refused_before_protox() {
+        // protox-parse asserts (in debug builds) that such a literal cannot
+        // reach it.
+        assert_eq!(bad_octal("message A { int32 a = 068; }"), Some(22));
+        assert_eq!(
+            bad_octal("option x = 0x68; option y = 07; option z = 09.5;"),
+            None
+        );
+        assert_eq!(
+            bad_octal("message A1_09 { string s = 1 [default = \"09\"]; } // 09"),
+            None
+        );
+        let err = compile(
+            "syntax = \"proto3\";\nmessage A { int32 a = 089; }",
+            &[],
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("schema.proto:2:23: numbers starting with a leading zero"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_refused_with_where() {
+        let deep = "message M { ".repeat(20) + &"}".repeat(20);
+        let err = compile(&deep, &[], &Limits { max_depth: 10 })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("deeper than 10 levels at line 1, column 131"),
+            "{err}"
+        );
+        assert!(compile(&deep, &[], &Limits { max_depth: 20 }).is_ok());
     }
 
     #[test]

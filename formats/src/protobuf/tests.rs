@@ -212,12 +212,12 @@ fn a_descriptor_set_yields_its_last_file() {
     let s = schema(&p3("message A { string s = 1; }\n"));
     let file = FileDescriptorProtoBytes::from(&s);
     let set = prost_types::FileDescriptorSet { file: vec![file] };
-    let text = schema_from_descriptor_set(&set.encode_to_vec()).unwrap();
+    let text = schema_from_descriptor_set(&set.encode_to_vec(), &Limits::default()).unwrap();
     assert_eq!(
         ProtobufSchema::parse(&text, &[]).unwrap().canonical(),
         "syntax = \"proto3\";\n\nmessage A {\n  string s = 1;\n}\n"
     );
-    assert!(schema_from_descriptor_set(b"\xff\xff").is_err());
+    assert!(schema_from_descriptor_set(b"\xff\xff", &Limits::default()).is_err());
 }
 
 struct FileDescriptorProtoBytes;
@@ -554,7 +554,7 @@ fn descriptors_print_as_confluent_prints_them_but_descriptor_sets_as_text() {
     );
     // The gRPC descriptor set reads as the text would.
     let set = prost_types::FileDescriptorSet { file: vec![file] };
-    let text = schema_from_descriptor_set(&set.encode_to_vec()).unwrap();
+    let text = schema_from_descriptor_set(&set.encode_to_vec(), &Limits::default()).unwrap();
     assert_eq!(
         text,
         "syntax = \"proto3\";\npackage p;\n\nmessage A {\n  string my_name = 1;\n  map<string, int32> m = 2;\n}\n"

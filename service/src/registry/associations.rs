@@ -16,6 +16,7 @@ use scute_proto::v1 as api;
 use scute_proto::v1::list_associations_request::By;
 use scute_storage::record::{AssociationKey, AssociationValue, Record};
 
+use super::work::Work;
 use super::{
     Registry, SEARCH_LIMIT, check_writable, effective_level, effective_mode, find_version, page,
     same_schema, schema_reply,
@@ -58,10 +59,12 @@ impl Registry {
         is_create: bool,
     ) -> Result<api::AssociationResponse, Error> {
         validate_request(&mut req)?;
-        let steps = {
-            let state = self.read();
-            self.plan(&state, &req, is_create, true)?
-        };
+        let mut work = self.work();
+        let steps = self
+            .with_work(&mut work, |state, work| {
+                self.plan(state, work, &req, is_create, true)
+            })
+            .await?;
         if req.dry_run {
             return Ok(response(&req, Vec::new()));
         }
@@ -74,8 +77,10 @@ impl Registry {
             registered.insert(step.association_type.clone(), reply);
         }
         let create_ts = now_ms();
-        self.write("Create association", |state| {
-            let steps = self.plan(state, &req, is_create, false)?;
+        self.write_with_work("Create association", &mut work, |state, work| {
+            let Some(steps) = self.plan(state, work, &req, is_create, false)? else {
+                return Ok(None);
+            };
             let mut records = Vec::new();
             let mut infos = Vec::new();
             for step in steps.into_iter().filter(|s| s.write) {
@@ -92,21 +97,23 @@ impl Registry {
                     value: Some(value),
                 });
             }
-            Ok((records, response(&req, infos)))
+            Ok(Some((records, response(&req, infos))))
         })
         .await
     }
 
     /// Checks every rule for `req` on `state`, in Confluent's order, and says
     /// what to write. `check_schemas` also parses the schemas given and checks
-    /// them against their subjects (before they are registered).
+    /// them against their subjects (before they are registered). `None`
+    /// until `work` has parsed and compared what the rules need.
     fn plan(
         &self,
         state: &State,
+        work: &mut Work,
         req: &api::AssociationRequest,
         is_create: bool,
         check_schemas: bool,
-    ) -> Result<Vec<Step>, Error> {
+    ) -> Result<Option<Vec<Step>>, Error> {
         let mut seen = HashSet::new();
         for change in &req.associations {
             let t = association_type(change);
@@ -195,8 +202,13 @@ impl Registry {
                             "cannot be STRONG when creating an association; STRONG associations must be created with the topic",
                         ));
                     }
-                    if frozen && !import {
-                        self.check_frozen_start(state, change, &step.subject, is_create)?;
+                    if frozen
+                        && !import
+                        && self
+                            .check_frozen_start(state, work, change, &step.subject, is_create)?
+                            .is_none()
+                    {
+                        return Ok(None);
                     }
                 }
                 Some((k, v)) => {
@@ -206,11 +218,12 @@ impl Registry {
                         && same_lifecycle
                         && change.frozen.is_none_or(|f| f == v.frozen);
                     if equivalent {
-                        if is_create
-                            && has_schema
-                            && !self.holds_schema(state, &step.subject, change)?
-                        {
-                            return Err(exists(t, req));
+                        if is_create && has_schema {
+                            match self.holds_schema(state, work, &step.subject, change)? {
+                                None => return Ok(None),
+                                Some(false) => return Err(exists(t, req)),
+                                Some(true) => {}
+                            }
                         }
                         step.write = false;
                     } else {
@@ -268,11 +281,17 @@ impl Registry {
             self.check_subject(state, req, step, change)?;
         }
         if check_schemas {
+            let mut pending = false;
             for (step, change, schema) in schemas_to_register(&steps, req) {
-                self.check_compatible(state, &step.subject, schema, change.normalize)?;
+                pending |= self
+                    .check_compatible(state, work, &step.subject, schema, change.normalize)?
+                    .is_none();
+            }
+            if pending {
+                return Ok(None);
             }
         }
-        Ok(steps)
+        Ok(Some(steps))
     }
 
     /// A new frozen association: it needs a schema on a create, and the
@@ -280,10 +299,11 @@ impl Registry {
     fn check_frozen_start(
         &self,
         state: &State,
+        work: &mut Work,
         change: &api::AssociationChange,
         subject: &str,
         is_create: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<()>, Error> {
         if is_create && change.schema.is_none() {
             return Err(Error::invalid_association(
                 "schema",
@@ -291,15 +311,23 @@ impl Registry {
             ));
         }
         let Ok((latest, _)) = find_version(state, subject, "latest", false) else {
-            return Ok(());
+            return Ok(Some(()));
         };
-        if change.schema.is_none() || latest != 1 || !self.holds_schema(state, subject, change)? {
+        let holds = if change.schema.is_none() || latest != 1 {
+            false
+        } else {
+            match self.holds_schema(state, work, subject, change)? {
+                None => return Ok(None),
+                Some(holds) => holds,
+            }
+        };
+        if !holds {
             return Err(Error::invalid_association(
                 "frozen",
                 "cannot create a frozen association when schemas already exist in the subject",
             ));
         }
-        Ok(())
+        Ok(Some(()))
     }
 
     /// The checks of one association against its subject's other
@@ -350,27 +378,32 @@ impl Registry {
     fn holds_schema(
         &self,
         state: &State,
+        work: &mut Work,
         subject: &str,
         change: &api::AssociationChange,
-    ) -> Result<bool, Error> {
+    ) -> Result<Option<bool>, Error> {
         let Some(schema) = &change.schema else {
-            return Ok(false);
+            return Ok(Some(false));
         };
         let Some(versions) = state.versions(subject) else {
-            return Ok(false);
+            return Ok(Some(false));
         };
-        let candidate = self.candidate(
+        let Some(candidate) = self.candidate(
             state,
+            work,
             &schema.schema_type,
             &schema.schema,
             &schema.references,
             schema.normalize || change.normalize,
             None,
             None,
-        )?;
-        Ok(versions
-            .values()
-            .any(|e| !e.deleted && same_schema(&e.content, &candidate.content)))
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(versions.values().any(|e| {
+            !e.deleted && same_schema(&e.content, &candidate.content)
+        })))
     }
 
     /// A schema given with an association must be compatible with its
@@ -378,23 +411,32 @@ impl Registry {
     fn check_compatible(
         &self,
         state: &State,
+        work: &mut Work,
         subject: &str,
         schema: &api::RegisterSchemaRequest,
         normalize: bool,
-    ) -> Result<(), Error> {
-        let candidate = self.candidate(
+    ) -> Result<Option<()>, Error> {
+        let Some(candidate) = self.candidate(
             state,
+            work,
             &schema.schema_type,
             &schema.schema,
             &schema.references,
             schema.normalize || normalize,
             schema.metadata_json.as_deref(),
             schema.rule_set_json.as_deref(),
-        )?;
+        )?
+        else {
+            return Ok(None);
+        };
         let level = effective_level(state, subject);
-        let messages = self.check_against(state, subject, &candidate.parsed, level, None)?;
+        let Some(messages) =
+            self.check_against(state, work, subject, &candidate.parsed, level, None)?
+        else {
+            return Ok(None);
+        };
         if messages.is_empty() {
-            Ok(())
+            Ok(Some(()))
         } else {
             Err(Error::IncompatibleSchema {
                 subject: subject.to_owned(),

@@ -1,0 +1,270 @@
+//! The bodies of Scute's fuzz targets, one function per target.
+//!
+//! `fuzz_targets/*.rs` hand libFuzzer's input to these functions, and
+//! `tests/corpus.rs` runs them over the committed seeds and over every input
+//! a fuzzer ever crashed on (`regressions/`), so a fixed crash stays fixed
+//! in a plain `cargo test`.
+//!
+//! A target fails (panics) when Scute would: a panic in a parser or a rule,
+//! a stack overflow, a canonical text that does not read back as itself, a
+//! schema that is incompatible with itself, or a REST answer of 500.
+//!
+//! Inputs with several parts separate them with a NUL byte:
+//!
+//! * schema targets: `schema \0 dependency \0 dependency ...`, each
+//!   dependency `name \n text`;
+//! * compatibility targets: `original \0 update \0 dependency ...`;
+//! * `schemas_topic`: one record a line, `key \t value` (`null` for a tombstone);
+//! * `rest`: requests, each `METHOD /path?query \n header: value ... \n\n body`.
+
+// A failed check is a finding: panicking is how a target reports it.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use base64::Engine;
+use scute_formats::{Dependency, Limits, SchemaType};
+use scute_service::compute::{Compute, ComputeConfig};
+use scute_service::grpc::GrpcApi;
+use scute_service::registry::Registry;
+use scute_service::state::State;
+use scute_storage::log::LogEntry;
+use scute_storage::memory::MemoryLog;
+use scute_storage::record;
+use tower::ServiceExt;
+
+/// Splits an input into its NUL-separated parts, as text (lossily: the
+/// registry only ever sees UTF-8).
+fn parts(data: &[u8]) -> Vec<String> {
+    data.split(|b| *b == 0)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
+}
+
+/// `name \n text` parts as dependencies.
+fn dependencies(parts: &[String]) -> Vec<Dependency> {
+    parts
+        .iter()
+        .map(|p| {
+            let (name, schema) = p.split_once('\n').unwrap_or((p.as_str(), ""));
+            Dependency {
+                name: name.to_owned(),
+                schema: schema.to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Parses, then checks what registering the schema relies on: its stored
+/// and normalized texts read back, the stored text is a fixed point (the
+/// same schema written again gets the same id), and a schema never breaks
+/// compatibility with itself.
+fn parse_and_check(schema_type: SchemaType, text: &str, deps: &[Dependency]) {
+    let Ok(parsed) = scute_formats::parse(schema_type, text, deps) else {
+        return;
+    };
+    let canonical = parsed.canonical().to_owned();
+    let again = scute_formats::parse(schema_type, &canonical, deps)
+        .unwrap_or_else(|e| panic!("the stored text does not parse: {e}\n{canonical}"));
+    assert_eq!(
+        again.canonical(),
+        canonical,
+        "the stored text is not its own stored text"
+    );
+    let normalized = parsed.normalized();
+    if let Err(e) = scute_formats::parse(schema_type, &normalized, deps) {
+        panic!("the normalized text does not parse: {e}\n{normalized}");
+    }
+    let _ = parsed.resolved();
+    let _ = parsed.serialized();
+    let problems = parsed.read_problems(&again);
+    assert!(
+        problems.is_empty(),
+        "a schema is incompatible with its own stored text: {problems:?}"
+    );
+}
+
+fn parse_target(schema_type: SchemaType, data: &[u8]) {
+    let parts = parts(data);
+    let deps = dependencies(&parts[1..]);
+    parse_and_check(schema_type, &parts[0], &deps);
+}
+
+/// Both directions of a compatibility check between two schemas.
+fn compat_target(schema_type: SchemaType, data: &[u8]) {
+    let parts = parts(data);
+    let [original, update, rest @ ..] = parts.as_slice() else {
+        return;
+    };
+    let deps = dependencies(rest);
+    let (Ok(original), Ok(update)) = (
+        scute_formats::parse(schema_type, original, &deps),
+        scute_formats::parse(schema_type, update, &deps),
+    ) else {
+        return;
+    };
+    for (reader, writer) in [(&update, &original), (&original, &update)] {
+        for problem in reader.read_problems(writer) {
+            let _ = problem.message("new", "old");
+        }
+    }
+}
+
+pub fn avro(data: &[u8]) {
+    parse_target(SchemaType::Avro, data);
+}
+
+pub fn protobuf_text(data: &[u8]) {
+    parse_target(SchemaType::Protobuf, data);
+}
+
+/// Descriptor input, both ways the registry takes it: a FileDescriptorSet
+/// over gRPC, and a base64 FileDescriptorProto as the schema text.
+pub fn protobuf_descriptor(data: &[u8]) {
+    if let Ok(text) = scute_formats::protobuf::schema_from_descriptor_set(data, &Limits::default())
+    {
+        parse_and_check(SchemaType::Protobuf, &text, &[]);
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(data);
+    parse_and_check(SchemaType::Protobuf, &encoded, &[]);
+}
+
+pub fn json_schema(data: &[u8]) {
+    parse_target(SchemaType::Json, data);
+}
+
+pub fn avro_compat(data: &[u8]) {
+    compat_target(SchemaType::Avro, data);
+}
+
+pub fn protobuf_compat(data: &[u8]) {
+    compat_target(SchemaType::Protobuf, data);
+}
+
+pub fn json_compat(data: &[u8]) {
+    compat_target(SchemaType::Json, data);
+}
+
+/// A log file as start-up reads it: frames, records, state.
+pub fn log_file(data: &[u8]) {
+    let mut state = State::default();
+    let scan = scute_storage::file::read_frames(data, &mut |entry: LogEntry| {
+        if let Ok(r) = record::decode(&entry.record.key, entry.record.value.as_deref()) {
+            state.apply(r);
+        }
+    });
+    assert!(scan.good_end <= data.len() as u64);
+}
+
+/// A `_schemas` topic as a Kafka-backed node reads it: each record at its
+/// offset, with the stamps other nodes put on keys.
+pub fn schemas_topic(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut state = State::default();
+    for (offset, line) in (0..).zip(text.lines()) {
+        let (key, value) = line.split_once('\t').unwrap_or((line, "null"));
+        let value = (value != "null").then_some(value.as_bytes());
+        match record::decode_stamped(key.as_bytes(), value) {
+            Ok((r, stamp)) => {
+                state.apply_at(offset, r, stamp);
+            }
+            Err(_) => {
+                state.apply_at(offset, record::Record::Noop, None);
+            }
+        }
+    }
+}
+
+/// One request of a `rest` input.
+fn request(text: &str) -> Option<http::Request<axum::body::Body>> {
+    let (head, body) = text.split_once("\n\n").unwrap_or((text, ""));
+    let mut lines = head.lines();
+    let (method, target) = lines.next()?.split_once(' ')?;
+    let mut builder = http::Request::builder()
+        .method(http::Method::from_bytes(method.as_bytes()).ok()?)
+        .uri(http::Uri::try_from(target).ok()?);
+    let mut typed = false;
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        typed |= name.eq_ignore_ascii_case("content-type");
+        builder = builder.header(name.trim(), value.trim());
+    }
+    if !typed && !body.is_empty() {
+        builder = builder.header("content-type", "application/vnd.schemaregistry.v1+json");
+    }
+    builder.body(axum::body::Body::from(body.to_owned())).ok()
+}
+
+/// One compute pool for every input, as a server has one.
+fn compute() -> Compute {
+    static POOL: OnceLock<Compute> = OnceLock::new();
+    POOL.get_or_init(|| {
+        Compute::start(ComputeConfig {
+            threads: 1,
+            queue: 16,
+            deadline: Duration::from_secs(60),
+        })
+        .expect("compute threads")
+    })
+    .clone()
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
+}
+
+/// Requests through the REST facade to a fresh registry: no answer may be
+/// a 500.
+pub fn rest(data: &[u8]) {
+    let parts = parts(data);
+    let registry = Arc::new(Registry::new(
+        State::default(),
+        Arc::new(MemoryLog::new()),
+        compute(),
+        Limits::default(),
+    ));
+    let router = scute_rest::router(Arc::new(GrpcApi::new(registry)));
+    runtime().block_on(async {
+        for part in &parts {
+            let Some(request) = request(part) else {
+                continue;
+            };
+            let response = router
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("the router answers");
+            let status = response.status();
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .expect("a body")
+                .to_bytes();
+            assert!(
+                status.as_u16() < 500,
+                "{status} for {part:?}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    });
+}
+
+/// Every target by name, for the corpus tests.
+pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("avro", avro),
+    ("protobuf_text", protobuf_text),
+    ("protobuf_descriptor", protobuf_descriptor),
+    ("json_schema", json_schema),
+    ("avro_compat", avro_compat),
+    ("protobuf_compat", protobuf_compat),
+    ("json_compat", json_compat),
+    ("log_file", log_file),
+    ("schemas_topic", schemas_topic),
+    ("rest", rest),
+];
