@@ -70,6 +70,17 @@ impl RestError {
         )
     }
 
+    /// The client took longer than `timeout` to send its body.
+    pub(crate) fn request_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            408,
+            format!(
+                "HTTP 408 Request Timeout: the request body did not arrive within {} ms",
+                timeout.as_millis()
+            ),
+        )
+    }
+
     /// A malformed or mistyped request body (rest-utils maps Jackson's parse
     /// and mapping errors to 400 with the parser's message).
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {

@@ -162,11 +162,16 @@ impl FromRequest<AppState> for JsonBody {
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(RestError::payload_too_large(limit));
         }
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        let timeout = state.config.body_timeout;
+        let read = tokio::time::timeout(timeout, axum::body::to_bytes(request.into_body(), limit));
+        let bytes = read
             .await
+            .map_err(|_| RestError::request_timeout(timeout))?
             .map_err(|err| {
                 if is_length_limit(&err) {
                     RestError::payload_too_large(limit)
+                } else if let Some(refused) = refusal(&err) {
+                    refused
                 } else {
                     RestError::bad_request(format!("Could not read the request body: {err}"))
                 }
@@ -180,6 +185,19 @@ impl FromRequest<AppState> for JsonBody {
             .map(JsonBody)
             .map_err(|err| RestError::bad_request(format!("Unexpected JSON: {err}")))
     }
+}
+
+/// An error the server put in the body's way (a limit on bodies held at
+/// once), already worded for the client.
+fn refusal(err: &axum::Error) -> Option<RestError> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.source();
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<RestError>() {
+            return Some(refused.clone());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn is_length_limit(err: &axum::Error) -> bool {

@@ -85,17 +85,22 @@ pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 pub struct RestConfig {
     /// Largest request body accepted; a larger one is a 413.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a body; past it, a 408.
+    pub body_timeout: std::time::Duration,
 }
 
 impl RestConfig {
     /// 16 MiB: far above any real schema, low enough to bound memory.
     pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+    /// A minute: a 16 MiB body at 2 Mbit/s.
+    pub const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 }
 
 impl Default for RestConfig {
     fn default() -> Self {
         Self {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            body_timeout: Self::DEFAULT_BODY_TIMEOUT,
         }
     }
 }

@@ -919,6 +919,7 @@ async fn huge_body_is_413() {
     let fake = Fake::new();
     let config = RestConfig {
         max_body_bytes: 1024,
+        ..RestConfig::default()
     };
     let big = format!(r#"{{"schema":"{}"}}"#, "x".repeat(4096));
     // streamed, no Content-Length
@@ -1262,4 +1263,47 @@ async fn openapi_description_matches_the_router() {
         );
     }
     assert!(declared > 15, "found only {declared} routes in lib.rs");
+}
+
+/// A body that never sends its bytes.
+struct Stalled;
+
+impl http_body::Body for Stalled {
+    type Data = bytes::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408() {
+    let fake = Fake::new();
+    let config = RestConfig {
+        body_timeout: std::time::Duration::from_millis(50),
+        ..RestConfig::default()
+    };
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/subjects/s/versions")
+        .header("content-type", "application/vnd.schemaregistry.v1+json")
+        .body(Body::new(Stalled))
+        .unwrap();
+    let response = router_with_config(fake.clone(), config)
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["error_code"], 408);
+    assert_eq!(
+        json["message"],
+        "HTTP 408 Request Timeout: the request body did not arrive within 50 ms"
+    );
+    assert_eq!(fake.call_count(), 0);
 }

@@ -21,6 +21,7 @@ pub mod grpc;
 pub mod guid;
 pub mod model;
 pub mod registry;
+mod server;
 pub mod state;
 
 use std::future::Future;
@@ -35,7 +36,6 @@ use scute_storage::log::SchemaLog;
 use scute_storage::record;
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -47,9 +47,6 @@ use crate::compute::Compute;
 use crate::grpc::GrpcApi;
 use crate::registry::Registry;
 use crate::state::State;
-
-/// How long stopping waits for requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -300,9 +297,28 @@ async fn serve(
     );
     let (stop, stopped) = watch::channel(false);
 
-    let router = scute_rest::router(Arc::new(api.clone()));
+    let limits = server::Limits::new(&config.limits);
+    tracing::info!(
+        max_connections = limits.max_connections(),
+        max_requests_in_flight = config.limits.max_requests_in_flight,
+        compute_threads = registry.compute_config().threads,
+        compute_deadline_ms = config.limits.compute_deadline_ms,
+        max_schema_depth = config.limits.max_schema_depth,
+        "limits"
+    );
+    let rest_config = scute_rest::RestConfig {
+        max_body_bytes: config.limits.max_request_bytes,
+        body_timeout: Duration::from_millis(config.limits.http_body_timeout_ms.max(1)),
+    };
+    let router = scute_rest::router_with_config(Arc::new(api.clone()), rest_config);
     let rest_stop = stopped.clone();
-    let rest = tokio::spawn(serve_rest(rest_listener, router, rest_stop));
+    let rest = tokio::spawn({
+        let limits = limits.clone();
+        async move {
+            server::serve_rest(rest_listener, router, limits, rest_stop).await;
+            Ok(())
+        }
+    });
 
     let (health, health_service) = tonic_health::server::health_reporter();
     if registry.serving().is_ok() {
@@ -329,18 +345,18 @@ async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
-    let grpc_service = SchemaRegistryServer::new(api.clone());
+    let grpc_service = SchemaRegistryServer::new(api.clone())
+        .max_decoding_message_size(limits.max_message_bytes)
+        .max_encoding_message_size(limits.max_message_bytes.max(4 << 20));
     let mut grpc_stop = stopped;
     let grpc = tokio::spawn(async move {
-        tonic::transport::Server::builder()
+        server::grpc_server(&limits)
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(grpc_service)
             .serve_with_incoming_shutdown(
-                // Nagle's algorithm would hold small replies back for the
-                // client's delayed ACK (tens of ms on a fresh connection).
-                tonic::transport::server::TcpIncoming::from(grpc_listener).with_nodelay(Some(true)),
+                server::grpc_incoming(grpc_listener, &limits),
                 async move {
                     let _ = grpc_stop.wait_for(|s| *s).await;
                     health
@@ -369,55 +385,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     shutdown.await;
     tracing::info!("shutting down");
     running.stop().await
-}
-
-/// Serves the REST API over HTTP/1.1 (as Confluent's registry does), with
-/// Nagle's algorithm off so small responses leave at once. On stop, it
-/// stops accepting, lets requests in flight finish (closing idle keep-alive
-/// connections at once) and gives up on stragglers after a while.
-async fn serve_rest(
-    listener: TcpListener,
-    router: axum::Router,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), ServerError> {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
-    let stopping = async move {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    tokio::pin!(stopping);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors, typically: back off, keep serving.
-                    tracing::warn!(error = %e, "accepting a REST connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stopping => break,
-        };
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::debug!(%peer, error = %e, "cannot set TCP_NODELAY");
-        }
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "REST connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("REST connections still busy after {DRAIN_TIMEOUT:?}; closing them");
-    }
-    Ok(())
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {

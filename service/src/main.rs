@@ -28,6 +28,16 @@ async fn main() -> std::process::ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
+    // A panic is a bug: log it as such, where operators look. The request
+    // it happened in is answered with a 500 and the server goes on.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        tracing::error!(
+            thread = thread.name().unwrap_or("unnamed"),
+            panic = %info,
+            "panic"
+        );
+    }));
     let result = match &config.command {
         Some(Command::Backup { to }) => scute_service::backup::backup(&config, to)
             .await

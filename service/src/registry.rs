@@ -211,6 +211,11 @@ impl Registry {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The compute pool's size and deadline.
+    pub fn compute_config(&self) -> crate::compute::ComputeConfig {
+        self.compute.config()
+    }
+
     /// A request's heavy work, with its deadline starting now.
     fn work(&self) -> Work {
         Work::new(&self.compute, self.limits)

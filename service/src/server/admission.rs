@@ -1,0 +1,311 @@
+//! What every request passes on its way to an API, REST and gRPC alike:
+//!
+//! * a cap on requests in flight: past it, a 503 (gRPC RESOURCE_EXHAUSTED)
+//!   at once, never a queue that grows;
+//! * a budget of request-body bytes held at once: a body that would take
+//!   more is refused the same way, so many large uploads cannot exhaust the
+//!   memory between them;
+//! * a panic while handling a request answers it with a 500 carrying an
+//!   `error_code`, is logged, and the server goes on;
+//! * the request is counted as activity of its connection (see `conn`), and
+//!   a connection over the connection limit has each request refused.
+
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::conn::ConnInfo;
+use crate::compute::panic_message;
+use crate::error::Error;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The limits every request is admitted under, shared by both listeners.
+#[derive(Debug, Clone)]
+pub(crate) struct Gate {
+    in_flight: Arc<Semaphore>,
+    max_in_flight: usize,
+    body_bytes: Arc<Semaphore>,
+    max_body_bytes: usize,
+}
+
+impl Gate {
+    pub(crate) fn new(max_in_flight: usize, max_body_bytes: usize) -> Self {
+        let max_in_flight = max_in_flight.max(1);
+        // Tokio's semaphore counts up to usize::MAX >> 3 permits.
+        let max_body_bytes = max_body_bytes.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            in_flight: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            body_bytes: Arc::new(Semaphore::new(max_body_bytes)),
+            max_body_bytes,
+        }
+    }
+}
+
+/// How a protocol words a refusal.
+pub(crate) trait Protocol: Send + Sync + 'static {
+    type ResBody: Send + 'static;
+    /// The whole answer to a refused request.
+    fn refuse(error: Error) -> http::Response<Self::ResBody>;
+    /// The error a request body fails with when refused, for the API's
+    /// body reader to answer.
+    fn body_error(error: Error) -> BoxError;
+}
+
+/// The REST API: Confluent's `{"error_code", "message"}` bodies.
+pub(crate) struct Rest;
+
+impl Protocol for Rest {
+    type ResBody = axum::body::Body;
+
+    fn refuse(error: Error) -> http::Response<axum::body::Body> {
+        use axum::response::IntoResponse;
+        let status = tonic::Status::from(error);
+        scute_rest::RestError::from(status).into_response()
+    }
+
+    fn body_error(error: Error) -> BoxError {
+        Box::new(scute_rest::RestError::from(tonic::Status::from(error)))
+    }
+}
+
+/// The gRPC API: a status with the error code in its details.
+pub(crate) struct Grpc;
+
+impl Protocol for Grpc {
+    type ResBody = tonic::body::Body;
+
+    fn refuse(error: Error) -> http::Response<tonic::body::Body> {
+        tonic::Status::from(error).into_http()
+    }
+
+    fn body_error(error: Error) -> BoxError {
+        Box::new(tonic::Status::from(error))
+    }
+}
+
+/// The admission layer (tonic's `Server::layer`).
+#[derive(Debug)]
+pub(crate) struct AdmitLayer<P> {
+    gate: Gate,
+    protocol: PhantomData<fn() -> P>,
+}
+
+impl<P> Clone for AdmitLayer<P> {
+    fn clone(&self) -> Self {
+        Self::new(self.gate.clone())
+    }
+}
+
+impl<P> AdmitLayer<P> {
+    pub(crate) fn new(gate: Gate) -> Self {
+        Self {
+            gate,
+            protocol: PhantomData,
+        }
+    }
+}
+
+impl<S, P> tower::Layer<S> for AdmitLayer<P> {
+    type Service = Admit<S, P>;
+
+    fn layer(&self, inner: S) -> Admit<S, P> {
+        Admit {
+            inner,
+            gate: self.gate.clone(),
+            conn: None,
+            protocol: PhantomData,
+        }
+    }
+}
+
+/// The admission service in front of an API.
+#[derive(Debug)]
+pub(crate) struct Admit<S, P> {
+    inner: S,
+    gate: Gate,
+    /// The connection, when known at construction (REST); otherwise read
+    /// from the request (gRPC, through tonic's connect info).
+    conn: Option<ConnInfo>,
+    protocol: PhantomData<fn() -> P>,
+}
+
+impl<S: Clone, P> Clone for Admit<S, P> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            gate: self.gate.clone(),
+            conn: self.conn.clone(),
+            protocol: PhantomData,
+        }
+    }
+}
+
+impl<S, P> Admit<S, P> {
+    /// Admission for the requests of one connection.
+    pub(crate) fn for_connection(inner: S, gate: Gate, conn: ConnInfo) -> Self {
+        Self {
+            inner,
+            gate,
+            conn: Some(conn),
+            protocol: PhantomData,
+        }
+    }
+}
+
+type Answer<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
+
+impl<S, P, B> tower::Service<http::Request<B>> for Admit<S, P>
+where
+    P: Protocol,
+    B: Body<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: Into<BoxError>,
+    S: tower::Service<http::Request<Budgeted<B>>, Response = http::Response<P::ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<P::ResBody>;
+    type Error = S::Error;
+    type Future = Answer<Self::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let conn = self
+            .conn
+            .clone()
+            .or_else(|| request.extensions().get::<ConnInfo>().cloned());
+        if let Some(max) = conn.as_ref().and_then(|c| c.over_limit) {
+            return refused::<P, S::Error>(Error::Overloaded(format!(
+                "Scute has {max} connections open on this port, its limit (--max-connections); retry shortly"
+            )));
+        }
+        let Ok(permit) = self.gate.in_flight.clone().try_acquire_owned() else {
+            return refused::<P, S::Error>(Error::Overloaded(format!(
+                "Scute is handling {} requests, its limit (--max-requests-in-flight); retry shortly",
+                self.gate.max_in_flight
+            )));
+        };
+        let peer = conn.as_ref().and_then(|c| c.remote);
+        let busy = conn.map(|c| c.activity.busy());
+        let held = Arc::new(Mutex::new(None));
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let request = request.map(|body| Budgeted {
+            inner: body,
+            budget: self.gate.body_bytes.clone(),
+            max: self.gate.max_body_bytes,
+            held: held.clone(),
+            refusal: P::body_error,
+        });
+        // The clone that was polled ready serves this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let answer = CatchPanic(Box::pin(inner.call(request)));
+        Box::pin(async move {
+            let outcome = answer.await;
+            drop((permit, busy, held));
+            match outcome {
+                Ok(result) => result,
+                Err(panic) => {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(%method, %path, ?peer, panic = %message, "a request panicked; answering it with a 500");
+                    Ok(P::refuse(Error::Internal(format!(
+                        "Internal error: {message}"
+                    ))))
+                }
+            }
+        })
+    }
+}
+
+fn refused<P: Protocol, E: Send + 'static>(error: Error) -> Answer<http::Response<P::ResBody>, E> {
+    let response = P::refuse(error);
+    Box::pin(std::future::ready(Ok(response)))
+}
+
+/// A future whose panics come out as errors.
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+/// A request body that takes its bytes from the shared budget as they
+/// arrive, and holds them until the request is answered.
+pub(crate) struct Budgeted<B> {
+    inner: B,
+    budget: Arc<Semaphore>,
+    max: usize,
+    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    refusal: fn(Error) -> BoxError,
+}
+
+impl<B> Body for Budgeted<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let frame = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(Some(Ok(frame))) => frame,
+        };
+        let size = frame.data_ref().map_or(0, Bytes::len);
+        if size > 0 {
+            let permit = u32::try_from(size)
+                .ok()
+                .and_then(|n| self.budget.clone().try_acquire_many_owned(n).ok());
+            let Some(permit) = permit else {
+                return Poll::Ready(Some(Err((self.refusal)(Error::Overloaded(format!(
+                    "Scute holds {} bytes of request bodies, its limit (--max-request-bytes-in-flight); retry shortly",
+                    self.max
+                ))))));
+            };
+            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+            match held.as_mut() {
+                Some(all) => all.merge(permit),
+                None => *held = Some(permit),
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
