@@ -16,9 +16,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -62,7 +62,10 @@ impl KafkaSettings {
         config
             .set("bootstrap.servers", &self.bootstrap)
             .set("client.id", &self.client_id)
-            .set("socket.timeout.ms", millis(self.timeout));
+            .set("socket.timeout.ms", millis(self.timeout))
+            // Brokers close idle connections; librdkafka reconnects when
+            // needed. Not worth a line in the log each time.
+            .set("log.connection.close", "false");
         config
     }
 
@@ -74,13 +77,53 @@ impl KafkaSettings {
     }
 }
 
+/// What librdkafka reports goes to Scute's log at the level it deserves:
+/// an ERROR line means an operator must act, and reading up to the end of
+/// the topic, which a reader does all the time, is no error at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reports;
+
+impl ClientContext for Reports {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error {
+            KafkaError::PartitionEOF(_) => {
+                tracing::debug!(target: "librdkafka", "read to the end of the topic")
+            }
+            KafkaError::Global(RDKafkaErrorCode::AllBrokersDown) => {
+                tracing::error!(target: "librdkafka", "{error}: {reason}")
+            }
+            // librdkafka retries these itself; they matter if they last,
+            // which the writes that fail then show as errors of their own.
+            _ => tracing::warn!(target: "librdkafka", "{error}: {reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for Reports {}
+
 /// The number of brokers, and the partition count of `topic` if it exists.
 /// Returns the client, since the metadata call blocks a thread of its own.
 async fn metadata(
-    admin: AdminClient<DefaultClientContext>,
+    admin: AdminClient<Reports>,
     topic: &str,
     timeout: Duration,
-) -> Result<(AdminClient<DefaultClientContext>, usize, Option<usize>), LogError> {
+) -> Result<(AdminClient<Reports>, usize, Option<usize>), LogError> {
     let (admin, metadata) = tokio::task::spawn_blocking(move || {
         let metadata = admin.inner().fetch_metadata(None, timeout);
         (admin, metadata)
@@ -97,7 +140,7 @@ async fn metadata(
     Ok((admin, brokers, partitions))
 }
 
-fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
+fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer<Reports>, LogError> {
     let mut config = settings.client_config();
     config
         .set("enable.idempotence", "true")
@@ -107,7 +150,7 @@ fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer, LogError> {
         .set("message.timeout.ms", millis(settings.timeout));
     settings
         .with_properties(config)
-        .create()
+        .create_with_context(Reports)
         .map_err(|e| kafka("cannot create the Kafka producer", e))
 }
 
@@ -124,7 +167,7 @@ pub struct KafkaLog {
     settings: KafkaSettings,
     /// Replaced when librdkafka declares the idempotent producer fatally
     /// failed (e.g. after a long broker outage): a registry must outlive that.
-    producer: RwLock<FutureProducer>,
+    producer: RwLock<FutureProducer<Reports>>,
     /// Set when a delivery failed: librdkafka's idempotent producer may then be
     /// fenced for good (tansu answers ProducerFenced after an outage), so the
     /// next append starts a new producer. Records are never lost by this: an
@@ -145,9 +188,9 @@ impl KafkaLog {
     /// Connects, creates the topic if it is missing, and refuses a topic with more
     /// than one partition or without compaction.
     pub async fn open(settings: KafkaSettings) -> Result<Self, LogError> {
-        let admin: AdminClient<DefaultClientContext> = settings
+        let admin: AdminClient<Reports> = settings
             .with_properties(settings.client_config())
-            .create()
+            .create_with_context(Reports)
             .map_err(|e| kafka("cannot create the Kafka admin client", e))?;
         let options = AdminOptions::new().request_timeout(Some(settings.timeout));
         let topic = settings.topic.as_str();
@@ -217,7 +260,7 @@ impl KafkaLog {
         })
     }
 
-    fn producer(&self) -> RwLockReadGuard<'_, FutureProducer> {
+    fn producer(&self) -> RwLockReadGuard<'_, FutureProducer<Reports>> {
         self.producer.read().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -261,10 +304,10 @@ impl KafkaLog {
             .set("enable.partition.eof", "true")
             // Short long-polls: a write waits for its record to be read back.
             .set("fetch.wait.max.ms", "10");
-        let consumer: StreamConsumer = self
+        let consumer: StreamConsumer<Reports> = self
             .settings
             .with_properties(config)
-            .create()
+            .create_with_context(Reports)
             .map_err(|e| kafka("cannot create the Kafka consumer", e))?;
         let mut partitions = TopicPartitionList::new();
         let from = i64::try_from(from).map_err(|e| kafka("offset", e))?;
@@ -284,7 +327,7 @@ impl KafkaLog {
 
 /// Reads the topic in order.
 pub struct KafkaReader {
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<Reports>,
     topic: String,
     gaps: Gaps,
 }

@@ -240,6 +240,15 @@ def scute(scute_factory) -> Scute:
     return scute_factory().start()
 
 
+ALARM = re.compile(r"^\S+\s+(ERROR|WARN)\s")
+
+
+def alarms(log: str) -> list[str]:
+    """The ERROR and WARN lines of a text log: in normal operation there are
+    none, since such a line tells an operator to act."""
+    return [line for line in log.splitlines() if ALARM.match(line)]
+
+
 def parse_json_lines(text: str):
     for line in text.splitlines():
         line = line.strip()

@@ -7,7 +7,7 @@ import signal
 
 import requests
 
-from conftest import parse_json_lines
+from conftest import alarms, parse_json_lines
 
 VND = "application/vnd.schemaregistry.v1+json"
 
@@ -20,7 +20,12 @@ def test_serving_line_names_addresses_and_storage(scute_factory):
     line = serving[0]
     assert server.grpc_addr in line, f"serving line lacks the gRPC address {server.grpc_addr}: {line}"
     assert str(server.data_dir) in line, f"serving line lacks the storage path {server.data_dir}: {line}"
+    # Normal operation, start to stop, says nothing an operator must act on.
+    r = requests.post(f"{server.url}/subjects/s/versions", json={"schema": '"string"'}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert requests.get(f"{server.url}/schemas/ids/1", timeout=10).status_code == 200
     server.stop_clean()
+    assert not alarms(server.log()), server.log()
 
 
 def test_json_log_format_is_json(scute_factory):

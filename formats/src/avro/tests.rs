@@ -175,6 +175,19 @@ fn invalid_schemas_carry_the_parser_reason() {
 }
 
 #[test]
+fn a_field_default_that_does_not_fit_stops_no_other_check() {
+    // Defaults are not checked (Avro Java does not, for stored schemas), but
+    // the names and types after such a default still are.
+    let bad_default = r#"{"type":"record","name":"R","fields":[
+        {"name":"m","type":{"type":"map","values":"int"},"default":"x"},
+        {"name":"w%en","type":"long"}]}"#;
+    let err = crate::parse(SchemaType::Avro, bad_default, &[]).unwrap_err();
+    assert!(err.to_string().contains("Invalid field name w%en"), "{err}");
+    let fine = bad_default.replace("w%en", "when");
+    assert!(crate::parse(SchemaType::Avro, &fine, &[]).is_ok());
+}
+
+#[test]
 fn schema_type_names() {
     assert_eq!("AVRO".parse::<SchemaType>(), Ok(SchemaType::Avro));
     assert_eq!("PROTOBUF".parse::<SchemaType>(), Ok(SchemaType::Protobuf));

@@ -161,20 +161,26 @@ fn bad_octal(text: &str) -> Option<usize> {
             }
             b'0'..=b'9' => {
                 let start = i;
-                let word = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                let word = i > 0
+                    && (bytes[i - 1].is_ascii_alphanumeric()
+                        || bytes[i - 1] == b'_'
+                        || bytes[i - 1] == b'.');
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
                     i += 1;
                 }
-                let token = &bytes[start..i];
-                let float = matches!(bytes.get(i), Some(b'.'));
+                let digits = &bytes[start..i];
+                let float = matches!(bytes.get(i), Some(b'.' | b'e' | b'E'));
                 if !word
                     && !float
-                    && token.len() > 1
-                    && token[0] == b'0'
-                    && token.iter().all(u8::is_ascii_digit)
-                    && token.iter().any(|d| matches!(d, b'8' | b'9'))
+                    && digits.len() > 1
+                    && digits[0] == b'0'
+                    && digits.iter().any(|d| matches!(d, b'8' | b'9'))
                 {
                     return Some(start);
+                }
+                // The rest of an identifier or literal is not a number.
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
                 }
                 continue;
             }
