@@ -28,7 +28,7 @@ use tokio::sync::oneshot;
 use crate::error::Error;
 
 /// The stack of a compute thread: the parsers recurse once or a few times
-/// per level of nesting, and `tests/tests/limits.rs` runs schemas nested
+/// per level of nesting, and `tests/e2e/test_limits.py` runs schemas nested
 /// `Limits::MAX_MAX_DEPTH` deep through every format on this much, in the
 /// unoptimized build, whose frames are the largest. Only the pages used are
 /// ever resident.

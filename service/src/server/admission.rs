@@ -309,3 +309,112 @@ where
         self.inner.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tower::{Layer, Service, ServiceExt};
+
+    /// An API that panics on `/panic`, waits on `/wait` until told, and
+    /// answers 200 otherwise.
+    fn api<R: Default + Send + 'static>(
+        go: Arc<tokio::sync::Notify>,
+    ) -> impl tower::Service<
+        http::Request<Budgeted<http_body_util::Full<Bytes>>>,
+        Response = http::Response<R>,
+        Error = std::convert::Infallible,
+        Future = Pin<Box<dyn Future<Output = Result<http::Response<R>, std::convert::Infallible>> + Send>>,
+    > + Clone {
+        tower::service_fn(move |request: http::Request<Budgeted<http_body_util::Full<Bytes>>>| {
+            let go = go.clone();
+            Box::pin(async move {
+                match request.uri().path() {
+                    "/panic" => panic!("the handler broke"),
+                    "/wait" => go.notified().await,
+                    _ => {}
+                }
+                Ok(http::Response::new(R::default()))
+            }) as Pin<Box<dyn Future<Output = _> + Send>>
+        })
+    }
+
+    fn get(path: &str) -> http::Request<http_body_util::Full<Bytes>> {
+        http::Request::get(path)
+            .body(http_body_util::Full::new(Bytes::new()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panic_answers_500_with_an_error_code_and_serving_goes_on() {
+        let go = Arc::new(tokio::sync::Notify::new());
+        let mut rest = AdmitLayer::<Rest>::new(Gate::new(8, 1 << 20))
+            .layer(api::<axum::body::Body>(go.clone()));
+        let response = rest.ready().await.unwrap().call(get("/panic")).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error_code"], 500);
+        assert_eq!(body["message"], "Internal error: the handler broke");
+        let response = rest.ready().await.unwrap().call(get("/")).await.unwrap();
+        assert_eq!(response.status(), 200);
+
+        let mut grpc = AdmitLayer::<Grpc>::new(Gate::new(8, 1 << 20))
+            .layer(api::<tonic::body::Body>(go));
+        let response = grpc.ready().await.unwrap().call(get("/panic")).await.unwrap();
+        let status = tonic::Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), tonic::Code::Internal);
+        assert_eq!(scute_proto::error_code(&status), Some(500));
+    }
+
+    #[tokio::test]
+    async fn past_the_cap_a_request_is_refused_at_once() {
+        let go = Arc::new(tokio::sync::Notify::new());
+        let rest = AdmitLayer::<Rest>::new(Gate::new(1, 1 << 20))
+            .layer(api::<axum::body::Body>(go.clone()));
+        let waiting = tokio::spawn(rest.clone().oneshot(get("/wait")));
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let response = rest.clone().oneshot(get("/")).await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error_code"], 503);
+        assert_eq!(
+            body["message"],
+            "Scute is handling 1 requests, its limit (--max-requests-in-flight); retry shortly"
+        );
+        go.notify_one();
+        assert_eq!(waiting.await.unwrap().unwrap().status(), 200);
+        assert_eq!(rest.oneshot(get("/")).await.unwrap().status(), 200);
+    }
+
+    #[tokio::test]
+    async fn a_body_past_the_byte_budget_fails_with_the_refusal() {
+        let gate = Gate::new(8, 10);
+        let held = Arc::new(Mutex::new(None));
+        let mut body = Budgeted {
+            inner: http_body_util::Full::new(Bytes::from_static(b"twelve bytes")),
+            budget: gate.body_bytes.clone(),
+            max: gate.max_body_bytes,
+            held: held.clone(),
+            refusal: Rest::body_error,
+        };
+        let err = std::pin::pin!(&mut body).frame().await.unwrap().unwrap_err();
+        let refused = err.downcast_ref::<scute_rest::RestError>().unwrap();
+        assert_eq!(refused.error_code(), 503);
+        assert!(refused.message().contains("(--max-request-bytes-in-flight)"));
+        let mut fits = Budgeted {
+            inner: http_body_util::Full::new(Bytes::from_static(b"ten bytes!")),
+            budget: gate.body_bytes.clone(),
+            max: gate.max_body_bytes,
+            held: held.clone(),
+            refusal: Rest::body_error,
+        };
+        assert!(std::pin::pin!(&mut fits).frame().await.unwrap().is_ok());
+        // Held until the request is answered.
+        assert_eq!(gate.body_bytes.available_permits(), 0);
+        drop((held, body, fits));
+        assert_eq!(gate.body_bytes.available_permits(), 10);
+    }
+}

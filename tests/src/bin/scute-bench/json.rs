@@ -56,7 +56,7 @@ fn leaf(max: u64) -> Value {
 }
 
 /// 1,000 properties, each an object nested `depth` deep ending in a string.
-fn wide_schema(props: usize, depth: usize, max: u64) -> Value {
+pub(crate) fn wide_schema(props: usize, depth: usize, max: u64) -> Value {
     let mut nested = leaf(max);
     for level in (0..depth).rev() {
         nested = json!({"type": "object",

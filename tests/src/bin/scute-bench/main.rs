@@ -39,6 +39,7 @@ use scute_storage::{FileLog, SchemaLog};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod flood;
 mod kafka;
 
 /// Confluent's versioned media type, used for requests and expected in responses.
@@ -86,6 +87,10 @@ struct Args {
     /// Run the JSON Schema figures (json.rs) instead of the others.
     #[arg(long)]
     json: bool,
+    /// Run the flood figures (flood.rs): lookups by id alone and during a
+    /// flood of heavy compatibility checks.
+    #[arg(long)]
+    flood: bool,
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -113,6 +118,7 @@ struct Plan {
     startup_schemas: usize,
     settle: Duration,
     json: bool,
+    flood: bool,
     tmp_dir: PathBuf,
     kafka: Option<String>,
     kafka_replay_records: usize,
@@ -139,6 +145,7 @@ impl Plan {
                 .unwrap_or(if q { 10_000 } else { 100_000 }),
             settle: secs(args.settle, 5.0, 1.0)?,
             json: args.json,
+            flood: args.flood,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
             kafka: args.kafka,
             kafka_properties: args.kafka_property,
@@ -210,6 +217,9 @@ async fn run(plan: &Plan) -> Result<()> {
 
     if plan.protobuf {
         return protobuf::run(plan, &machine).await;
+    }
+    if plan.flood {
+        return flood::run(plan, &machine).await;
     }
     if plan.json {
         let figures = json::bench_json(plan).await?;

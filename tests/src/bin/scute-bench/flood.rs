@@ -1,0 +1,187 @@
+//! `scute-bench --flood`: lookups by id while many clients flood the
+//! registry with heavy compatibility checks.
+//!
+//! One reader asks `GET /schemas/ids/{id}` over keep-alive connections, first
+//! alone, then while `FLOODERS` clients post, as fast as they are answered,
+//! BACKWARD checks of a large PROTOBUF file (200 messages x 20 fields) and a
+//! large JSON schema (1,000 properties nested 5 deep) against registered
+//! versions. The figures: the reads' p50 and p99 with and without the flood,
+//! and what became of the checks (answered, or refused at once with 503
+//! when the compute queue was full).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE, HOST};
+use http::{Method, Request, StatusCode, Uri};
+use http_body_util::Full;
+
+use super::{Client, Machine, Plan, Scute, V1_JSON, loadavg, ms, thousands};
+
+/// Clients posting checks at once.
+const FLOODERS: usize = 32;
+/// Connections the reader spreads its lookups over, one at a time each.
+const READERS: usize = 4;
+
+/// Latencies of one read phase.
+struct Reads {
+    latencies: Vec<u64>,
+    elapsed: Duration,
+}
+
+impl Reads {
+    fn quantile(&self, p: f64) -> u64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_unstable();
+        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(i).copied().unwrap_or_default()
+    }
+
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+async fn post(client: &mut Client, path: &str, body: &serde_json::Value) -> Result<StatusCode> {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(HOST, client.host.clone())
+        .header(ACCEPT, V1_JSON)
+        .header(CONTENT_TYPE, V1_JSON)
+        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
+    Ok(client.send(request).await?.status())
+}
+
+/// `READERS` connections reading schema `id` for `duration`.
+async fn read_for(scute: &Scute, id: i64, duration: Duration) -> Result<Reads> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..READERS {
+        let addr = scute.rest;
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await?;
+            let path = Uri::try_from(format!("/schemas/ids/{id}"))?;
+            let mut latencies = Vec::new();
+            while started.elapsed() < duration {
+                let t = Instant::now();
+                let response = client.get(&path).await?;
+                ensure!(
+                    response.status() == StatusCode::OK,
+                    "a read answered {}",
+                    response.status()
+                );
+                latencies.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+            Ok::<_, anyhow::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    Ok(Reads {
+        latencies,
+        elapsed: started.elapsed(),
+    })
+}
+
+pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
+    let data = tempfile::Builder::new()
+        .prefix("scute-bench-flood-")
+        .tempdir_in(&plan.tmp_dir)
+        .context("creating a temporary data directory")?;
+    let mut scute = Scute::spawn(&plan.scute, data.path())?;
+    scute.wait_ready(Duration::from_secs(30)).await?;
+    let mut client = Client::connect(scute.rest).await?;
+
+    let response = client
+        .register("lookup-value", r#"{"type":"record","name":"Lookup","fields":[{"name":"id","type":"long"}]}"#)
+        .await?;
+    ensure!(response.status() == StatusCode::OK, "registering the lookup schema: {}", response.status());
+    let id = super::parse_id(response.body())?;
+    let proto = super::protobuf::large_file(0, false);
+    let proto_update = super::protobuf::large_file(0, true);
+    let json = super::json::wide_schema(1000, 5, 100).to_string();
+    let json_update = super::json::wide_schema(1000, 5, 200).to_string();
+    for (subject, schema_type, schema) in [("flood-proto", "PROTOBUF", &proto), ("flood-json", "JSON", &json)] {
+        let status = post(
+            &mut client,
+            &format!("/subjects/{subject}/versions"),
+            &serde_json::json!({"schemaType": schema_type, "schema": schema}),
+        )
+        .await?;
+        ensure!(status == StatusCode::OK, "registering {subject}: {status}");
+    }
+
+    let duration = plan.duration;
+    eprintln!("reading schema {id} for {duration:?} alone...");
+    let _ = read_for(&scute, id, plan.warmup).await?;
+    let quiet = read_for(&scute, id, duration).await?;
+
+    eprintln!("reading it again while {FLOODERS} clients post heavy checks...");
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let mut flooders = Vec::new();
+    for n in 0..FLOODERS {
+        let (subject, schema_type, schema) = if n % 2 == 0 {
+            ("flood-proto", "PROTOBUF", proto_update.clone())
+        } else {
+            ("flood-json", "JSON", json_update.clone())
+        };
+        let (addr, stop, answered, refused) =
+            (scute.rest, stop.clone(), answered.clone(), refused.clone());
+        flooders.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await?;
+            let body = serde_json::json!({"schemaType": schema_type, "schema": schema});
+            let path = format!("/compatibility/subjects/{subject}/versions/latest");
+            while !stop.load(Ordering::Relaxed) {
+                match post(&mut client, &path, &body).await? {
+                    StatusCode::OK => answered.fetch_add(1, Ordering::Relaxed),
+                    StatusCode::SERVICE_UNAVAILABLE => refused.fetch_add(1, Ordering::Relaxed),
+                    other => anyhow::bail!("a check answered {other}"),
+                };
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    // Let the flood fill the queue before measuring.
+    tokio::time::sleep(plan.warmup).await;
+    let load = loadavg();
+    let counted = (answered.load(Ordering::Relaxed), refused.load(Ordering::Relaxed));
+    let flooded = read_for(&scute, id, duration).await?;
+    let checks = (
+        answered.load(Ordering::Relaxed) - counted.0,
+        refused.load(Ordering::Relaxed) - counted.1,
+    );
+    stop.store(true, Ordering::Relaxed);
+    for flooder in flooders {
+        flooder.await??;
+    }
+    scute.check_alive()?;
+
+    let seconds = flooded.elapsed.as_secs_f64();
+    println!(
+        "Machine: {}; load average during the flood {load}.\n\n\
+         | `GET /schemas/ids/{{id}}`, {READERS} connections | reads/s | p50 | p99 |\n\
+         |---|---:|---:|---:|\n\
+         | alone | {} | {} | {} |\n\
+         | during a flood of heavy checks ({FLOODERS} clients) | {} | {} | {} |\n\n\
+         Checks during the flood: {} answered ({:.1}/s), {} refused at once with 503 (compute queue full).",
+        machine.describe(),
+        thousands(quiet.per_second()),
+        ms(quiet.quantile(0.5)),
+        ms(quiet.quantile(0.99)),
+        thousands(flooded.per_second()),
+        ms(flooded.quantile(0.5)),
+        ms(flooded.quantile(0.99)),
+        checks.0,
+        checks.0 as f64 / seconds,
+        checks.1,
+    );
+    Ok(())
+}
