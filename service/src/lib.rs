@@ -345,9 +345,8 @@ async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
-    let grpc_service = SchemaRegistryServer::new(api.clone())
-        .max_decoding_message_size(limits.max_message_bytes)
-        .max_encoding_message_size(limits.max_message_bytes.max(4 << 20));
+    let grpc_service =
+        SchemaRegistryServer::new(api.clone()).max_decoding_message_size(limits.max_message_bytes);
     let mut grpc_stop = stopped;
     let grpc = tokio::spawn(async move {
         server::grpc_server(&limits)

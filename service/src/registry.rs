@@ -556,11 +556,14 @@ impl Registry {
                 }
             }
             let versions = state.versions(&subject);
-            let next = versions
+            let last = versions
                 .and_then(|vs| vs.keys().next_back())
                 .copied()
-                .unwrap_or(0)
-                + 1;
+                .unwrap_or(0);
+            // A version imported as 2^31-1 leaves no next one.
+            let next = last
+                .checked_add(1)
+                .ok_or_else(|| Error::InvalidVersion("2147483648".into()))?;
             let version = match req.version {
                 Some(v) if import && v >= 1 => v,
                 Some(v) if v == next || v <= 0 && !import => next,
@@ -597,9 +600,13 @@ impl Registry {
                     }
                     id
                 }
-                None => state
-                    .id_of(&candidate.content)
-                    .unwrap_or(state.max_id() + 1),
+                None => match state.id_of(&candidate.content) {
+                    Some(id) => id,
+                    // An id imported as 2^31-1 leaves no new one.
+                    None => state.max_id().checked_add(1).ok_or_else(|| {
+                        Error::store("Register", "every schema id up to 2147483647 is taken")
+                    })?,
+                },
             };
             let content = &candidate.content;
             let value = SchemaValue {

@@ -169,6 +169,17 @@ def test_an_invalid_schema_is_refused_with_its_message(cli):
     assert "error code 42201" in result.stderr
 
 
+def test_an_endless_or_binary_schema_file_is_a_usage_error(cli):
+    result = cli.run("schema", "register", "s", "/dev/zero", "--type", "AVRO")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "scute: /dev/zero is larger than 16 MiB, more than a registry takes"
+    binary = cli.workdir / "binary.avsc"
+    binary.write_bytes(b'"\xff\xfe"')
+    result = cli.run("schema", "register", "s", str(binary))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"scute: {binary} is not UTF-8 text"
+
+
 def test_config_get_and_set(cli):
     assert cli.ok("config", "get") == "compatibility: BACKWARD\n"
     assert cli.ok("config", "set", "full") == "compatibility: FULL\n"

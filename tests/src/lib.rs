@@ -39,9 +39,25 @@ impl TestRegistry {
         Self::start_in(dir).await
     }
 
+    /// Starts with the limits `limits` sets.
+    pub async fn start_with(
+        limits: impl FnOnce(&mut scute_service::config::LimitsConfig),
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::ephemeral(dir.path());
+        limits(&mut config.limits);
+        Self::start_on(dir, &config).await
+    }
+
     /// Starts on an existing data directory (to test replay).
     pub async fn start_in(dir: tempfile::TempDir) -> anyhow::Result<Self> {
-        let running = scute_service::start(&Config::ephemeral(dir.path())).await?;
+        let config = Config::ephemeral(dir.path());
+        Self::start_on(dir, &config).await
+    }
+
+    /// Starts on `dir` with `config` (whose data directory must be `dir`).
+    pub async fn start_on(dir: tempfile::TempDir, config: &Config) -> anyhow::Result<Self> {
+        let running = scute_service::start(config).await?;
         let router = scute_rest::router(Arc::new(running.api.clone()));
         Ok(Self {
             running,

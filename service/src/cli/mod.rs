@@ -405,6 +405,9 @@ fn finish(result: Result<Done, CliError>) -> ExitCode {
     }
 }
 
+/// The largest schema file read: a registry's default request limit.
+const MAX_SCHEMA_FILE_BYTES: usize = 16 << 20;
+
 fn read_schema(file: &SchemaFile) -> Result<NewSchema, CliError> {
     let schema_type = match (file.schema_type, SchemaType::of_file(&file.file)) {
         (Some(given), _) => given,
@@ -416,13 +419,27 @@ fn read_schema(file: &SchemaFile) -> Result<NewSchema, CliError> {
             )));
         }
     };
-    let mut schema = String::new();
-    let read = if file.file.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut schema).map(|_| ())
+    let cannot =
+        |e: std::io::Error| CliError::Usage(format!("cannot read {}: {e}", file.file.display()));
+    // Read at most one byte past the limit: `/dev/zero` or a mistaken
+    // multi-gigabyte file ends here, not in memory.
+    let mut bytes = Vec::new();
+    let limit = MAX_SCHEMA_FILE_BYTES as u64 + 1;
+    if file.file.as_os_str() == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
     } else {
-        std::fs::read_to_string(&file.file).map(|text| schema = text)
-    };
-    read.map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.file.display())))?;
+        std::fs::File::open(&file.file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    }
+    .map_err(cannot)?;
+    if bytes.len() > MAX_SCHEMA_FILE_BYTES {
+        return Err(CliError::Usage(format!(
+            "{} is larger than {} MiB, more than a registry takes",
+            file.file.display(),
+            MAX_SCHEMA_FILE_BYTES >> 20
+        )));
+    }
+    let schema = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("{} is not UTF-8 text", file.file.display())))?;
     Ok(NewSchema {
         schema_type: schema_type.name(),
         schema,

@@ -324,19 +324,23 @@ mod tests {
         http::Request<Budgeted<http_body_util::Full<Bytes>>>,
         Response = http::Response<R>,
         Error = std::convert::Infallible,
-        Future = Pin<Box<dyn Future<Output = Result<http::Response<R>, std::convert::Infallible>> + Send>>,
+        Future = Pin<
+            Box<dyn Future<Output = Result<http::Response<R>, std::convert::Infallible>> + Send>,
+        >,
     > + Clone {
-        tower::service_fn(move |request: http::Request<Budgeted<http_body_util::Full<Bytes>>>| {
-            let go = go.clone();
-            Box::pin(async move {
-                match request.uri().path() {
-                    "/panic" => panic!("the handler broke"),
-                    "/wait" => go.notified().await,
-                    _ => {}
-                }
-                Ok(http::Response::new(R::default()))
-            }) as Pin<Box<dyn Future<Output = _> + Send>>
-        })
+        tower::service_fn(
+            move |request: http::Request<Budgeted<http_body_util::Full<Bytes>>>| {
+                let go = go.clone();
+                Box::pin(async move {
+                    match request.uri().path() {
+                        "/panic" => panic!("the handler broke"),
+                        "/wait" => go.notified().await,
+                        _ => {}
+                    }
+                    Ok(http::Response::new(R::default()))
+                }) as Pin<Box<dyn Future<Output = _> + Send>>
+            },
+        )
     }
 
     fn get(path: &str) -> http::Request<http_body_util::Full<Bytes>> {
@@ -350,7 +354,13 @@ mod tests {
         let go = Arc::new(tokio::sync::Notify::new());
         let mut rest = AdmitLayer::<Rest>::new(Gate::new(8, 1 << 20))
             .layer(api::<axum::body::Body>(go.clone()));
-        let response = rest.ready().await.unwrap().call(get("/panic")).await.unwrap();
+        let response = rest
+            .ready()
+            .await
+            .unwrap()
+            .call(get("/panic"))
+            .await
+            .unwrap();
         assert_eq!(response.status(), 500);
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -359,9 +369,15 @@ mod tests {
         let response = rest.ready().await.unwrap().call(get("/")).await.unwrap();
         assert_eq!(response.status(), 200);
 
-        let mut grpc = AdmitLayer::<Grpc>::new(Gate::new(8, 1 << 20))
-            .layer(api::<tonic::body::Body>(go));
-        let response = grpc.ready().await.unwrap().call(get("/panic")).await.unwrap();
+        let mut grpc =
+            AdmitLayer::<Grpc>::new(Gate::new(8, 1 << 20)).layer(api::<tonic::body::Body>(go));
+        let response = grpc
+            .ready()
+            .await
+            .unwrap()
+            .call(get("/panic"))
+            .await
+            .unwrap();
         let status = tonic::Status::from_header_map(response.headers()).unwrap();
         assert_eq!(status.code(), tonic::Code::Internal);
         assert_eq!(scute_proto::error_code(&status), Some(500));
@@ -400,10 +416,18 @@ mod tests {
             held: held.clone(),
             refusal: Rest::body_error,
         };
-        let err = std::pin::pin!(&mut body).frame().await.unwrap().unwrap_err();
+        let err = std::pin::pin!(&mut body)
+            .frame()
+            .await
+            .unwrap()
+            .unwrap_err();
         let refused = err.downcast_ref::<scute_rest::RestError>().unwrap();
         assert_eq!(refused.error_code(), 503);
-        assert!(refused.message().contains("(--max-request-bytes-in-flight)"));
+        assert!(
+            refused
+                .message()
+                .contains("(--max-request-bytes-in-flight)")
+        );
         let mut fits = Budgeted {
             inner: http_body_util::Full::new(Bytes::from_static(b"ten bytes!")),
             budget: gate.body_bytes.clone(),

@@ -99,15 +99,25 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     let mut client = Client::connect(scute.rest).await?;
 
     let response = client
-        .register("lookup-value", r#"{"type":"record","name":"Lookup","fields":[{"name":"id","type":"long"}]}"#)
+        .register(
+            "lookup-value",
+            r#"{"type":"record","name":"Lookup","fields":[{"name":"id","type":"long"}]}"#,
+        )
         .await?;
-    ensure!(response.status() == StatusCode::OK, "registering the lookup schema: {}", response.status());
+    ensure!(
+        response.status() == StatusCode::OK,
+        "registering the lookup schema: {}",
+        response.status()
+    );
     let id = super::parse_id(response.body())?;
     let proto = super::protobuf::large_file(0, false);
     let proto_update = super::protobuf::large_file(0, true);
     let json = super::json::wide_schema(1000, 5, 100).to_string();
     let json_update = super::json::wide_schema(1000, 5, 200).to_string();
-    for (subject, schema_type, schema) in [("flood-proto", "PROTOBUF", &proto), ("flood-json", "JSON", &json)] {
+    for (subject, schema_type, schema) in [
+        ("flood-proto", "PROTOBUF", &proto),
+        ("flood-json", "JSON", &json),
+    ] {
         let status = post(
             &mut client,
             &format!("/subjects/{subject}/versions"),
@@ -152,7 +162,10 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     // Let the flood fill the queue before measuring.
     tokio::time::sleep(plan.warmup).await;
     let load = loadavg();
-    let counted = (answered.load(Ordering::Relaxed), refused.load(Ordering::Relaxed));
+    let counted = (
+        answered.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed),
+    );
     let flooded = read_for(&scute, id, duration).await?;
     let checks = (
         answered.load(Ordering::Relaxed) - counted.0,
