@@ -189,6 +189,8 @@ where
             .conn
             .clone()
             .or_else(|| request.extensions().get::<ConnInfo>().cloned());
+        // A request, answered or refused, is activity of its connection.
+        let busy = conn.as_ref().map(|c| c.activity.busy());
         if let Some(max) = conn.as_ref().and_then(|c| c.over_limit) {
             return refused::<P, S::Error>(Error::Overloaded(format!(
                 "Scute has {max} connections open on this port, its limit (--max-connections); retry shortly"
@@ -201,10 +203,11 @@ where
             )));
         };
         let peer = conn.as_ref().and_then(|c| c.remote);
-        let busy = conn.map(|c| c.activity.busy());
-        let held = Arc::new(Mutex::new(None));
+        // Most lookups have no body: nothing to hold, nothing to allocate.
+        let held = (!request.body().is_end_stream()).then(|| Arc::new(Mutex::new(None)));
+        // Cheap clones (shared bytes), kept to say where a panic happened.
         let method = request.method().clone();
-        let path = request.uri().path().to_owned();
+        let uri = request.uri().clone();
         let request = request.map(|body| Budgeted {
             inner: body,
             budget: self.gate.body_bytes.clone(),
@@ -223,7 +226,7 @@ where
                 Ok(result) => result,
                 Err(panic) => {
                     let message = panic_message(panic.as_ref());
-                    tracing::error!(%method, %path, ?peer, panic = %message, "a request panicked; answering it with a 500");
+                    tracing::error!(%method, path = uri.path(), ?peer, panic = %message, "a request panicked; answering it with a 500");
                     Ok(P::refuse(Error::Internal(format!(
                         "Internal error: {message}"
                     ))))
@@ -259,7 +262,9 @@ pub(crate) struct Budgeted<B> {
     inner: B,
     budget: Arc<Semaphore>,
     max: usize,
-    held: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
+    /// Where the permits go, shared with the request's answer; `None` for
+    /// a body that is known to be empty.
+    held: Option<Arc<Mutex<Option<OwnedSemaphorePermit>>>>,
     refusal: fn(Error) -> BoxError,
 }
 
@@ -292,10 +297,12 @@ where
                     self.max
                 ))))));
             };
-            let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-            match held.as_mut() {
-                Some(all) => all.merge(permit),
-                None => *held = Some(permit),
+            if let Some(held) = &self.held {
+                let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+                match held.as_mut() {
+                    Some(all) => all.merge(permit),
+                    None => *held = Some(permit),
+                }
             }
         }
         Poll::Ready(Some(Ok(frame)))
@@ -413,7 +420,7 @@ mod tests {
             inner: http_body_util::Full::new(Bytes::from_static(b"twelve bytes")),
             budget: gate.body_bytes.clone(),
             max: gate.max_body_bytes,
-            held: held.clone(),
+            held: Some(held.clone()),
             refusal: Rest::body_error,
         };
         let err = std::pin::pin!(&mut body)
@@ -432,7 +439,7 @@ mod tests {
             inner: http_body_util::Full::new(Bytes::from_static(b"ten bytes!")),
             budget: gate.body_bytes.clone(),
             max: gate.max_body_bytes,
-            held: held.clone(),
+            held: Some(held.clone()),
             refusal: Rest::body_error,
         };
         assert!(std::pin::pin!(&mut fits).frame().await.unwrap().is_ok());

@@ -233,21 +233,24 @@ impl AsyncRead for Conn {
                 Poll::Ready(result)
             }
             Poll::Pending => loop {
-                let Some(deadline) = this.deadline() else {
-                    // Busy: look again after a while, in case it ends.
-                    this.timer
-                        .as_mut()
-                        .reset((Instant::now() + this.timeouts.idle).into());
-                    let _ = this.timer.as_mut().poll(cx);
-                    return Poll::Pending;
-                };
-                if Instant::now() >= deadline {
+                let now = Instant::now();
+                // Busy: look again after a while, in case it ends.
+                let deadline = this.deadline();
+                let wake = deadline.unwrap_or(now + this.timeouts.idle);
+                if deadline.is_some_and(|d| now >= d) {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "the connection sat idle or sent its request too slowly",
                     )));
                 }
-                this.timer.as_mut().reset(deadline.into());
+                // The timer only ever moves earlier here: one that fires
+                // before the deadline just leads to another look, so a
+                // connection serving request after request does not re-arm
+                // it each time.
+                let armed = this.timer.deadline().into_std();
+                if wake < armed || armed <= now {
+                    this.timer.as_mut().reset(wake.into());
+                }
                 if this.timer.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
@@ -288,12 +291,27 @@ impl AsyncWrite for Conn {
 
 /// The connection limit when none is set: 10,000, or fewer when the process
 /// may not open that many files (leaving room for the log, the other
-/// listener and outgoing connections).
+/// listener and outgoing connections). The soft open-files limit is raised
+/// to the hard one first, as servers that hold many sockets do: a soft
+/// limit of 1,024 is a default, not a decision.
 pub(crate) fn default_max_connections() -> usize {
     const DEFAULT: usize = 10_000;
     #[cfg(unix)]
     {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        // An unlimited hard limit still stops at the kernel's nr_open.
+        let target = limit.maximum.map_or(1 << 20, |hard| hard.min(1 << 20));
+        if limit.current.is_some_and(|soft| soft < target) {
+            let raised = rustix::process::Rlimit {
+                current: Some(target),
+                maximum: limit.maximum,
+            };
+            match setrlimit(Resource::Nofile, raised) {
+                Ok(()) => limit.current = Some(target),
+                Err(e) => tracing::debug!(error = %e, "cannot raise the open-files limit"),
+            }
+        }
         if let Some(files) = limit.current.and_then(|n| usize::try_from(n).ok()) {
             // Two listeners share the descriptors; keep a reserve.
             return DEFAULT.min(files.saturating_sub(256) / 2).max(16);
