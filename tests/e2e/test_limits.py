@@ -268,6 +268,25 @@ def test_connections_beyond_the_limit_are_answered_503(scute_factory):
     assert error is None, error
 
 
+def test_requests_larger_than_the_limit_are_refused_on_both_apis(scute_factory):
+    server = scute_factory().start(["--max-request-bytes", "2000"])
+    schema = json.dumps({"type": "record", "name": "R", "doc": "z" * 3000, "fields": []})
+    r = post(server.url, "/subjects/big/versions", {"schema": schema})
+    status, code, message = error_of(r)
+    assert (status, code) == (413, 413), r.text
+    assert message == "HTTP 413 Payload Too Large: the request body exceeds 2000 bytes"
+    request = field(1, b"big") + field(2, schema.encode())
+    with grpc.insecure_channel(server.grpc_addr) as channel:
+        call = channel.unary_unary(f"/{SERVICE}/RegisterSchema", request_serializer=lambda x: x,
+                                   response_deserializer=lambda b: b)
+        with pytest.raises(grpc.RpcError) as err:
+            call(request, timeout=20)
+    assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE, err.value
+    assert "the limit is: 2000 bytes" in err.value.details(), err.value.details()
+    small = json.dumps({"type": "record", "name": "R", "fields": []})
+    assert post(server.url, "/subjects/small/versions", {"schema": small}).status_code == 200
+
+
 def send_head(port: int, length: int, body: bytes) -> socket.socket:
     """A POST whose body is announced `length` long and only `body` of it is sent."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
