@@ -134,10 +134,27 @@ fn check_text(name: &str, text: &str, limits: &Limits) -> Result<(), FormatError
 }
 
 /// The offset of the first integer literal that starts with `0` and holds
-/// an 8 or a 9 outside strings and comments (a float such as `09.5` is
-/// fine).
+/// an 8 or a 9, reading the text as protox's lexer does: identifiers whole,
+/// strings and comments skipped, numbers as its literal rules cut them
+/// (`52f0089` is the float `52f`, then the integer `0089`).
 fn bad_octal(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
+    let digit_at = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_digit);
+    let digits_from = |mut j: usize| {
+        while digit_at(j) {
+            j += 1;
+        }
+        j
+    };
+    // The end of an exponent starting at `j`, if there is one.
+    let exponent = |j: usize| match bytes.get(j) {
+        Some(b'e' | b'E') if digit_at(j + 1) => Some(digits_from(j + 1)),
+        Some(b'e' | b'E') if matches!(bytes.get(j + 1), Some(b'+' | b'-')) && digit_at(j + 2) => {
+            Some(digits_from(j + 2))
+        }
+        _ => None,
+    };
+    let float_suffix = |j: usize| j + usize::from(matches!(bytes.get(j), Some(b'f' | b'F')));
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -146,6 +163,7 @@ fn bad_octal(text: &str) -> Option<usize> {
                 while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
+                i += 1;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
@@ -157,36 +175,48 @@ fn bad_octal(text: &str) -> Option<usize> {
                 while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
                     i += 1;
                 }
-                i += 1;
+                i += 2;
             }
-            b'0'..=b'9' => {
-                let start = i;
-                let word = i > 0
-                    && (bytes[i - 1].is_ascii_alphanumeric()
-                        || bytes[i - 1] == b'_'
-                        || bytes[i - 1] == b'.');
-                while i < bytes.len() && bytes[i].is_ascii_digit() {
-                    i += 1;
-                }
-                let digits = &bytes[start..i];
-                let float = matches!(bytes.get(i), Some(b'.' | b'e' | b'E'));
-                if !word
-                    && !float
-                    && digits.len() > 1
-                    && digits[0] == b'0'
-                    && digits.iter().any(|d| matches!(d, b'8' | b'9'))
-                {
-                    return Some(start);
-                }
-                // The rest of an identifier or literal is not a number.
+            b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                continue;
             }
-            _ => {}
+            b'.' if digit_at(i + 1) => {
+                let end = digits_from(i + 1);
+                i = float_suffix(exponent(end).unwrap_or(end));
+            }
+            b'0' if matches!(bytes.get(i + 1), Some(b'x' | b'X')) => {
+                i += 2;
+                while i < bytes.len() && bytes[i].is_ascii_hexdigit() {
+                    i += 1;
+                }
+            }
+            b'0'..=b'9' => {
+                let start = i;
+                let end = digits_from(i);
+                if bytes.get(end) == Some(&b'.') {
+                    let fraction = digits_from(end + 1);
+                    i = float_suffix(exponent(fraction).unwrap_or(fraction));
+                } else if let Some(after) = exponent(end) {
+                    i = float_suffix(after);
+                } else {
+                    let digits = &bytes[start..end];
+                    if digits.len() > 1
+                        && digits[0] == b'0'
+                        && digits.iter().any(|d| matches!(d, b'8' | b'9'))
+                    {
+                        return Some(start);
+                    }
+                    i = if digits[0] != b'0' || digits.len() == 1 {
+                        float_suffix(end)
+                    } else {
+                        end
+                    };
+                }
+            }
+            _ => i += 1,
         }
-        i += 1;
     }
     None
 }
