@@ -222,7 +222,7 @@ mod tests {
         let past = Instant::now() - Duration::from_millis(1);
         assert_eq!(until(past, expired), None);
         let later = Instant::now() + Duration::from_secs(60);
-        assert_eq!(until(later, || expired()), Some(false));
+        assert_eq!(until(later, expired), Some(false));
         // Outside any deadline, nothing expires.
         assert!(!expired());
     }

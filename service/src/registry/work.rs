@@ -137,10 +137,9 @@ impl Work {
             dependencies: dependencies(state, references)?,
             output,
         };
-        Ok(self
-            .parsed(source)
+        self.parsed(source)
             .map(|r| r.map_err(Error::InvalidSchema))
-            .transpose()?)
+            .transpose()
     }
 
     fn parsed(&mut self, source: Source) -> Option<Result<Arc<Parsed>, String>> {

@@ -323,31 +323,31 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::{Layer, Service, ServiceExt};
 
+    type TestBody = Budgeted<http_body_util::Full<Bytes>>;
+    type TestAnswer<R> =
+        Pin<Box<dyn Future<Output = Result<http::Response<R>, std::convert::Infallible>> + Send>>;
+
     /// An API that panics on `/panic`, waits on `/wait` until told, and
     /// answers 200 otherwise.
     fn api<R: Default + Send + 'static>(
         go: Arc<tokio::sync::Notify>,
     ) -> impl tower::Service<
-        http::Request<Budgeted<http_body_util::Full<Bytes>>>,
+        http::Request<TestBody>,
         Response = http::Response<R>,
         Error = std::convert::Infallible,
-        Future = Pin<
-            Box<dyn Future<Output = Result<http::Response<R>, std::convert::Infallible>> + Send>,
-        >,
+        Future = TestAnswer<R>,
     > + Clone {
-        tower::service_fn(
-            move |request: http::Request<Budgeted<http_body_util::Full<Bytes>>>| {
-                let go = go.clone();
-                Box::pin(async move {
-                    match request.uri().path() {
-                        "/panic" => panic!("the handler broke"),
-                        "/wait" => go.notified().await,
-                        _ => {}
-                    }
-                    Ok(http::Response::new(R::default()))
-                }) as Pin<Box<dyn Future<Output = _> + Send>>
-            },
-        )
+        tower::service_fn(move |request: http::Request<TestBody>| {
+            let go = go.clone();
+            Box::pin(async move {
+                match request.uri().path() {
+                    "/panic" => panic!("the handler broke"),
+                    "/wait" => go.notified().await,
+                    _ => {}
+                }
+                Ok(http::Response::new(R::default()))
+            }) as TestAnswer<R>
+        })
     }
 
     fn get(path: &str) -> http::Request<http_body_util::Full<Bytes>> {

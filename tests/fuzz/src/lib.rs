@@ -264,8 +264,11 @@ pub fn rest(data: &[u8]) {
     });
 }
 
+/// A target's body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, for the corpus tests.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("avro", avro),
     ("protobuf_text", protobuf_text),
     ("protobuf_descriptor", protobuf_descriptor),
