@@ -84,6 +84,10 @@ pub struct LimitsConfig {
     /// not open that many files).
     #[arg(long, env = "SCUTE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// The largest schema text a request may carry; beyond, 422 with error
+    /// code 42209, as Confluent answers a schema too large to store.
+    #[arg(long, env = "SCUTE_MAX_SCHEMA_BYTES", default_value_t = crate::registry::Limits::DEFAULT_MAX_SCHEMA_BYTES)]
+    pub max_schema_bytes: usize,
     /// The largest request: a REST body (413 beyond) or a gRPC message.
     #[arg(long, env = "SCUTE_MAX_REQUEST_BYTES", default_value_t = 16 << 20)]
     pub max_request_bytes: usize,
@@ -121,6 +125,7 @@ impl Default for LimitsConfig {
             compute_deadline_ms: 10_000,
             max_requests_in_flight: 512,
             max_connections: None,
+            max_schema_bytes: crate::registry::Limits::DEFAULT_MAX_SCHEMA_BYTES,
             max_request_bytes: 16 << 20,
             max_request_bytes_in_flight: 256 << 20,
             http_header_timeout_ms: 10_000,
@@ -134,9 +139,12 @@ impl Default for LimitsConfig {
 
 impl LimitsConfig {
     /// The bounds on schemas.
-    pub fn schema_limits(&self) -> scute_formats::Limits {
-        scute_formats::Limits {
-            max_depth: self.max_schema_depth,
+    pub fn schema_limits(&self) -> crate::registry::Limits {
+        crate::registry::Limits {
+            parse: scute_formats::Limits {
+                max_depth: self.max_schema_depth,
+            },
+            max_schema_bytes: self.max_schema_bytes,
         }
     }
 
@@ -263,7 +271,7 @@ mod tests {
         let config = Config::try_parse_from(["scute"]).unwrap();
         assert_eq!(config.limits, LimitsConfig::default());
         let config = Config::try_parse_from(["scute", "--max-schema-depth", "1000"]).unwrap();
-        assert_eq!(config.limits.schema_limits().max_depth, 1000);
+        assert_eq!(config.limits.schema_limits().parse.max_depth, 1000);
         for bad in ["0", "1001", "deep"] {
             assert!(Config::try_parse_from(["scute", "--max-schema-depth", bad]).is_err());
         }

@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use scute_formats::{Limits, SchemaType};
+use scute_formats::SchemaType;
 use scute_proto::v1 as api;
 use scute_storage::log::{LogEntry, Offset, SchemaLog};
 use scute_storage::record::{
@@ -66,6 +66,31 @@ pub struct Registry {
     /// Where schemas are parsed and compared, and within what bounds.
     compute: Compute,
     limits: Limits,
+}
+
+/// What the registry takes of a schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bounds every parse works within.
+    pub parse: scute_formats::Limits,
+    /// The largest schema text a request may carry (stored schemas, read
+    /// from a log other registries may have written, are not held to it).
+    pub max_schema_bytes: usize,
+}
+
+impl Limits {
+    /// 4 MiB: above the largest real schemas (Confluent's registry keeps a
+    /// schema within one Kafka record, 1 MiB by default).
+    pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 4 << 20;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            parse: scute_formats::Limits::default(),
+            max_schema_bytes: Self::DEFAULT_MAX_SCHEMA_BYTES,
+        }
+    }
 }
 
 /// A log other nodes write too: records are applied by the replayer only.
@@ -218,7 +243,7 @@ impl Registry {
 
     /// A request's heavy work, with its deadline starting now.
     fn work(&self) -> Work {
-        Work::new(&self.compute, self.limits)
+        Work::new(&self.compute, self.limits.parse)
     }
 
     /// Runs `rules` on the current state until they have every parse and
@@ -1372,6 +1397,9 @@ impl Registry {
         metadata: Option<&str>,
         rule_set: Option<&str>,
     ) -> Result<Option<Candidate>, Error> {
+        if schema.len() > self.limits.max_schema_bytes {
+            return Err(Error::SchemaTooLarge);
+        }
         // Typed first, as Jackson reads the request before anything else.
         let metadata = metadata.map(data_contract::metadata).transpose()?;
         let rule_set = rule_set.map(data_contract::rule_set).transpose()?;
@@ -1440,7 +1468,10 @@ impl Registry {
                 "A file_descriptor_set is a PROTOBUF schema, not {schema_type}"
             )));
         }
-        let limits = self.limits;
+        if set.len() > self.limits.max_schema_bytes {
+            return Err(Error::SchemaTooLarge);
+        }
+        let limits = self.limits.parse;
         let compute = &self.compute;
         compute
             .run(

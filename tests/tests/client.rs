@@ -31,7 +31,7 @@ fn serve(listener: TcpListener, tls: Option<ServerTlsConfig>) {
         State::default(),
         Arc::new(MemoryLog::new()),
         scute_tests::compute(),
-        scute_formats::Limits::default(),
+        scute_service::registry::Limits::default(),
     ));
     registry.set_ready();
     let mut server = Server::builder();
@@ -168,7 +168,7 @@ async fn credentials_go_with_every_call_raw_ones_too() {
         State::default(),
         Arc::new(MemoryLog::new()),
         scute_tests::compute(),
-        scute_formats::Limits::default(),
+        scute_service::registry::Limits::default(),
     ));
     registry.set_ready();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -162,3 +162,19 @@ async fn imports_at_the_top_of_the_range_leave_clean_errors_not_overflows() {
     let (status, _) = r.call(Method::GET, "/schemas/ids/2147483647", None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_schema_larger_than_the_limit_is_42209_as_confluent_words_it() {
+    let r = TestRegistry::start_with(|l| l.max_schema_bytes = 100)
+        .await
+        .unwrap();
+    let big = json!({"type": "record", "name": "R", "doc": "x".repeat(100), "fields": []});
+    let (status, body) = register(&r, "s", json!({"schema": big.to_string()})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body,
+        json!({"error_code": 42209, "message": "Register operation failed because schema is too large"})
+    );
+    let (status, _) = register(&r, "s", json!({"schema": "\"string\""})).await;
+    assert_eq!(status, StatusCode::OK);
+}

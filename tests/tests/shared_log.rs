@@ -97,7 +97,7 @@ async fn a_write_that_lost_a_race_is_rebuilt_on_the_winners_state() {
         1,
         Duration::from_secs(30),
         scute_tests::compute(),
-        scute_formats::Limits::default(),
+        scute_service::registry::Limits::default(),
     ));
     assert_eq!(registry.serving().unwrap_err().error_code(), 50003);
     registry.set_ready();
@@ -146,7 +146,7 @@ fn unraced_node() -> (Arc<Registry>, Arc<RacedLog>) {
         1,
         Duration::from_secs(30),
         scute_tests::compute(),
-        scute_formats::Limits::default(),
+        scute_service::registry::Limits::default(),
     ));
     registry.set_ready();
     replay(registry.clone(), log.clone());

@@ -229,7 +229,7 @@ pub fn rest(data: &[u8]) {
         State::default(),
         Arc::new(MemoryLog::new()),
         compute(),
-        Limits::default(),
+        scute_service::registry::Limits::default(),
     ));
     let router = scute_rest::router(Arc::new(GrpcApi::new(registry)));
     runtime().block_on(async {
