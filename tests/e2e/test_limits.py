@@ -91,6 +91,14 @@ def grpc_call(server, method: str = "GetSchemaTypes", timeout: float = 20):
             return None, (err.code(), error_code, err.details())
 
 
+def grpc_raw(server, method: str, request: bytes):
+    """One unary call with a request encoded by hand; raises grpc.RpcError."""
+    with grpc.insecure_channel(server.grpc_addr) as channel:
+        call = channel.unary_unary(f"/{SERVICE}/{method}", request_serializer=lambda x: x,
+                                   response_deserializer=lambda b: b)
+        return call(request, timeout=20)
+
+
 def open_sockets(port: int, n: int) -> list[socket.socket]:
     out = []
     for _ in range(n):
@@ -141,11 +149,8 @@ def test_a_schema_nested_past_the_limit_is_42201_naming_it_and_the_server_goes_o
     # RegisterSchemaRequest{subject: 1, file_descriptor_set: 10}, encoded by
     # hand to keep the test free of generated stubs.
     request = field(1, b"deep-grpc") + field(10, fds.SerializeToString())
-    with grpc.insecure_channel(scute.grpc_addr) as channel:
-        call = channel.unary_unary(f"/{SERVICE}/RegisterSchema", request_serializer=lambda x: x,
-                                   response_deserializer=lambda b: b)
-        with pytest.raises(grpc.RpcError) as err:
-            call(request, timeout=20)
+    with pytest.raises(grpc.RpcError) as err:
+        grpc_raw(scute, "RegisterSchema", request)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, err.value
     assert "Invalid file_descriptor_set" in err.value.details(), err.value.details()
     # Still serving.
@@ -276,11 +281,8 @@ def test_requests_larger_than_the_limit_are_refused_on_both_apis(scute_factory):
     assert (status, code) == (413, 413), r.text
     assert message == "HTTP 413 Payload Too Large: the request body exceeds 2000 bytes"
     request = field(1, b"big") + field(2, schema.encode())
-    with grpc.insecure_channel(server.grpc_addr) as channel:
-        call = channel.unary_unary(f"/{SERVICE}/RegisterSchema", request_serializer=lambda x: x,
-                                   response_deserializer=lambda b: b)
-        with pytest.raises(grpc.RpcError) as err:
-            call(request, timeout=20)
+    with pytest.raises(grpc.RpcError) as err:
+        grpc_raw(server, "RegisterSchema", request)
     assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE, err.value
     assert "the limit is: 2000 bytes" in err.value.details(), err.value.details()
     small = json.dumps({"type": "record", "name": "R", "fields": []})

@@ -103,46 +103,6 @@ pub(crate) fn check_json_depth(text: &str, limit: usize) -> Result<(), TooDeep> 
     Ok(())
 }
 
-/// Checks the nesting of .proto text: `{`, `[`, `(` and `<`, with strings
-/// and comments skipped.
-pub(crate) fn check_proto_depth(text: &str, limit: usize) -> Result<(), TooDeep> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            quote @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'{' | b'[' | b'(' | b'<' => {
-                depth += 1;
-                if depth > limit {
-                    return Err(too_deep(text, i, limit));
-                }
-            }
-            b'}' | b']' | b')' | b'>' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    Ok(())
-}
-
 /// Reads JSON schema text within the depth limit. serde_json's own limit
 /// (128) is lifted, since the depth was checked first; the caller runs on a
 /// thread whose stack holds [`Limits::MAX_MAX_DEPTH`] levels.
@@ -204,17 +164,6 @@ mod tests {
             err.to_string()
                 .contains("deeper than 2 levels at line 3, column 3")
         );
-    }
-
-    #[test]
-    fn proto_depth_skips_strings_and_comments() {
-        let text = "message A { // {{{{\n /* {{{{ */ string s = 1 [default = \"{{{{\"]; }";
-        assert!(check_proto_depth(text, 2).is_ok());
-        assert!(check_proto_depth(text, 1).is_err());
-        let nested = "message M { ".repeat(5) + &"}".repeat(5);
-        assert!(check_proto_depth(&nested, 5).is_ok());
-        let err = check_proto_depth(&nested, 4).unwrap_err();
-        assert_eq!((err.line, err.column), (1, 5 * 12 - 1));
     }
 
     #[test]

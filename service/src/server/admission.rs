@@ -416,13 +416,14 @@ mod tests {
     async fn a_body_past_the_byte_budget_fails_with_the_refusal() {
         let gate = Gate::new(8, 10);
         let held = Arc::new(Mutex::new(None));
-        let mut body = Budgeted {
-            inner: http_body_util::Full::new(Bytes::from_static(b"twelve bytes")),
+        let body_of = |bytes: &'static [u8]| Budgeted {
+            inner: http_body_util::Full::new(Bytes::from_static(bytes)),
             budget: gate.body_bytes.clone(),
             max: gate.max_body_bytes,
             held: Some(held.clone()),
             refusal: Rest::body_error,
         };
+        let mut body = body_of(b"twelve bytes");
         let err = std::pin::pin!(&mut body)
             .frame()
             .await
@@ -435,17 +436,11 @@ mod tests {
                 .message()
                 .contains("(--max-request-bytes-in-flight)")
         );
-        let mut fits = Budgeted {
-            inner: http_body_util::Full::new(Bytes::from_static(b"ten bytes!")),
-            budget: gate.body_bytes.clone(),
-            max: gate.max_body_bytes,
-            held: Some(held.clone()),
-            refusal: Rest::body_error,
-        };
+        let mut fits = body_of(b"ten bytes!");
         assert!(std::pin::pin!(&mut fits).frame().await.unwrap().is_ok());
         // Held until the request is answered.
         assert_eq!(gate.body_bytes.available_permits(), 0);
-        drop((held, body, fits));
+        drop((body_of, held, body, fits));
         assert_eq!(gate.body_bytes.available_permits(), 10);
     }
 }

@@ -5,6 +5,7 @@
 mod compat;
 mod normalize;
 mod parse;
+mod precheck;
 mod print;
 mod wellknown;
 

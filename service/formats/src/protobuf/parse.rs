@@ -13,8 +13,8 @@ use prost::Message;
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
-use super::wellknown;
-use crate::limits::{self, Limits, line_column};
+use super::{precheck, wellknown};
+use crate::limits::{Limits, line_column};
 use crate::{Dependency, FormatError, SchemaType};
 
 /// The name the schema itself has among its imports.
@@ -118,107 +118,9 @@ fn declares_proto2(text: &str) -> bool {
     compact.contains("syntax=\"proto2\";") || compact.contains("syntax='proto2';")
 }
 
-/// Checks, before protox reads them, what protox does not bound or words
-/// badly: nesting depth, and decimal literals with a leading zero (protoc:
-/// "Numbers starting with leading zero must be in octal").
+/// [`precheck::check`] of one file, worded with its name.
 fn check_text(name: &str, text: &str, limits: &Limits) -> Result<(), FormatError> {
-    limits::check_proto_depth(text, limits.max_depth)
-        .map_err(|e| invalid(format!("{name}: {e}")))?;
-    if let Some(offset) = bad_octal(text) {
-        let (line, column) = line_column(text, offset);
-        return Err(invalid(format!(
-            "{name}:{line}:{column}: numbers starting with a leading zero must be in octal"
-        )));
-    }
-    Ok(())
-}
-
-/// The offset of the first integer literal that starts with `0` and holds
-/// an 8 or a 9, reading the text as protox's lexer does: identifiers whole,
-/// strings and comments skipped, numbers as its literal rules cut them
-/// (`52f0089` is the float `52f`, then the integer `0089`).
-fn bad_octal(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let digit_at = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_digit);
-    let digits_from = |mut j: usize| {
-        while digit_at(j) {
-            j += 1;
-        }
-        j
-    };
-    // The end of an exponent starting at `j`, if there is one.
-    let exponent = |j: usize| match bytes.get(j) {
-        Some(b'e' | b'E') if digit_at(j + 1) => Some(digits_from(j + 1)),
-        Some(b'e' | b'E') if matches!(bytes.get(j + 1), Some(b'+' | b'-')) && digit_at(j + 2) => {
-            Some(digits_from(j + 2))
-        }
-        _ => None,
-    };
-    let float_suffix = |j: usize| j + usize::from(matches!(bytes.get(j), Some(b'f' | b'F')));
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            quote @ (b'"' | b'\'') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                    i += 1;
-                }
-            }
-            b'.' if digit_at(i + 1) => {
-                let end = digits_from(i + 1);
-                i = float_suffix(exponent(end).unwrap_or(end));
-            }
-            b'0' if matches!(bytes.get(i + 1), Some(b'x' | b'X')) => {
-                i += 2;
-                while i < bytes.len() && bytes[i].is_ascii_hexdigit() {
-                    i += 1;
-                }
-            }
-            b'0'..=b'9' => {
-                let start = i;
-                let end = digits_from(i);
-                if bytes.get(end) == Some(&b'.') {
-                    let fraction = digits_from(end + 1);
-                    i = float_suffix(exponent(fraction).unwrap_or(fraction));
-                } else if let Some(after) = exponent(end) {
-                    i = float_suffix(after);
-                } else {
-                    let digits = &bytes[start..end];
-                    if digits.len() > 1
-                        && digits[0] == b'0'
-                        && digits.iter().any(|d| matches!(d, b'8' | b'9'))
-                    {
-                        return Some(start);
-                    }
-                    i = if digits[0] != b'0' || digits.len() == 1 {
-                        float_suffix(end)
-                    } else {
-                        end
-                    };
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    None
+    precheck::check(text, limits.max_depth).map_err(|problem| invalid(format!("{name}{problem}")))
 }
 
 /// How deep a descriptor's messages nest, without recursing.
@@ -387,32 +289,6 @@ mod tests {
     fn line_and_column_count_from_one() {
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
         assert_eq!(line_column("ab", 0), (1, 1));
-    }
-
-    #[test]
-    fn decimal_with_a_leading_zero_is_refused_before_protox() {
-        // protox-parse asserts (in debug builds) that such a literal cannot
-        // reach it.
-        assert_eq!(bad_octal("message A { int32 a = 068; }"), Some(22));
-        assert_eq!(
-            bad_octal("option x = 0x68; option y = 07; option z = 09.5;"),
-            None
-        );
-        assert_eq!(
-            bad_octal("message A1_09 { string s = 1 [default = \"09\"]; } // 09"),
-            None
-        );
-        let err = compile(
-            "syntax = \"proto3\";\nmessage A { int32 a = 089; }",
-            &[],
-            &Limits::default(),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("schema.proto:2:23: numbers starting with a leading zero"),
-            "{err}"
-        );
     }
 
     #[test]

@@ -14,12 +14,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{Method, Request, StatusCode, Uri};
-use http_body_util::Full;
+use http::{StatusCode, Uri};
 
-use super::{Client, Machine, Plan, Scute, V1_JSON, loadavg, ms, thousands};
+use super::{Client, Machine, Plan, Scute, loadavg, ms, thousands};
 
 /// Clients posting checks at once.
 const FLOODERS: usize = 32;
@@ -43,17 +40,6 @@ impl Reads {
     fn per_second(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
-}
-
-async fn post(client: &mut Client, path: &str, body: &serde_json::Value) -> Result<StatusCode> {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(HOST, client.host.clone())
-        .header(ACCEPT, V1_JSON)
-        .header(CONTENT_TYPE, V1_JSON)
-        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-    Ok(client.send(request).await?.status())
 }
 
 /// `READERS` connections reading schema `id` for `duration`.
@@ -118,12 +104,13 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         ("flood-proto", "PROTOBUF", &proto),
         ("flood-json", "JSON", &json),
     ] {
-        let status = post(
-            &mut client,
-            &format!("/subjects/{subject}/versions"),
-            &serde_json::json!({"schemaType": schema_type, "schema": schema}),
-        )
-        .await?;
+        let status = client
+            .post_json(
+                &format!("/subjects/{subject}/versions"),
+                &serde_json::json!({"schemaType": schema_type, "schema": schema}),
+            )
+            .await?
+            .status();
         ensure!(status == StatusCode::OK, "registering {subject}: {status}");
     }
 
@@ -150,7 +137,7 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
             let body = serde_json::json!({"schemaType": schema_type, "schema": schema});
             let path = format!("/compatibility/subjects/{subject}/versions/latest");
             while !stop.load(Ordering::Relaxed) {
-                match post(&mut client, &path, &body).await? {
+                match client.post_json(&path, &body).await?.status() {
                     StatusCode::OK => answered.fetch_add(1, Ordering::Relaxed),
                     StatusCode::SERVICE_UNAVAILABLE => refused.fetch_add(1, Ordering::Relaxed),
                     other => anyhow::bail!("a check answered {other}"),

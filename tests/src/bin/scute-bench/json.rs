@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::{Value, json};
 
@@ -91,17 +91,6 @@ fn combinator_schema(depth: usize, max: u64) -> Value {
     json!({"definitions": definitions, "$ref": format!("#/definitions/l{depth}")})
 }
 
-async fn post_json(client: &mut Client, path: &str, body: &Value) -> Result<Response<Bytes>> {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(HOST, client.host.clone())
-        .header(ACCEPT, super::V1_JSON)
-        .header(CONTENT_TYPE, super::V1_JSON)
-        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-    client.send(request).await
-}
-
 async fn put_json(client: &mut Client, path: &str, body: &Value) -> Result<()> {
     let request = Request::builder()
         .method(Method::PUT)
@@ -131,12 +120,12 @@ async fn time_check(
 ) -> Result<CheckFigures> {
     let v1_text = v1.to_string();
     let started = Instant::now();
-    let response = post_json(
-        client,
-        &format!("/subjects/{subject}/versions"),
-        &json!({"schemaType": "JSON", "schema": v1_text}),
-    )
-    .await?;
+    let response = client
+        .post_json(
+            &format!("/subjects/{subject}/versions"),
+            &json!({"schemaType": "JSON", "schema": v1_text}),
+        )
+        .await?;
     let register = started.elapsed();
     ensure!(
         response.status() == StatusCode::OK,
@@ -156,7 +145,7 @@ async fn time_check(
     let mut compatible = false;
     for _ in 0..rounds {
         let started = Instant::now();
-        let response = post_json(client, &path, &body).await?;
+        let response = client.post_json(&path, &body).await?;
         checks.push(started.elapsed());
         ensure!(
             response.status() == StatusCode::OK,

@@ -1030,6 +1030,18 @@ impl Client {
         self.send(request).await
     }
 
+    /// `POST` of a JSON body.
+    async fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Result<Response<Bytes>> {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(HOST, self.host.clone())
+            .header(ACCEPT, V1_JSON)
+            .header(CONTENT_TYPE, V1_JSON)
+            .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
+        self.send(request).await
+    }
+
     async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>> {
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;

@@ -6,13 +6,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, HOST};
-use http::{Method, Request, StatusCode};
-use http_body_util::Full;
+use http::StatusCode;
 
 use super::{
-    Client, Machine, Plan, Scute, V1_JSON, loadavg, proc_status_kib, start_on_log, write_schema_log,
+    Client, Machine, Plan, Scute, loadavg, proc_status_kib, start_on_log, write_schema_log,
 };
 
 /// Messages and fields per message of the large file.
@@ -69,22 +66,6 @@ impl Timings {
     }
 }
 
-async fn post(
-    client: &mut Client,
-    path: &str,
-    body: &serde_json::Value,
-) -> Result<(StatusCode, Bytes)> {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header(HOST, client.host.clone())
-        .header(ACCEPT, V1_JSON)
-        .header(CONTENT_TYPE, V1_JSON)
-        .body(Full::new(Bytes::from(serde_json::to_vec(body)?)))?;
-    let response = client.send(request).await?;
-    Ok((response.status(), response.body().clone()))
-}
-
 struct Figures {
     file_bytes: usize,
     register: Timings,
@@ -120,12 +101,10 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     for i in 0..rounds {
         let body = serde_json::json!({"schemaType": "PROTOBUF", "schema": large_file(i, false)});
         let started = Instant::now();
-        let (status, answer) = post(
-            &mut client,
-            &format!("/subjects/bench-pb-{i}/versions"),
-            &body,
-        )
-        .await?;
+        let response = client
+            .post_json(&format!("/subjects/bench-pb-{i}/versions"), &body)
+            .await?;
+        let (status, answer) = (response.status(), response.body().clone());
         register.push(started.elapsed());
         ensure!(
             status == StatusCode::OK,
@@ -139,12 +118,13 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     for i in 0..rounds {
         let body = serde_json::json!({"schemaType": "PROTOBUF", "schema": large_file(i, true)});
         let started = Instant::now();
-        let (status, answer) = post(
-            &mut client,
-            &format!("/compatibility/subjects/bench-pb-{i}/versions/latest"),
-            &body,
-        )
-        .await?;
+        let response = client
+            .post_json(
+                &format!("/compatibility/subjects/bench-pb-{i}/versions/latest"),
+                &body,
+            )
+            .await?;
+        let (status, answer) = (response.status(), response.body().clone());
         check.push(started.elapsed());
         ensure!(
             status == StatusCode::OK && answer.as_ref() == br#"{"is_compatible":true}"#,
