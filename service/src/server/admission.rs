@@ -440,7 +440,9 @@ mod tests {
         assert!(std::pin::pin!(&mut fits).frame().await.unwrap().is_ok());
         // Held until the request is answered.
         assert_eq!(gate.body_bytes.available_permits(), 0);
-        drop((body_of, held, body, fits));
+        drop((body, fits));
+        drop(body_of);
+        drop(held);
         assert_eq!(gate.body_bytes.available_permits(), 10);
     }
 }
