@@ -79,9 +79,10 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// 4 MiB: above the largest real schemas (Confluent's registry keeps a
+    /// 8 MiB: above the largest real schemas (Google's compute.proto, the
+    /// largest of its APIs, is about 2 MiB; Confluent's registry keeps a
     /// schema within one Kafka record, 1 MiB by default).
-    pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 4 << 20;
+    pub const DEFAULT_MAX_SCHEMA_BYTES: usize = 8 << 20;
 }
 
 impl Default for Limits {
