@@ -44,6 +44,20 @@ impl ProtobufSchema {
     ) -> Result<Self, FormatError> {
         let compiled = Box::new(parse::compile(text, dependencies, limits)?);
         let canonical = printer(&compiled, false).file(&compiled.source);
+        if !compiled.from_text {
+            // A descriptor can hold what no .proto file can (names that are
+            // not identifiers, say): what is stored must read back as text.
+            parse::compile(&canonical, dependencies, limits).map_err(|e| {
+                let reason = match e {
+                    FormatError::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                FormatError::Invalid {
+                    schema_type: crate::SchemaType::Protobuf,
+                    reason: format!("the descriptor describes no valid .proto file: {reason}"),
+                }
+            })?;
+        }
         Ok(Self {
             compiled,
             canonical,

@@ -84,6 +84,12 @@ pub(crate) fn check(text: &str, max_depth: usize) -> Result<(), Problem> {
                 }
                 i += 1;
             }
+            // protox's lexer takes `#` for a line comment too.
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
@@ -187,6 +193,12 @@ mod tests {
         // An exponent without digits is no float: the lexer reads `049`.
         assert_eq!(octal_at("049e"), Some(0));
         assert_eq!(octal_at("x = 049e+;"), Some(4));
+        // `#` starts a comment, whatever follows it: no `/*` here.
+        let problem = check("#/*\n008", 8).unwrap_err();
+        assert_eq!(
+            (problem.kind, problem.line, problem.column),
+            (Kind::Octal, 2, 1)
+        );
         // After a float with a suffix, a new number starts.
         assert_eq!(octal_at("x = 52f0089;"), Some(7));
         assert_eq!(octal_at("x = 0x89 + 1e9 + 9f;"), None);

@@ -125,6 +125,27 @@ fn serialized_form_reads_back_as_the_same_schema() {
     assert!(back.differences(&s).is_empty());
 }
 
+#[test]
+fn a_descriptor_whose_names_no_file_could_hold_is_refused() {
+    // A package name that is no identifier: the stored text would not read back.
+    let file = prost_types::FileDescriptorProto {
+        name: Some("x.proto".into()),
+        package: Some("\nWatch.v1(0".into()),
+        syntax: Some("proto3".into()),
+        message_type: vec![prost_types::DescriptorProto {
+            name: Some("A".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let text = base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec());
+    let err = ProtobufSchema::parse(&text, &[]).unwrap_err().to_string();
+    assert!(
+        err.contains("the descriptor describes no valid .proto file: schema.proto:"),
+        "{err}"
+    );
+}
+
 // ---- parsing and imports ----
 
 #[test]
