@@ -74,28 +74,39 @@ pub(crate) fn check(text: &str, max_depth: usize) -> Result<(), Problem> {
     };
     let float_suffix = |j: usize| j + usize::from(matches!(bytes.get(j), Some(b'f' | b'F')));
     let mut depth = 0usize;
+    // Once the text is malformed (an unterminated string), where protox's
+    // lexer resumes is not worth following exactly: every digit run outside
+    // an identifier is taken for a number from there on. The text is
+    // refused either way; this only makes sure protox never sees such a
+    // literal.
+    let mut lenient = false;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            quote @ (b'"' | b'\'') => {
+            quote @ (b'"' | b'\'') if !lenient => {
                 i += 1;
+                // A string ends at its quote or, unterminated, at the end of
+                // its line: an escape does not carry it over a newline.
                 while i < bytes.len() && bytes[i] != quote && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    let escaped =
+                        bytes[i] == b'\\' && bytes.get(i + 1).is_some_and(|c| *c != b'\n');
+                    i += if escaped { 2 } else { 1 };
                 }
+                lenient = bytes.get(i) != Some(&quote);
                 i += 1;
             }
             // protox's lexer takes `#` for a line comment too.
-            b'#' => {
+            b'#' if !lenient => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+            b'/' if !lenient && bytes.get(i + 1) == Some(&b'/') => {
                 while i < bytes.len() && bytes[i] != b'\n' {
                     i += 1;
                 }
             }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+            b'/' if !lenient && bytes.get(i + 1) == Some(&b'*') => {
                 i += 2;
                 while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
                     i += 1;
@@ -193,6 +204,19 @@ mod tests {
         // An exponent without digits is no float: the lexer reads `049`.
         assert_eq!(octal_at("049e"), Some(0));
         assert_eq!(octal_at("x = 049e+;"), Some(4));
+        // An unterminated string ends with its line, a backslash or not.
+        let problem = check("\"\\\n019", 8).unwrap_err();
+        assert_eq!(
+            (problem.kind, problem.line, problem.column),
+            (Kind::Octal, 2, 1)
+        );
+        // After an unterminated string, strings and comments no longer hide
+        // numbers.
+        let problem = check("\"abc\n x = 'a // 019", 8).unwrap_err();
+        assert_eq!(
+            (problem.kind, problem.line, problem.column),
+            (Kind::Octal, 2, 12)
+        );
         // `#` starts a comment, whatever follows it: no `/*` here.
         let problem = check("#/*\n008", 8).unwrap_err();
         assert_eq!(
