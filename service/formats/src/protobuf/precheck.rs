@@ -107,11 +107,25 @@ pub(crate) fn check(text: &str, max_depth: usize) -> Result<(), Problem> {
                 }
             }
             b'/' if !lenient && bytes.get(i + 1) == Some(&b'*') => {
+                // Tokens left to right, as protox reads a comment: `*/`
+                // ends it; a `/*` inside is an error after which protox
+                // resumes somewhere inside, so the rest is read leniently.
                 i += 2;
-                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
-                    i += 1;
+                loop {
+                    match (bytes.get(i), bytes.get(i + 1)) {
+                        (None, _) => break,
+                        (Some(b'*'), Some(b'/')) => {
+                            i += 2;
+                            break;
+                        }
+                        (Some(b'/'), Some(b'*')) => {
+                            lenient = true;
+                            i += 2;
+                            break;
+                        }
+                        _ => i += 1,
+                    }
                 }
-                i += 2;
             }
             b'A'..=b'Z' | b'a'..=b'z' | b'_' => {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -217,6 +231,13 @@ mod tests {
             (problem.kind, problem.line, problem.column),
             (Kind::Octal, 2, 12)
         );
+        // A comment inside a comment: protox resumes inside it.
+        let problem = check("/*/*///g*/038", 8).unwrap_err();
+        assert_eq!(
+            (problem.kind, problem.line, problem.column),
+            (Kind::Octal, 1, 11)
+        );
+        assert_eq!(octal_at("/* 038 */ x /**/ /*/ 038 */"), None);
         // `#` starts a comment, whatever follows it: no `/*` here.
         let problem = check("#/*\n008", 8).unwrap_err();
         assert_eq!(
