@@ -115,6 +115,31 @@ async fn normalize_makes_differently_written_schemas_one() {
 }
 
 #[tokio::test]
+async fn a_normalized_form_that_would_not_read_back_is_refused() {
+    // Sorting the values by number puts -1 first, where proto3 wants 0.
+    let r = TestRegistry::start().await.unwrap();
+    let schema = "syntax = \"proto3\";\nenum E {\n  ZERO = 0;\n  MINUS = -1;\n}\n";
+    let (status, body) = r
+        .call(
+            POST,
+            "/subjects/e/versions?normalize=true",
+            Some(json!({"schemaType": "PROTOBUF", "schema": schema})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error_code"], 42201);
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("its normalized form is not a valid schema")
+            && message.contains("the first value for proto3 enums must be 0"),
+        "{message}"
+    );
+    // As written, it is a schema like any other.
+    let (status, _) = register_proto(&r, "e", schema).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn serialized_format_out_and_in() {
     let r = TestRegistry::start().await.unwrap();
     let (_, body) = register_proto(&r, "orders-value", ORDER).await;

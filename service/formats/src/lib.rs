@@ -137,13 +137,37 @@ impl ParsedSchema {
         }
     }
 
-    /// Confluent's normalized form (normalize=true), as it would be stored.
+    /// Confluent's normalized form (normalize=true).
     pub fn normalized(&self) -> String {
         match self {
             ParsedSchema::Avro(s) => s.normalized(),
             ParsedSchema::Protobuf(s) => s.normalized(),
             ParsedSchema::Json(s) => s.normalized(),
         }
+    }
+
+    /// The normalized form, as it would be stored: refused when it does not
+    /// read back as a schema. Confluent's rules can make such a text (a
+    /// proto3 enum whose values sort a negative one first, where proto3
+    /// wants 0), and a stored text must always parse.
+    pub fn normalized_text(
+        &self,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<String, FormatError> {
+        let text = self.normalized();
+        let schema_type = self.schema_type();
+        parse_with(schema_type, &text, dependencies, limits).map_err(|e| {
+            let reason = match e {
+                FormatError::Invalid { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            FormatError::Invalid {
+                schema_type,
+                reason: format!("its normalized form is not a valid schema: {reason}"),
+            }
+        })?;
+        Ok(text)
     }
 
     /// The `format=resolved` text: referenced types inlined (AVRO); a JSON

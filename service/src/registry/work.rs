@@ -272,7 +272,9 @@ fn parse_now(source: &Source, deps: &[Dependency], limits: &Limits) -> Result<Pa
         .map_err(|e| e.to_string())?;
     let text = match source.output {
         Output::Canonical => schema.canonical().to_owned(),
-        Output::Normalized => schema.normalized(),
+        Output::Normalized => schema
+            .normalized_text(deps, limits)
+            .map_err(|e| e.to_string())?,
         Output::Resolved => schema.resolved(),
         Output::Serialized => schema
             .serialized()

@@ -441,7 +441,6 @@ mod tests {
         // Held until the request is answered.
         assert_eq!(gate.body_bytes.available_permits(), 0);
         drop((body, fits));
-        drop(body_of);
         drop(held);
         assert_eq!(gate.body_bytes.available_permits(), 10);
     }

@@ -102,7 +102,11 @@ pub(crate) fn decode_descriptor(text: &str) -> Option<FileDescriptorProto> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(trimmed)
         .ok()?;
-    let fd = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    let mut fd = FileDescriptorProto::decode(bytes.as_slice()).ok()?;
+    // Empty is proto2, as in descriptor.proto; protox takes only unset.
+    if fd.syntax.as_deref() == Some("") {
+        fd.syntax = None;
+    }
     (!fd.message_type.is_empty() || !fd.enum_type.is_empty() || fd.name.is_some()).then_some(fd)
 }
 
@@ -140,6 +144,17 @@ fn check_descriptor(
     file: &FileDescriptorProto,
     limits: &Limits,
 ) -> Result<(), FormatError> {
+    // prost-reflect, under protox, indexes past its files when it reports
+    // any other syntax: refused here, with the reason.
+    if let Some(syntax) = file
+        .syntax
+        .as_deref()
+        .filter(|s| !matches!(*s, "proto2" | "proto3"))
+    {
+        return Err(invalid(format!(
+            "{name}: unknown syntax '{syntax}' (a descriptor's syntax is proto2 or proto3)"
+        )));
+    }
     let depth = descriptor_depth(file);
     if depth > limits.max_depth {
         return Err(invalid(format!(

@@ -146,6 +146,36 @@ fn a_descriptor_whose_names_no_file_could_hold_is_refused() {
     );
 }
 
+#[test]
+fn a_descriptor_of_an_unknown_syntax_is_refused() {
+    let file = |syntax: &str| prost_types::FileDescriptorProto {
+        name: Some("x.proto".into()),
+        syntax: Some(syntax.into()),
+        message_type: vec![prost_types::DescriptorProto {
+            name: Some("A".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let encoded = |syntax: &str| {
+        base64::engine::general_purpose::STANDARD.encode(file(syntax).encode_to_vec())
+    };
+    let err = ProtobufSchema::parse(&encoded("proto4"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown syntax 'proto4'"), "{err}");
+    let set = prost_types::FileDescriptorSet {
+        file: vec![file("editions")],
+    };
+    let err = schema_from_descriptor_set(&set.encode_to_vec(), &Limits::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown syntax 'editions'"), "{err}");
+    // Empty is proto2.
+    let s = ProtobufSchema::parse(&encoded(""), &[]).unwrap();
+    assert!(s.canonical().contains("message A"));
+}
+
 // ---- parsing and imports ----
 
 #[test]
