@@ -818,7 +818,8 @@ impl Printer {
         if !m.extension_range.is_empty() {
             out.push('\n');
             for r in &m.extension_range {
-                let end = r.end() - 1;
+                // Exclusive in a descriptor; one from a stranger may hold anything.
+                let end = r.end().saturating_sub(1);
                 let text = if r.start() == end {
                     format!("extensions {};\n", r.start())
                 } else if end >= MAX_TAG {
@@ -850,10 +851,11 @@ impl Printer {
 
     fn reserved(&self, m: &DescriptorProto) -> Vec<String> {
         let range = |start: i32, end: i32| {
-            if end - 1 == start {
+            let last = end.saturating_sub(1);
+            if last == start {
                 start.to_string()
             } else {
-                format!("{start} to {}", end - 1)
+                format!("{start} to {last}")
             }
         };
         if self.normalize {

@@ -176,6 +176,34 @@ fn a_descriptor_of_an_unknown_syntax_is_refused() {
     assert!(s.canonical().contains("message A"));
 }
 
+#[test]
+fn descriptor_ranges_at_the_ends_of_i32_print_without_overflow() {
+    let message = prost_types::DescriptorProto {
+        name: Some("A".into()),
+        extension_range: vec![prost_types::descriptor_proto::ExtensionRange {
+            start: Some(i32::MIN),
+            end: Some(i32::MIN),
+            options: None,
+        }],
+        reserved_range: vec![prost_types::descriptor_proto::ReservedRange {
+            start: Some(i32::MAX),
+            end: Some(i32::MIN),
+        }],
+        ..Default::default()
+    };
+    let set = prost_types::FileDescriptorSet {
+        file: vec![prost_types::FileDescriptorProto {
+            name: Some("x.proto".into()),
+            message_type: vec![message],
+            ..Default::default()
+        }],
+    };
+    let text = schema_from_descriptor_set(&set.encode_to_vec(), &Limits::default()).unwrap();
+    assert!(text.contains("extensions -2147483648;"), "{text}");
+    // Such ranges are no schema: the text is refused when parsed.
+    assert!(ProtobufSchema::parse(&text, &[]).is_err());
+}
+
 // ---- parsing and imports ----
 
 #[test]
