@@ -102,7 +102,7 @@ impl ClientContext for Reports {
 
     fn error(&self, error: KafkaError, reason: &str) {
         match error {
-            KafkaError::PartitionEOF(_) => {
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {
                 tracing::debug!(target: "librdkafka", "read to the end of the topic")
             }
             KafkaError::Global(RDKafkaErrorCode::AllBrokersDown) => {
@@ -572,6 +572,46 @@ impl SchemaLog for KafkaLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The log lines `report` writes, through a subscriber of this thread.
+    fn logged(report: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, report);
+        String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn reaching_the_end_of_the_topic_is_no_alarm_and_no_broker_is() {
+        let quiet = logged(|| {
+            Reports.error(KafkaError::PartitionEOF(0), "end");
+            Reports.error(KafkaError::Global(RDKafkaErrorCode::PartitionEOF), "end");
+        });
+        assert!(
+            quiet.contains("DEBUG") && !quiet.contains("WARN") && !quiet.contains("ERROR"),
+            "{quiet}"
+        );
+        let down = logged(|| {
+            Reports.error(KafkaError::Global(RDKafkaErrorCode::AllBrokersDown), "gone");
+        });
+        assert!(down.contains("ERROR"), "{down}");
+    }
 
     #[test]
     fn records_in_order_are_taken() {
