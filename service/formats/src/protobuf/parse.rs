@@ -127,6 +127,43 @@ fn check_text(name: &str, text: &str, limits: &Limits) -> Result<(), FormatError
     precheck::check(text, limits.max_depth).map_err(|problem| invalid(format!("{name}{problem}")))
 }
 
+/// The first name of a descriptor that no .proto file could hold (protoc's
+/// identifiers: a letter or `_`, then letters, digits and `_`; a package is
+/// such names joined by dots), without recursing.
+fn bad_name(file: &FileDescriptorProto) -> Option<&str> {
+    fn identifier(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+    let package = file.package();
+    if !package.is_empty() && !package.split('.').all(identifier) {
+        return Some(package);
+    }
+    let mut names: Vec<&str> = Vec::new();
+    let mut messages: Vec<&prost_types::DescriptorProto> = file.message_type.iter().collect();
+    let mut enums: Vec<&prost_types::EnumDescriptorProto> = file.enum_type.iter().collect();
+    while let Some(m) = messages.pop() {
+        names.push(m.name());
+        names.extend(m.field.iter().chain(&m.extension).map(|f| f.name()));
+        names.extend(m.oneof_decl.iter().map(|o| o.name()));
+        messages.extend(&m.nested_type);
+        enums.extend(&m.enum_type);
+    }
+    for e in enums {
+        names.push(e.name());
+        names.extend(e.value.iter().map(|v| v.name()));
+    }
+    for service in &file.service {
+        names.push(service.name());
+        names.extend(service.method.iter().map(|m| m.name()));
+    }
+    names.extend(file.extension.iter().map(|f| f.name()));
+    names.into_iter().find(|n| !identifier(n))
+}
+
 /// How deep a descriptor's messages nest, without recursing.
 fn descriptor_depth(file: &FileDescriptorProto) -> usize {
     let mut deepest = 0;
@@ -153,6 +190,12 @@ fn check_descriptor(
     {
         return Err(invalid(format!(
             "{name}: unknown syntax '{syntax}' (a descriptor's syntax is proto2 or proto3)"
+        )));
+    }
+    if let Some(bad) = bad_name(file) {
+        return Err(invalid(format!(
+            "{name}: '{}' is not a valid name in a .proto file",
+            bad.escape_debug()
         )));
     }
     let depth = descriptor_depth(file);

@@ -141,9 +141,32 @@ fn a_descriptor_whose_names_no_file_could_hold_is_refused() {
     let text = base64::engine::general_purpose::STANDARD.encode(file.encode_to_vec());
     let err = ProtobufSchema::parse(&text, &[]).unwrap_err().to_string();
     assert!(
-        err.contains("the descriptor describes no valid .proto file: schema.proto:"),
+        err.contains(r"'\nWatch.v1(0' is not a valid name in a .proto file"),
         "{err}"
     );
+    // Whitespace would print as a file that reads back as another text.
+    let spaced = prost_types::FileDescriptorProto {
+        package: Some("\nmessage\n".into()),
+        ..file.clone()
+    };
+    let text = base64::engine::general_purpose::STANDARD.encode(spaced.encode_to_vec());
+    assert!(ProtobufSchema::parse(&text, &[]).is_err());
+    let field = prost_types::FileDescriptorProto {
+        package: Some("ok.v1".into()),
+        message_type: vec![prost_types::DescriptorProto {
+            name: Some("A".into()),
+            field: vec![prost_types::FieldDescriptorProto {
+                name: Some("1st".into()),
+                number: Some(1),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..file
+    };
+    let text = base64::engine::general_purpose::STANDARD.encode(field.encode_to_vec());
+    let err = ProtobufSchema::parse(&text, &[]).unwrap_err().to_string();
+    assert!(err.contains("'1st' is not a valid name"), "{err}");
 }
 
 #[test]
