@@ -1,0 +1,245 @@
+//! Settings: the compatibility config and the mode, global and per subject,
+//! and the values in force for a subject.
+
+use scute_proto::v1 as api;
+use scute_storage::record::{ConfigValue, ModeValue, Record};
+
+use super::Registry;
+use crate::data_contract;
+use crate::error::Error;
+use crate::model::{CompatibilityLevel, Mode, validate_subject};
+use crate::state::State;
+
+impl Registry {
+    pub async fn get_config(&self, req: api::GetConfigRequest) -> Result<api::Config, Error> {
+        let state = self.read();
+        let subject = req.subject.as_deref();
+        if let Some(config) = state.config(subject) {
+            return Ok(config_reply(Some(config)));
+        }
+        match subject {
+            Some(s) if !req.default_to_global => {
+                Err(Error::SubjectCompatibilityNotConfigured(s.to_owned()))
+            }
+            _ => Ok(config_reply(state.config(None))),
+        }
+    }
+
+    pub async fn set_config(&self, req: api::SetConfigRequest) -> Result<api::Config, Error> {
+        let config = req.config.unwrap_or_default();
+        let level = config
+            .compatibility_level
+            .as_deref()
+            .map(str::parse::<CompatibilityLevel>)
+            .transpose()?;
+        if let Some(s) = &req.subject {
+            validate_subject(s)?;
+        }
+        let extra = config
+            .extra_json
+            .as_deref()
+            .map(data_contract::config_extra)
+            .transpose()?;
+        // The answer echoes the update as the registry took it.
+        let extra_json = extra
+            .as_ref()
+            .filter(|fields| !fields.is_empty())
+            .map(|fields| serde_json::Value::Object(fields.clone()).to_string());
+        let extra = extra.unwrap_or_default();
+        let subject = req.subject;
+        self.write("Update config", |state| {
+            // PUT merges into the existing config, as Confluent's does.
+            let mut value = state
+                .config(subject.as_deref())
+                .cloned()
+                .unwrap_or(ConfigValue {
+                    subject: subject.clone(),
+                    compatibility_level: None,
+                    normalize: None,
+                    extra: Default::default(),
+                });
+            if let Some(level) = level {
+                value.compatibility_level = Some(level.to_string());
+            }
+            if config.normalize.is_some() {
+                value.normalize = config.normalize;
+            }
+            value.extra.extend(extra.clone());
+            // Confluent echoes the level as sent ("full"), the rest as typed.
+            let reply = api::Config {
+                compatibility_level: config.compatibility_level.clone(),
+                normalize: config.normalize,
+                extra_json: extra_json.clone(),
+            };
+            Ok((
+                vec![Record::Config {
+                    subject: subject.clone(),
+                    value: Some(value),
+                }],
+                reply,
+            ))
+        })
+        .await
+    }
+
+    pub async fn delete_config(&self, req: api::DeleteConfigRequest) -> Result<api::Config, Error> {
+        let subject = req.subject;
+        self.write("Delete config", |state| {
+            let old = state
+                .config(subject.as_deref())
+                .map(|c| config_reply(Some(c)));
+            let tombstone = Record::Config {
+                subject: subject.clone(),
+                value: None,
+            };
+            delete_setting(&subject, old, config_reply(None), tombstone)
+        })
+        .await
+    }
+
+    pub async fn get_mode(&self, req: api::GetModeRequest) -> Result<api::Mode, Error> {
+        let state = self.read();
+        let subject = req.subject.as_deref();
+        if let Some(mode) = state.mode(subject) {
+            return Ok(api::Mode {
+                mode: mode.mode.clone(),
+            });
+        }
+        match subject {
+            Some(s) if !req.default_to_global => Err(Error::SubjectModeNotConfigured(s.to_owned())),
+            _ => Ok(api::Mode {
+                mode: global_mode(&state).to_string(),
+            }),
+        }
+    }
+
+    pub async fn set_mode(&self, req: api::SetModeRequest) -> Result<api::Mode, Error> {
+        let mode: Mode = req.mode.parse()?;
+        if let Some(s) = &req.subject {
+            validate_subject(s)?;
+        }
+        let subject = req.subject;
+        self.write("Update mode", |state| {
+            if mode == Mode::Import && !req.force {
+                let occupied = match &subject {
+                    Some(s) => state.is_live(s),
+                    None => state.subjects().any(|(s, _)| state.is_live(s)),
+                };
+                if occupied {
+                    return Err(Error::OperationNotPermitted(
+                        "Cannot import since found existing subjects".into(),
+                    ));
+                }
+            }
+            let value = ModeValue {
+                subject: subject.clone(),
+                mode: mode.to_string(),
+                extra: Default::default(),
+            };
+            Ok((
+                vec![Record::Mode {
+                    subject: subject.clone(),
+                    value: Some(value),
+                }],
+                api::Mode {
+                    mode: mode.to_string(),
+                },
+            ))
+        })
+        .await
+    }
+
+    pub async fn delete_mode(&self, req: api::DeleteModeRequest) -> Result<api::Mode, Error> {
+        let subject = req.subject;
+        self.write("Delete mode", |state| {
+            let old = state.mode(subject.as_deref()).map(|m| api::Mode {
+                mode: m.mode.clone(),
+            });
+            let tombstone = Record::Mode {
+                subject: subject.clone(),
+                value: None,
+            };
+            let default = api::Mode {
+                mode: Mode::ReadWrite.to_string(),
+            };
+            delete_setting(&subject, old, default, tombstone)
+        })
+        .await
+    }
+}
+
+pub(super) fn check_writable(state: &State, subject: &str) -> Result<(), Error> {
+    if effective_mode(state, subject).read_only() {
+        return Err(Error::OperationNotPermitted(format!(
+            "Subject {subject} in context . is in read-only mode"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) fn global_mode(state: &State) -> Mode {
+    state
+        .mode(None)
+        .and_then(|m| m.mode.parse().ok())
+        .unwrap_or(Mode::ReadWrite)
+}
+
+pub(super) fn effective_mode(state: &State, subject: &str) -> Mode {
+    state
+        .mode(Some(subject))
+        .and_then(|m| m.mode.parse().ok())
+        .unwrap_or_else(|| global_mode(state))
+}
+
+pub(super) fn effective_level(state: &State, subject: &str) -> CompatibilityLevel {
+    [state.config(Some(subject)), state.config(None)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.compatibility_level.as_deref()?.parse().ok())
+        .unwrap_or(CompatibilityLevel::DEFAULT)
+}
+
+pub(super) fn config_normalize(state: &State, subject: &str) -> bool {
+    [state.config(Some(subject)), state.config(None)]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.normalize)
+        .unwrap_or(false)
+}
+
+/// A DELETE of a config or mode: answers the old value and writes its
+/// tombstone. With nothing set, a subject is 40401 (as Confluent answers) and
+/// the global level answers its default.
+pub(super) fn delete_setting<T>(
+    subject: &Option<String>,
+    old: Option<T>,
+    default: T,
+    tombstone: Record,
+) -> Result<(Vec<Record>, T), Error> {
+    match (old, subject) {
+        (Some(old), _) => Ok((vec![tombstone], old)),
+        (None, Some(s)) => Err(Error::SubjectNotFound(s.clone())),
+        (None, None) => Ok((vec![], default)),
+    }
+}
+
+pub(super) fn config_reply(config: Option<&ConfigValue>) -> api::Config {
+    match config {
+        Some(c) => api::Config {
+            // A config without a level still reports the level in force.
+            compatibility_level: Some(
+                c.compatibility_level
+                    .clone()
+                    .unwrap_or_else(|| CompatibilityLevel::DEFAULT.to_string()),
+            ),
+            normalize: c.normalize,
+            extra_json: (!c.extra.is_empty())
+                .then(|| serde_json::Value::Object(c.extra.clone()).to_string()),
+        },
+        None => api::Config {
+            compatibility_level: Some(CompatibilityLevel::DEFAULT.to_string()),
+            normalize: None,
+            extra_json: None,
+        },
+    }
+}
