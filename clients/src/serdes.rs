@@ -268,7 +268,7 @@ fn to_api_association_request(
         resource_id: request.resource_id.clone().unwrap_or_default(),
         resource_type: request.resource_type.clone().unwrap_or_default(),
         associations,
-        dry_run: false,
+        ..Default::default()
     })
 }
 

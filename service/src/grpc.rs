@@ -27,252 +27,76 @@ fn reply<T>(result: Result<T, crate::Error>) -> Reply<T> {
     result.map(Response::new).map_err(Status::from)
 }
 
-#[tonic::async_trait]
-impl SchemaRegistry for GrpcApi {
-    async fn register_schema(
-        &self,
-        request: Request<api::RegisterSchemaRequest>,
-    ) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(self.registry.register_schema(request.into_inner()).await)
-    }
+/// The service's methods, each one a call of the registry's method of the
+/// same name once the node serves; `extra` holds the few that differ.
+macro_rules! delegate {
+    (extra { $($extra:tt)* } $($method:ident($request:ty) -> $reply:ty;)*) => {
+        #[tonic::async_trait]
+        impl SchemaRegistry for GrpcApi {
+            $(
+                async fn $method(&self, request: Request<$request>) -> Reply<$reply> {
+                    self.registry.serving()?;
+                    reply(self.registry.$method(request.into_inner()).await)
+                }
+            )*
+            $($extra)*
+        }
+    };
+}
 
-    async fn lookup_schema(
-        &self,
-        request: Request<api::LookupSchemaRequest>,
-    ) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(self.registry.lookup_schema(request.into_inner()).await)
-    }
+delegate! {
+    extra {
+        async fn get_schema_types(
+            &self,
+            _request: Request<api::GetSchemaTypesRequest>,
+        ) -> Reply<api::SchemaTypes> {
+            self.registry.serving()?;
+            Ok(Response::new(self.registry.schema_types()))
+        }
 
-    async fn get_schema_by_id(
-        &self,
-        request: Request<api::GetSchemaByIdRequest>,
-    ) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(self.registry.get_schema_by_id(request.into_inner()).await)
-    }
+        async fn create_association(
+            &self,
+            request: Request<api::AssociationRequest>,
+        ) -> Reply<api::AssociationResponse> {
+            self.registry.serving()?;
+            let request = request.into_inner();
+            reply(self.registry.create_or_update_association(request, true).await)
+        }
 
-    async fn list_schema_id_versions(
-        &self,
-        request: Request<api::ListSchemaIdVersionsRequest>,
-    ) -> Reply<api::SubjectVersions> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .list_schema_id_versions(request.into_inner())
-                .await,
-        )
+        async fn create_or_update_association(
+            &self,
+            request: Request<api::AssociationRequest>,
+        ) -> Reply<api::AssociationResponse> {
+            self.registry.serving()?;
+            let request = request.into_inner();
+            reply(self.registry.create_or_update_association(request, false).await)
+        }
     }
+    register_schema(api::RegisterSchemaRequest) -> api::Schema;
+    lookup_schema(api::LookupSchemaRequest) -> api::Schema;
+    get_schema_by_id(api::GetSchemaByIdRequest) -> api::Schema;
+    list_schema_id_versions(api::ListSchemaIdVersionsRequest) -> api::SubjectVersions;
+    list_schema_id_subjects(api::ListSchemaIdSubjectsRequest) -> api::Subjects;
+    list_schemas(api::ListSchemasRequest) -> api::Schemas;
+    list_subjects(api::ListSubjectsRequest) -> api::Subjects;
+    list_versions(api::ListVersionsRequest) -> api::Versions;
+    get_version(api::GetVersionRequest) -> api::Schema;
+    get_latest_with_metadata(api::GetLatestWithMetadataRequest) -> api::Schema;
+    get_schema_by_guid(api::GetSchemaByGuidRequest) -> api::Schema;
+    list_guid_ids(api::ListGuidIdsRequest) -> api::SchemaIds;
+    get_referenced_by(api::GetReferencedByRequest) -> api::SchemaIds;
+    delete_subject(api::DeleteSubjectRequest) -> api::Versions;
+    delete_version(api::DeleteVersionRequest) -> api::DeletedVersion;
+    get_config(api::GetConfigRequest) -> api::Config;
+    set_config(api::SetConfigRequest) -> api::Config;
+    delete_config(api::DeleteConfigRequest) -> api::Config;
+    get_mode(api::GetModeRequest) -> api::Mode;
+    set_mode(api::SetModeRequest) -> api::Mode;
+    delete_mode(api::DeleteModeRequest) -> api::Mode;
+    check_compatibility(api::CheckCompatibilityRequest) -> api::CompatibilityResult;
+    list_associations(api::ListAssociationsRequest) -> api::Associations;
+    delete_associations(api::DeleteAssociationsRequest) -> api::Associations;
+    batch_get_associations(api::BatchGetAssociationsRequest) -> api::AssociationBatchResponse;
+    batch_mutate_associations(api::BatchMutateAssociationsRequest) -> api::AssociationBatchResponse;
 
-    async fn list_schema_id_subjects(
-        &self,
-        request: Request<api::ListSchemaIdSubjectsRequest>,
-    ) -> Reply<api::Subjects> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .list_schema_id_subjects(request.into_inner())
-                .await,
-        )
-    }
-
-    async fn list_schemas(&self, request: Request<api::ListSchemasRequest>) -> Reply<api::Schemas> {
-        self.registry.serving()?;
-        reply(self.registry.list_schemas(request.into_inner()).await)
-    }
-
-    async fn get_schema_types(
-        &self,
-        _request: Request<api::GetSchemaTypesRequest>,
-    ) -> Reply<api::SchemaTypes> {
-        self.registry.serving()?;
-        Ok(Response::new(self.registry.schema_types()))
-    }
-
-    async fn list_subjects(
-        &self,
-        request: Request<api::ListSubjectsRequest>,
-    ) -> Reply<api::Subjects> {
-        self.registry.serving()?;
-        reply(self.registry.list_subjects(request.into_inner()).await)
-    }
-
-    async fn list_versions(
-        &self,
-        request: Request<api::ListVersionsRequest>,
-    ) -> Reply<api::Versions> {
-        self.registry.serving()?;
-        reply(self.registry.list_versions(request.into_inner()).await)
-    }
-
-    async fn get_version(&self, request: Request<api::GetVersionRequest>) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(self.registry.get_version(request.into_inner()).await)
-    }
-
-    async fn get_latest_with_metadata(
-        &self,
-        request: Request<api::GetLatestWithMetadataRequest>,
-    ) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .get_latest_with_metadata(request.into_inner())
-                .await,
-        )
-    }
-
-    async fn get_schema_by_guid(
-        &self,
-        request: Request<api::GetSchemaByGuidRequest>,
-    ) -> Reply<api::Schema> {
-        self.registry.serving()?;
-        reply(self.registry.get_schema_by_guid(request.into_inner()).await)
-    }
-
-    async fn list_guid_ids(
-        &self,
-        request: Request<api::ListGuidIdsRequest>,
-    ) -> Reply<api::SchemaIds> {
-        self.registry.serving()?;
-        reply(self.registry.list_guid_ids(request.into_inner()).await)
-    }
-
-    async fn get_referenced_by(
-        &self,
-        request: Request<api::GetReferencedByRequest>,
-    ) -> Reply<api::SchemaIds> {
-        self.registry.serving()?;
-        reply(self.registry.get_referenced_by(request.into_inner()).await)
-    }
-
-    async fn delete_subject(
-        &self,
-        request: Request<api::DeleteSubjectRequest>,
-    ) -> Reply<api::Versions> {
-        self.registry.serving()?;
-        reply(self.registry.delete_subject(request.into_inner()).await)
-    }
-
-    async fn delete_version(
-        &self,
-        request: Request<api::DeleteVersionRequest>,
-    ) -> Reply<api::DeletedVersion> {
-        self.registry.serving()?;
-        reply(self.registry.delete_version(request.into_inner()).await)
-    }
-
-    async fn get_config(&self, request: Request<api::GetConfigRequest>) -> Reply<api::Config> {
-        self.registry.serving()?;
-        reply(self.registry.get_config(request.into_inner()).await)
-    }
-
-    async fn set_config(&self, request: Request<api::SetConfigRequest>) -> Reply<api::Config> {
-        self.registry.serving()?;
-        reply(self.registry.set_config(request.into_inner()).await)
-    }
-
-    async fn delete_config(
-        &self,
-        request: Request<api::DeleteConfigRequest>,
-    ) -> Reply<api::Config> {
-        self.registry.serving()?;
-        reply(self.registry.delete_config(request.into_inner()).await)
-    }
-
-    async fn get_mode(&self, request: Request<api::GetModeRequest>) -> Reply<api::Mode> {
-        self.registry.serving()?;
-        reply(self.registry.get_mode(request.into_inner()).await)
-    }
-
-    async fn set_mode(&self, request: Request<api::SetModeRequest>) -> Reply<api::Mode> {
-        self.registry.serving()?;
-        reply(self.registry.set_mode(request.into_inner()).await)
-    }
-
-    async fn delete_mode(&self, request: Request<api::DeleteModeRequest>) -> Reply<api::Mode> {
-        self.registry.serving()?;
-        reply(self.registry.delete_mode(request.into_inner()).await)
-    }
-
-    async fn check_compatibility(
-        &self,
-        request: Request<api::CheckCompatibilityRequest>,
-    ) -> Reply<api::CompatibilityResult> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .check_compatibility(request.into_inner())
-                .await,
-        )
-    }
-
-    async fn create_association(
-        &self,
-        request: Request<api::AssociationRequest>,
-    ) -> Reply<api::AssociationResponse> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .create_or_update_association(request.into_inner(), true)
-                .await,
-        )
-    }
-
-    async fn create_or_update_association(
-        &self,
-        request: Request<api::AssociationRequest>,
-    ) -> Reply<api::AssociationResponse> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .create_or_update_association(request.into_inner(), false)
-                .await,
-        )
-    }
-
-    async fn list_associations(
-        &self,
-        request: Request<api::ListAssociationsRequest>,
-    ) -> Reply<api::Associations> {
-        self.registry.serving()?;
-        reply(self.registry.list_associations(request.into_inner()).await)
-    }
-
-    async fn delete_associations(
-        &self,
-        request: Request<api::DeleteAssociationsRequest>,
-    ) -> Reply<api::Associations> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .delete_associations(request.into_inner())
-                .await,
-        )
-    }
-
-    async fn batch_get_associations(
-        &self,
-        request: Request<api::BatchGetAssociationsRequest>,
-    ) -> Reply<api::AssociationBatchResponse> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .batch_get_associations(request.into_inner())
-                .await,
-        )
-    }
-
-    async fn batch_mutate_associations(
-        &self,
-        request: Request<api::BatchMutateAssociationsRequest>,
-    ) -> Reply<api::AssociationBatchResponse> {
-        self.registry.serving()?;
-        reply(
-            self.registry
-                .batch_mutate_associations(request.into_inner())
-                .await,
-        )
-    }
 }

@@ -101,15 +101,9 @@ pub(crate) async fn get_by_query(
     State(state): State<AppState>,
     query: Query,
 ) -> Result<Response, RestError> {
-    let Some(name) = query.str("resourceName").filter(|n| !n.is_empty()) else {
-        return Err(RestError::new(
-            42212,
-            "The association specified an invalid value for property: 'resourceName', reason: cannot be null or empty",
-        ));
-    };
     let resource = ResourceName {
         namespace: query.str("resourceNamespace").unwrap_or("-").to_owned(),
-        name: name.to_owned(),
+        name: query.str("resourceName").unwrap_or_default().to_owned(),
     };
     let request = list_request(By::Resource(resource), &query)?;
     list(state, request).await
@@ -146,6 +140,7 @@ fn association_request(body: &Value, dry_run: bool) -> Result<AssociationRequest
         resource_type: fields.string("resourceType")?.unwrap_or_default(),
         associations,
         dry_run,
+        addressed_resource_id: String::new(),
     })
 }
 
@@ -171,16 +166,8 @@ pub(crate) async fn put_by_resource_id(
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
-    let resource_id = path.resource_id()?;
     let mut request = association_request(&body.0, query.flag("dryRun"))?;
-    if request.resource_id.is_empty() {
-        request.resource_id = resource_id;
-    } else if request.resource_id != resource_id {
-        return Err(RestError::new(
-            42212,
-            "The association specified an invalid value for property: 'resourceId', reason: Resource ID in the path parameter does not match the resource ID in the request body",
-        ));
-    }
+    request.addressed_resource_id = path.resource_id()?;
     let reply = state
         .api
         .create_or_update_association(Request::new(request))

@@ -454,6 +454,12 @@ impl Registry {
         let found: Vec<api::Association> = match &req.by {
             Some(By::Subject(subject)) => select(state.associations_of_subject(subject), &filter),
             Some(By::ResourceId(id)) => select(state.associations_of_resource_id(id), &filter),
+            Some(By::Resource(resource)) if resource.name.is_empty() => {
+                return Err(Error::invalid_association(
+                    "resourceName",
+                    "cannot be null or empty",
+                ));
+            }
             Some(By::Resource(resource)) if resource.name == ANY => select(
                 state
                     .associations()
@@ -578,6 +584,7 @@ impl Registry {
             resource_type: ops.resource_type.clone(),
             associations: Vec::new(),
             dry_run,
+            ..Default::default()
         };
         validate_resource(&mut base, !ops.associations.is_empty())?;
         for op in &ops.associations {
@@ -721,6 +728,16 @@ fn lifecycle(text: &str) -> Result<&'static str, Error> {
 /// Confluent's request validation: the resource's names, its id, its type,
 /// then each association's subject and type. Fills in the defaults.
 fn validate_request(req: &mut api::AssociationRequest) -> Result<(), Error> {
+    if !req.addressed_resource_id.is_empty() {
+        if req.resource_id.is_empty() {
+            req.resource_id = req.addressed_resource_id.clone();
+        } else if req.resource_id != req.addressed_resource_id {
+            return Err(Error::invalid_association(
+                "resourceId",
+                "Resource ID in the path parameter does not match the resource ID in the request body",
+            ));
+        }
+    }
     validate_resource(req, !req.associations.is_empty())?;
     for change in &mut req.associations {
         if let Some(subject) = &change.subject {
