@@ -101,6 +101,10 @@ pub enum ChangeType {
     PropertyRemovedNotCoveredByPartiallyOpenContentModel,
     PropertyAddedIsCoveredByPartiallyOpenContentModel,
     PropertyAddedNotCoveredByPartiallyOpenContentModel,
+    UnevaluatedPropertiesAdded,
+    UnevaluatedPropertiesRemoved,
+    UnevaluatedPropertiesExtended,
+    UnevaluatedPropertiesNarrowed,
     MaxItemsAdded,
     MaxItemsRemoved,
     MaxItemsIncreased,
@@ -260,6 +264,10 @@ impl ChangeType {
             T::PropertyAddedNotCoveredByPartiallyOpenContentModel => {
                 "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL"
             }
+            T::UnevaluatedPropertiesAdded => "UNEVALUATED_PROPERTIES_ADDED",
+            T::UnevaluatedPropertiesRemoved => "UNEVALUATED_PROPERTIES_REMOVED",
+            T::UnevaluatedPropertiesExtended => "UNEVALUATED_PROPERTIES_EXTENDED",
+            T::UnevaluatedPropertiesNarrowed => "UNEVALUATED_PROPERTIES_NARROWED",
             T::MaxItemsAdded => "MAX_ITEMS_ADDED",
             T::MaxItemsRemoved => "MAX_ITEMS_REMOVED",
             T::MaxItemsIncreased => "MAX_ITEMS_INCREASED",
@@ -359,6 +367,8 @@ impl ChangeType {
                 | T::MinPropertiesRemoved
                 | T::AdditionalPropertiesAdded
                 | T::AdditionalPropertiesExtended
+                | T::UnevaluatedPropertiesAdded
+                | T::UnevaluatedPropertiesExtended
                 | T::PropertyWithEmptySchemaAddedToOpenContentModel
                 | T::RequiredPropertyWithDefaultAddedToUnopenContentModel
                 | T::OptionalPropertyAddedToUnopenContentModel
@@ -373,6 +383,8 @@ impl ChangeType {
                 | T::UniqueItemsRemoved
                 | T::AdditionalItemsAdded
                 | T::AdditionalItemsExtended
+                | T::UnevaluatedItemsAdded
+                | T::UnevaluatedItemsExtended
                 | T::ItemWithEmptySchemaAddedToOpenContentModel
                 | T::ItemAddedToClosedContentModel
                 | T::ItemWithFalseRemovedFromClosedContentModel
@@ -411,6 +423,7 @@ impl ChangeType {
             | T::UniqueItemsAdded
             | T::AdditionalItemsRemoved
             | T::AdditionalPropertiesRemoved
+            | T::UnevaluatedPropertiesRemoved
             | T::UnevaluatedItemsRemoved => format!(
                 "The keyword at path '{path}' in the {update} schema is not present in the {original} schema"
             ),
@@ -438,6 +451,7 @@ impl ChangeType {
             | T::EnumArrayNarrowed
             | T::SumTypeNarrowed
             | T::AdditionalPropertiesNarrowed
+            | T::UnevaluatedPropertiesNarrowed
             | T::UnevaluatedItemsNarrowed => format!(
                 "An array or combined type at path '{path}' has fewer elements in the {update} schema than the {original} schema"
             ),
@@ -938,12 +952,12 @@ impl Checker<'_> {
             let path = format!("properties/{key}");
             match (o.property(key), u.property(key)) {
                 (Some(op), None) => {
-                    if open(u) {
+                    if open(self.u, u) {
                         out.push(Difference::at(
                             T::PropertyRemovedFromOpenContentModel,
                             &path,
                         ));
-                    } else if let Some(partial) = self.partial(u, key) {
+                    } else if let Some(partial) = partial(self.u, u, key) {
                         let d = self.compare(Some(op), Some(partial));
                         let ok = compatible(&d);
                         out.extend(rebased(&path, d));
@@ -970,7 +984,7 @@ impl Checker<'_> {
                 (None, Some(up)) => {
                     let required = u.required.contains(key);
                     let has_default = self.u.node(up).meta.default.is_some();
-                    if open(o) {
+                    if open(self.o, o) {
                         let change = if self.u.node(up).kind.is_empty() {
                             T::PropertyWithEmptySchemaAddedToOpenContentModel
                         } else if required && has_default {
@@ -982,7 +996,7 @@ impl Checker<'_> {
                         };
                         out.push(Difference::at(change, &path));
                     } else {
-                        if let Some(partial) = self.partial(o, key) {
+                        if let Some(partial) = partial(self.o, o, key) {
                             let d = self.compare(Some(partial), Some(up));
                             let ok = compatible(&d);
                             out.extend(rebased(&path, d));
@@ -1090,6 +1104,13 @@ impl Checker<'_> {
             let d = self.compare(oa.schema(), ua.schema());
             out.extend(rebased(path, d));
         }
+        self.unevaluated(
+            out,
+            "unevaluatedProperties",
+            o.unevaluated,
+            u.unevaluated,
+            UNEVALUATED_PROPERTIES,
+        );
         bound(
             out,
             "maxProperties",
@@ -1106,14 +1127,43 @@ impl Checker<'_> {
         );
     }
 
-    /// The schema a partially open object gives an undeclared property.
-    fn partial(&self, schema: &Object, key: &str) -> Option<NodeId> {
-        for (pattern, id) in &schema.pattern_properties {
-            if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(key)) {
-                return Some(*id);
+    /// `unevaluatedItems` / `unevaluatedProperties` as Confluent sees them:
+    /// to or from `false` is removed or added, to or from an absent keyword
+    /// or `true`/`{}` is narrowed or extended, two other schemas compare.
+    fn unevaluated(
+        &mut self,
+        out: &mut Vec<Difference>,
+        path: &str,
+        original: Option<NodeId>,
+        update: Option<NodeId>,
+        changes: BoundChanges,
+    ) {
+        let [added, removed, extended, narrowed] = changes;
+        let is_false = |g: &Graph, id: NodeId| matches!(g.node(id).kind, Kind::False);
+        let is_empty = |g: &Graph, id: NodeId| g.node(id).kind.is_empty();
+        let change = match (original, update) {
+            (None, None) => return,
+            (None, Some(b)) if is_false(self.u, b) => Some(removed),
+            (None, Some(_)) => Some(narrowed),
+            (Some(a), None) if is_false(self.o, a) => Some(added),
+            (Some(_), None) => Some(extended),
+            (Some(a), Some(b)) => match (is_false(self.o, a), is_false(self.u, b)) {
+                (true, false) => Some(added),
+                (false, true) => Some(removed),
+                _ => match (is_empty(self.o, a), is_empty(self.u, b)) {
+                    (true, false) => Some(narrowed),
+                    (false, true) => Some(extended),
+                    _ => None,
+                },
+            },
+        };
+        match change {
+            Some(c) => out.push(Difference::at(c, path)),
+            None => {
+                let d = self.compare(original, update);
+                out.extend(rebased(path, d));
             }
         }
-        schema.additional().schema()
     }
 
     fn array(&mut self, out: &mut Vec<Difference>, o: &Array, u: &Array) {
@@ -1196,47 +1246,13 @@ impl Checker<'_> {
             let d = self.compare(oa.schema(), ua.schema());
             out.extend(rebased(path, d));
         }
-        // unevaluatedItems
-        let path = "unevaluatedItems";
-        let is_false = |g: &Graph, id: NodeId| matches!(g.node(id).kind, Kind::False);
-        let is_empty = |g: &Graph, id: NodeId| g.node(id).kind.is_empty();
-        match (o.unevaluated, u.unevaluated) {
-            (None, None) => {}
-            (None, Some(b)) => out.push(Difference::at(
-                if is_false(self.u, b) {
-                    T::UnevaluatedItemsRemoved
-                } else {
-                    T::UnevaluatedItemsNarrowed
-                },
-                path,
-            )),
-            (Some(a), None) => out.push(Difference::at(
-                if is_false(self.o, a) {
-                    T::UnevaluatedItemsAdded
-                } else {
-                    T::UnevaluatedItemsExtended
-                },
-                path,
-            )),
-            (Some(a), Some(b)) => {
-                let change = match (is_false(self.o, a), is_false(self.u, b)) {
-                    (true, false) => Some(T::UnevaluatedItemsAdded),
-                    (false, true) => Some(T::UnevaluatedItemsRemoved),
-                    _ => match (is_empty(self.o, a), is_empty(self.u, b)) {
-                        (true, false) => Some(T::UnevaluatedItemsNarrowed),
-                        (false, true) => Some(T::UnevaluatedItemsExtended),
-                        _ => None,
-                    },
-                };
-                match change {
-                    Some(c) => out.push(Difference::at(c, path)),
-                    None => {
-                        let d = self.compare(Some(a), Some(b));
-                        out.extend(rebased(path, d));
-                    }
-                }
-            }
-        }
+        self.unevaluated(
+            out,
+            "unevaluatedItems",
+            o.unevaluated,
+            u.unevaluated,
+            UNEVALUATED_ITEMS,
+        );
         bound(out, "maxItems", o.max_items, u.max_items, MAX_ITEMS);
         bound(out, "minItems", o.min_items, u.min_items, MIN_ITEMS);
         if o.unique_items != u.unique_items {
@@ -1266,9 +1282,34 @@ impl Checker<'_> {
     }
 }
 
-/// An object that takes any undeclared property.
-fn open(o: &Object) -> bool {
-    o.pattern_properties.is_empty() && o.additional() == Additional::Allowed
+/// An object that takes any undeclared property: no patterns, and
+/// `additionalProperties` absent or `true` with `unevaluatedProperties`
+/// absent, `true` or `{}`.
+fn open(g: &Graph, o: &Object) -> bool {
+    o.pattern_properties.is_empty()
+        && o.additional() == Additional::Allowed
+        && o.unevaluated.is_none_or(|id| g.node(id).kind.is_empty())
+}
+
+/// The schema a partially open object gives an undeclared property: the
+/// first matching pattern's, else `additionalProperties`', else (with
+/// `additionalProperties` absent or `true`) a non-trivial
+/// `unevaluatedProperties`.
+fn partial(g: &Graph, o: &Object, key: &str) -> Option<NodeId> {
+    for (pattern, id) in &o.pattern_properties {
+        if regex::Regex::new(pattern).is_ok_and(|re| re.is_match(key)) {
+            return Some(*id);
+        }
+    }
+    if let Some(s) = o.additional().schema() {
+        return Some(s);
+    }
+    if o.additional() == Additional::Allowed {
+        return o
+            .unevaluated
+            .filter(|&id| !matches!(g.node(id).kind, Kind::False) && !g.node(id).kind.is_empty());
+    }
+    None
 }
 
 /// An array that takes any item past its listed ones.
@@ -1290,8 +1331,22 @@ fn partial_array(g: &Graph, a: &Array) -> Option<NodeId> {
     None
 }
 
-/// The four changes of a bound keyword: added, removed, increased, decreased.
+/// The four changes of a bound keyword: added, removed, increased,
+/// decreased (for the `unevaluated*` keywords: added, removed, extended,
+/// narrowed).
 type BoundChanges = [ChangeType; 4];
+const UNEVALUATED_ITEMS: BoundChanges = [
+    T::UnevaluatedItemsAdded,
+    T::UnevaluatedItemsRemoved,
+    T::UnevaluatedItemsExtended,
+    T::UnevaluatedItemsNarrowed,
+];
+const UNEVALUATED_PROPERTIES: BoundChanges = [
+    T::UnevaluatedPropertiesAdded,
+    T::UnevaluatedPropertiesRemoved,
+    T::UnevaluatedPropertiesExtended,
+    T::UnevaluatedPropertiesNarrowed,
+];
 const MAX_LENGTH: BoundChanges = [
     T::MaxLengthAdded,
     T::MaxLengthRemoved,

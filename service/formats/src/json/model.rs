@@ -76,6 +76,9 @@ pub(crate) struct Object {
     pub(crate) schema_dependencies: Vec<(String, NodeId)>,
     pub(crate) min_properties: Option<u64>,
     pub(crate) max_properties: Option<u64>,
+    /// `unevaluatedProperties` (2019-09 and later only: the older drafts'
+    /// loader keeps it as an unknown keyword the rules never look at).
+    pub(crate) unevaluated: Option<NodeId>,
 }
 
 impl Object {
@@ -98,6 +101,7 @@ pub(crate) struct Array {
     /// `items` as a list (or `prefixItems`).
     pub(crate) item_schemas: Vec<NodeId>,
     pub(crate) additional: Option<Additional>,
+    /// `unevaluatedItems` (2019-09 and later only).
     pub(crate) unevaluated: Option<NodeId>,
     pub(crate) min_items: Option<u64>,
     pub(crate) max_items: Option<u64>,
@@ -232,6 +236,9 @@ struct Builder<'d, 'a> {
     max_depth: usize,
 }
 
+/// Keywords that make an untyped schema an object schema, per loader:
+/// everit for drafts 4 to 7, json-sKema (translated to everit's model) for
+/// 2019-09 and 2020-12. Keywords a loader does not know imply nothing.
 const OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
@@ -240,20 +247,37 @@ const OBJECT_KEYWORDS: &[&str] = &[
     "minProperties",
     "maxProperties",
     "dependencies",
+    "propertyNames",
+];
+const MODERN_OBJECT_KEYWORDS: &[&str] = &[
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "minProperties",
+    "maxProperties",
     "dependentRequired",
     "dependentSchemas",
     "propertyNames",
+    "unevaluatedProperties",
 ];
 const ARRAY_KEYWORDS: &[&str] = &[
     "items",
-    "prefixItems",
     "additionalItems",
     "minItems",
     "maxItems",
     "uniqueItems",
     "contains",
-    "minContains",
-    "maxContains",
+];
+/// `minContains` and `maxContains` alone build nothing in json-sKema: they
+/// only qualify `contains`.
+const MODERN_ARRAY_KEYWORDS: &[&str] = &[
+    "items",
+    "prefixItems",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "contains",
     "unevaluatedItems",
 ];
 const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
@@ -377,13 +401,30 @@ impl<'a> Builder<'_, 'a> {
                 }));
             }
             _ => {
+                let modern = draft.is_modern();
+                let (array, object) = if modern {
+                    (MODERN_ARRAY_KEYWORDS, MODERN_OBJECT_KEYWORDS)
+                } else {
+                    (ARRAY_KEYWORDS, OBJECT_KEYWORDS)
+                };
+                // json-sKema builds nothing for an empty `properties` or
+                // `patternProperties`, so they imply no object.
+                let implies = |k: &str| match obj.get(k) {
+                    None => false,
+                    Some(Value::Object(m))
+                        if modern && (k == "properties" || k == "patternProperties") =>
+                    {
+                        !m.is_empty()
+                    }
+                    Some(_) => true,
+                };
                 for (keywords, t) in [
                     (NUMBER_KEYWORDS, "number"),
                     (STRING_KEYWORDS, "string"),
-                    (ARRAY_KEYWORDS, "array"),
-                    (OBJECT_KEYWORDS, "object"),
+                    (array, "array"),
+                    (object, "object"),
                 ] {
-                    if keywords.iter().any(|k| obj.contains_key(*k)) {
+                    if keywords.iter().any(|k| implies(k)) {
                         let kind = self.typed(doc, pointer, obj, t)?;
                         parts.push(self.push(kind));
                     }
@@ -510,7 +551,17 @@ impl<'a> Builder<'_, 'a> {
             }
         }
         o.additional = self.additional(doc, pointer, obj, "additionalProperties")?;
-        for keyword in ["dependencies", "dependentRequired", "dependentSchemas"] {
+        let modern = self.docs.draft(doc).is_modern();
+        // Each loader reads only its own drafts' dependency keywords.
+        let keywords: &[&str] = if modern {
+            &["dependentRequired", "dependentSchemas"]
+        } else {
+            &["dependencies"]
+        };
+        if modern && obj.contains_key("unevaluatedProperties") {
+            o.unevaluated = Some(self.child(doc, pointer, "unevaluatedProperties")?);
+        }
+        for &keyword in keywords {
             if let Some(Value::Object(deps)) = obj.get(keyword) {
                 let base = pointer_child(pointer, keyword);
                 for (key, dep) in deps {
@@ -540,14 +591,25 @@ impl<'a> Builder<'_, 'a> {
         pointer: &str,
         obj: &'a Map<String, Value>,
     ) -> Result<Array, String> {
+        let modern = self.docs.draft(doc).is_modern();
         let mut a = Array {
             min_items: obj.get("minItems").and_then(Value::as_u64),
             max_items: obj.get("maxItems").and_then(Value::as_u64),
             unique_items: obj.get("uniqueItems").and_then(Value::as_bool) == Some(true),
-            min_contains: obj.get("minContains").and_then(Value::as_u64),
-            max_contains: obj.get("maxContains").and_then(Value::as_u64),
             ..Array::default()
         };
+        if modern {
+            // json-sKema reads the bounds only with `contains`, and
+            // `minContains` is then 1 unless given.
+            if obj.contains_key("contains") {
+                a.min_contains = Some(obj.get("minContains").and_then(Value::as_u64).unwrap_or(1));
+                a.max_contains = obj.get("maxContains").and_then(Value::as_u64);
+            }
+        } else {
+            // everit keeps them as unknown keywords, which the rules read.
+            a.min_contains = obj.get("minContains").and_then(Value::as_u64);
+            a.max_contains = obj.get("maxContains").and_then(Value::as_u64);
+        }
         let list = |keyword: &str, b: &mut Self| -> Result<Vec<NodeId>, String> {
             let mut ids = Vec::new();
             if let Some(Value::Array(items)) = obj.get(keyword) {
@@ -558,10 +620,24 @@ impl<'a> Builder<'_, 'a> {
             }
             Ok(ids)
         };
-        if obj.contains_key("prefixItems") {
-            // 2020-12: `prefixItems` is the list, `items` the rest.
+        let items_list = matches!(obj.get("items"), Some(Value::Array(_)));
+        if modern && !items_list {
+            // 2020-12: `prefixItems` is the list; `items` is every item when
+            // there is no list and the rest when there is; `items: false`
+            // forbids more items either way and `items: true` is nothing.
             a.item_schemas = list("prefixItems", self)?;
-            a.additional = self.additional(doc, pointer, obj, "items")?;
+            let has_prefix = obj
+                .get("prefixItems")
+                .and_then(Value::as_array)
+                .is_some_and(|l| !l.is_empty());
+            match obj.get("items") {
+                None | Some(Value::Bool(true)) => {}
+                Some(Value::Bool(false)) => a.additional = Some(Additional::Forbidden),
+                Some(_) if has_prefix => {
+                    a.additional = Some(Additional::Schema(self.child(doc, pointer, "items")?));
+                }
+                Some(_) => a.all_items = Some(self.child(doc, pointer, "items")?),
+            }
         } else {
             match obj.get("items") {
                 Some(Value::Array(_)) => a.item_schemas = list("items", self)?,
@@ -570,7 +646,7 @@ impl<'a> Builder<'_, 'a> {
             }
             a.additional = self.additional(doc, pointer, obj, "additionalItems")?;
         }
-        if obj.contains_key("unevaluatedItems") {
+        if modern && obj.contains_key("unevaluatedItems") {
             a.unevaluated = Some(self.child(doc, pointer, "unevaluatedItems")?);
         }
         Ok(a)

@@ -829,3 +829,574 @@ fn a_repeated_key_keeps_its_place_and_takes_the_last_value() {
             .starts_with(r#"{"k00":0,"k01":1,"k02":2,"k03":"last","k04":4"#)
     );
 }
+
+// ---- 2019-09 and 2020-12 keywords ----
+//
+// Confluent loads these drafts with json-sKema and translates the result
+// to everit's model (`SchemaTranslator`); drafts 4 to 7 go through
+// everit's own loader, which knows none of these keywords. Cases marked
+// "Confluent's example" are from its `diff-schema-examples-2020-12.json`;
+// the others follow from its `ObjectSchemaDiff` / `ArraySchemaDiff` and
+// `COMPATIBLE_CHANGES`.
+
+const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
+const DRAFT_2019_09: &str = "https://json-schema.org/draft/2019-09/schema";
+
+/// `schema` declared as 2020-12.
+fn modern(schema: Value) -> Value {
+    with_draft(DRAFT_2020_12, schema)
+}
+
+fn with_draft(draft: &str, mut schema: Value) -> Value {
+    if let Value::Object(m) = &mut schema {
+        m.insert("$schema".into(), json!(draft));
+    }
+    schema
+}
+
+/// Exactly these changes (in any order), and the verdict.
+fn exact(original: Value, update: Value, expected: &[&str], is_compatible: bool) {
+    let mut got = changes(original.clone(), update.clone());
+    got.sort();
+    let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        compatible(original, update),
+        is_compatible,
+        "changes: {got:?}"
+    );
+}
+
+#[test]
+fn unevaluated_properties_changes() {
+    let u = |v: Value| modern(json!({"type": "object", "unevaluatedProperties": v}));
+    let plain = modern(json!({"type": "object"}));
+    let s = json!({"type": "string"});
+    let ev = "#/unevaluatedProperties";
+    exact(
+        plain.clone(),
+        u(json!(false)),
+        &[&format!("UNEVALUATED_PROPERTIES_REMOVED {ev}")],
+        false,
+    );
+    exact(
+        u(json!(false)),
+        plain.clone(),
+        &[&format!("UNEVALUATED_PROPERTIES_ADDED {ev}")],
+        true,
+    );
+    exact(
+        plain.clone(),
+        u(s.clone()),
+        &[&format!("UNEVALUATED_PROPERTIES_NARROWED {ev}")],
+        false,
+    );
+    exact(
+        u(s.clone()),
+        plain.clone(),
+        &[&format!("UNEVALUATED_PROPERTIES_EXTENDED {ev}")],
+        true,
+    );
+    exact(
+        u(json!(false)),
+        u(json!(true)),
+        &[&format!("UNEVALUATED_PROPERTIES_ADDED {ev}")],
+        true,
+    );
+    exact(
+        u(json!(true)),
+        u(s.clone()),
+        &[&format!("UNEVALUATED_PROPERTIES_NARROWED {ev}")],
+        false,
+    );
+    exact(
+        u(s.clone()),
+        u(json!({})),
+        &[&format!("UNEVALUATED_PROPERTIES_EXTENDED {ev}")],
+        true,
+    );
+    exact(
+        u(s.clone()),
+        u(json!({"type": "number"})),
+        &[&format!("TYPE_CHANGED {ev}")],
+        false,
+    );
+    // From `true` to absent widens nothing in fact, but Confluent calls it extended.
+    exact(
+        u(json!(true)),
+        plain,
+        &[&format!("UNEVALUATED_PROPERTIES_EXTENDED {ev}")],
+        true,
+    );
+}
+
+#[test]
+fn unevaluated_properties_close_and_partially_open_objects() {
+    let obj = |props: Value, extra: Value| {
+        let mut o = json!({"type": "object", "properties": props});
+        if let (Value::Object(m), Value::Object(e)) = (&mut o, extra) {
+            m.extend(e);
+        }
+        modern(o)
+    };
+    let ab = json!({"a": {"type": "string"}, "b": {"type": "string"}});
+    let a = json!({"a": {"type": "string"}});
+    // `unevaluatedProperties: false` closes the object.
+    let closed = json!({"unevaluatedProperties": false});
+    exact(
+        obj(a.clone(), closed.clone()),
+        obj(ab.clone(), closed.clone()),
+        &["OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL #/properties/b"],
+        true,
+    );
+    exact(
+        obj(ab.clone(), closed.clone()),
+        obj(a.clone(), closed.clone()),
+        &["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL #/properties/b"],
+        false,
+    );
+    // Even beside `additionalProperties: true`: the model cannot tell
+    // `true` from absent, so only `unevaluatedProperties` decides.
+    let both = json!({"additionalProperties": true, "unevaluatedProperties": false});
+    exact(
+        obj(ab.clone(), both.clone()),
+        obj(a.clone(), both),
+        &["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL #/properties/b"],
+        false,
+    );
+    // `true` and `{}` leave it open.
+    for open in [json!(true), json!({})] {
+        let m = json!({"unevaluatedProperties": open});
+        exact(
+            obj(ab.clone(), m.clone()),
+            obj(a.clone(), m.clone()),
+            &["PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL #/properties/b"],
+            true,
+        );
+        exact(
+            obj(a.clone(), m.clone()),
+            obj(ab.clone(), m),
+            &["OPTIONAL_PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL #/properties/b"],
+            false,
+        );
+    }
+    // A schema makes it partially open.
+    let strings = json!({"unevaluatedProperties": {"type": "string"}});
+    exact(
+        obj(ab.clone(), strings.clone()),
+        obj(a.clone(), strings.clone()),
+        &["PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/properties/b"],
+        true,
+    );
+    exact(
+        obj(a.clone(), strings.clone()),
+        obj(
+            json!({"a": {"type": "string"}, "b": {"type": "number"}}),
+            strings.clone(),
+        ),
+        &[
+            "TYPE_CHANGED #/properties/b",
+            "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/properties/b",
+            "OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL #/properties/b",
+        ],
+        false,
+    );
+    // A schema of `additionalProperties` comes first.
+    exact(
+        obj(
+            json!({"a": {"type": "string"}, "b": {"type": "number"}}),
+            json!({"additionalProperties": false}),
+        ),
+        obj(
+            a.clone(),
+            json!({"additionalProperties": {"type": "number"}, "unevaluatedProperties": {"type": "string"}}),
+        ),
+        &[
+            "PROPERTY_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/properties/b",
+            "ADDITIONAL_PROPERTIES_ADDED #/additionalProperties",
+            "UNEVALUATED_PROPERTIES_NARROWED #/unevaluatedProperties",
+        ],
+        false,
+    );
+    // 2019-09 is read the same way.
+    let d19 = |props: Value| {
+        with_draft(
+            DRAFT_2019_09,
+            json!({"type": "object", "properties": props, "unevaluatedProperties": false}),
+        )
+    };
+    exact(
+        d19(ab.clone()),
+        d19(a.clone()),
+        &["PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL #/properties/b"],
+        false,
+    );
+    // Draft 7 does not know the keyword: the object stays open.
+    let d7 = |props: Value| json!({"type": "object", "properties": props, "unevaluatedProperties": false});
+    exact(
+        d7(ab),
+        d7(a),
+        &["PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL #/properties/b"],
+        true,
+    );
+    exact(
+        json!({"type": "object"}),
+        json!({"type": "object", "unevaluatedProperties": false}),
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn unevaluated_items() {
+    let u = |v: Value| modern(json!({"type": "array", "unevaluatedItems": v}));
+    let plain = modern(json!({"type": "array"}));
+    let ev = "#/unevaluatedItems";
+    exact(
+        plain.clone(),
+        u(json!(false)),
+        &[&format!("UNEVALUATED_ITEMS_REMOVED {ev}")],
+        false,
+    );
+    exact(
+        u(json!(false)),
+        plain.clone(),
+        &[&format!("UNEVALUATED_ITEMS_ADDED {ev}")],
+        true,
+    );
+    exact(
+        plain.clone(),
+        u(json!({"type": "string"})),
+        &[&format!("UNEVALUATED_ITEMS_NARROWED {ev}")],
+        false,
+    );
+    exact(
+        u(json!({"type": "string"})),
+        plain,
+        &[&format!("UNEVALUATED_ITEMS_EXTENDED {ev}")],
+        true,
+    );
+    exact(
+        u(json!({"type": "string"})),
+        u(json!({"type": "number"})),
+        &[&format!("TYPE_CHANGED {ev}")],
+        false,
+    );
+    // Confluent's examples: `unevaluatedItems` makes a tuple partially open.
+    let t = |prefix: Value| {
+        modern(
+            json!({"type": "array", "prefixItems": prefix, "unevaluatedItems": {"type": "string"}}),
+        )
+    };
+    let sn = json!([{"type": "string"}, {"type": "number"}]);
+    exact(
+        t(sn.clone()),
+        t(json!([{"type": "string"}, {"type": "number"}, {"type": "string"}])),
+        &["ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/2"],
+        true,
+    );
+    exact(
+        t(sn.clone()),
+        t(json!([{"type": "string"}, {"type": "number"}, {"type": "number"}])),
+        &[
+            "TYPE_CHANGED #/items/2",
+            "ITEM_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/2",
+        ],
+        false,
+    );
+    exact(
+        t(json!([{"type": "string"}, {"type": "number"}, {"type": "string"}])),
+        t(sn.clone()),
+        &["ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/2"],
+        true,
+    );
+    exact(
+        t(json!([{"type": "string"}, {"type": "number"}, {"type": "number"}])),
+        t(sn.clone()),
+        &[
+            "TYPE_CHANGED #/items/2",
+            "ITEM_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/2",
+        ],
+        false,
+    );
+    // `unevaluatedItems: false` closes it.
+    let closed = |prefix: Value| {
+        modern(json!({"type": "array", "prefixItems": prefix, "unevaluatedItems": false}))
+    };
+    exact(
+        closed(sn.clone()),
+        closed(json!([{"type": "string"}])),
+        &["ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL #/items/1"],
+        false,
+    );
+    // Draft 7 knows neither keyword.
+    exact(
+        json!({"type": "array"}),
+        json!({"type": "array", "unevaluatedItems": false, "prefixItems": [{"type": "string"}]}),
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn prefix_items_and_items_in_2020_12() {
+    // Confluent's examples.
+    exact(
+        modern(json!({"items": true})),
+        modern(json!({"items": false})),
+        &["ADDITIONAL_ITEMS_REMOVED #/additionalItems"],
+        false,
+    );
+    exact(
+        modern(json!({"type": "array"})),
+        modern(json!({"type": "array", "items": {"type": "string"}})),
+        &["SCHEMA_ADDED #/items"],
+        false,
+    );
+    let t = |prefix: Value, items: Value| {
+        modern(json!({"type": "array", "prefixItems": prefix, "items": items}))
+    };
+    let s = json!([{"type": "string"}]);
+    let sn = json!([{"type": "string"}, {"type": "number"}]);
+    let snb = json!([{"type": "string"}, {"type": "number"}, {"type": "boolean"}]);
+    exact(
+        t(sn.clone(), json!(false)),
+        t(snb.clone(), json!(true)),
+        &[
+            "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL #/items/2",
+            "ADDITIONAL_ITEMS_ADDED #/additionalItems",
+        ],
+        true,
+    );
+    exact(
+        t(snb, json!(false)),
+        t(sn.clone(), json!(true)),
+        &[
+            "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL #/items/2",
+            "ADDITIONAL_ITEMS_ADDED #/additionalItems",
+        ],
+        true,
+    );
+    exact(
+        t(sn.clone(), json!(false)),
+        t(s.clone(), json!({"type": "number"})),
+        &[
+            "ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1",
+            "ADDITIONAL_ITEMS_ADDED #/additionalItems",
+        ],
+        true,
+    );
+    exact(
+        t(s.clone(), json!({"type": "number"})),
+        t(sn.clone(), json!(true)),
+        &[
+            "ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL #/items/1",
+            "ADDITIONAL_ITEMS_EXTENDED #/additionalItems",
+        ],
+        true,
+    );
+    exact(
+        modern(json!({"type": "array", "prefixItems": sn})),
+        modern(json!({"type": "array"})),
+        &[
+            "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL #/items/0",
+            "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL #/items/1",
+        ],
+        true,
+    );
+    // `items: true` builds nothing, so adding it is no change (draft 7
+    // reads it as an all-items schema, and adding one is not compatible).
+    exact(
+        modern(json!({"type": "array"})),
+        modern(json!({"type": "array", "items": true})),
+        &[],
+        true,
+    );
+    exact(
+        json!({"type": "array"}),
+        json!({"type": "array", "items": true}),
+        &["SCHEMA_ADDED #/items"],
+        false,
+    );
+    // `additionalItems` is not a 2020-12 keyword.
+    exact(
+        modern(json!({"type": "array", "prefixItems": s.clone(), "additionalItems": false})),
+        modern(json!({"type": "array", "prefixItems": s})),
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn contains_bounds() {
+    let c = |extra: Value| {
+        let mut o = json!({"type": "array", "contains": {"type": "string"}});
+        if let (Value::Object(m), Value::Object(e)) = (&mut o, extra) {
+            m.extend(e);
+        }
+        modern(o)
+    };
+    // json-sKema gives `contains` a `minContains` of 1 unless told.
+    exact(
+        c(json!({})),
+        c(json!({"minContains": 2})),
+        &["MIN_CONTAINS_INCREASED #/minContains"],
+        false,
+    );
+    exact(
+        c(json!({"minContains": 2})),
+        c(json!({})),
+        &["MIN_CONTAINS_DECREASED #/minContains"],
+        false,
+    );
+    exact(c(json!({})), c(json!({"minContains": 1})), &[], true);
+    exact(
+        c(json!({})),
+        c(json!({"maxContains": 3})),
+        &["MAX_CONTAINS_ADDED #/maxContains"],
+        false,
+    );
+    exact(
+        c(json!({"maxContains": 3})),
+        c(json!({"maxContains": 4})),
+        &["MAX_CONTAINS_INCREASED #/maxContains"],
+        false,
+    );
+    exact(
+        c(json!({"maxContains": 3})),
+        c(json!({})),
+        &["MAX_CONTAINS_REMOVED #/maxContains"],
+        false,
+    );
+    // Dropping `contains` drops its bounds: Confluent counts none of the
+    // `*_CONTAINS_*` changes as compatible.
+    exact(
+        c(json!({})),
+        modern(json!({"type": "array"})),
+        &["MIN_CONTAINS_REMOVED #/minContains"],
+        false,
+    );
+    exact(
+        modern(json!({"type": "array"})),
+        c(json!({})),
+        &["MIN_CONTAINS_ADDED #/minContains"],
+        false,
+    );
+    // Without `contains` the bounds are not read.
+    exact(
+        modern(json!({"type": "array"})),
+        modern(json!({"type": "array", "minContains": 2, "maxContains": 3})),
+        &[],
+        true,
+    );
+    // Draft 7 reads them as they stand (everit keeps unknown keywords).
+    let d7 = |n: u64| json!({"type": "array", "minContains": n});
+    exact(
+        d7(1),
+        d7(2),
+        &["MIN_CONTAINS_INCREASED #/minContains"],
+        false,
+    );
+    exact(
+        json!({"type": "array", "maxContains": 2}),
+        json!({"type": "array", "maxContains": 1}),
+        &["MAX_CONTAINS_DECREASED #/maxContains"],
+        false,
+    );
+}
+
+#[test]
+fn dependent_required_and_dependent_schemas() {
+    let props = json!({"foo": {"type": "number"}, "bar": {"type": "string"}});
+    let dr = |deps: Value| modern(json!({"properties": props, "dependentRequired": deps}));
+    // Confluent's example.
+    exact(
+        dr(json!({"foo": ["bar"]})),
+        dr(json!({"bar": ["foo"]})),
+        &[
+            "DEPENDENCY_ARRAY_ADDED #/dependencies/bar",
+            "DEPENDENCY_ARRAY_REMOVED #/dependencies/foo",
+        ],
+        false,
+    );
+    exact(
+        dr(json!({"foo": ["bar"]})),
+        dr(json!({"foo": ["bar", "baz"]})),
+        &["DEPENDENCY_ARRAY_EXTENDED #/dependencies/foo"],
+        false,
+    );
+    exact(
+        dr(json!({"foo": ["bar", "baz"]})),
+        dr(json!({"foo": ["bar"]})),
+        &["DEPENDENCY_ARRAY_NARROWED #/dependencies/foo"],
+        true,
+    );
+    let ds = |deps: Value| modern(json!({"dependentSchemas": deps}));
+    // Confluent's examples.
+    exact(
+        ds(json!({"foo": {"type": "string"}, "bar": {"type": "string"}})),
+        ds(json!({"foo": {"type": "string"}})),
+        &["DEPENDENCY_SCHEMA_REMOVED #/dependencies/bar"],
+        true,
+    );
+    exact(
+        ds(json!({"foo": {"type": "string"}})),
+        ds(json!({"foo": {"type": "number"}})),
+        &["TYPE_CHANGED #/dependencies/foo"],
+        false,
+    );
+    exact(
+        ds(json!({"foo": {"type": "string"}})),
+        ds(json!({"bar": {"type": "string"}})),
+        &[
+            "DEPENDENCY_SCHEMA_ADDED #/dependencies/bar",
+            "DEPENDENCY_SCHEMA_REMOVED #/dependencies/foo",
+        ],
+        false,
+    );
+    // Each loader reads only its drafts' keyword.
+    exact(
+        json!({"type": "object"}),
+        json!({"type": "object", "dependentRequired": {"a": ["b"]}}),
+        &[],
+        true,
+    );
+    exact(
+        modern(json!({"type": "object"})),
+        modern(json!({"type": "object", "dependencies": {"a": ["b"]}})),
+        &[],
+        true,
+    );
+}
+
+#[test]
+fn empty_properties_imply_no_object_in_2020_12() {
+    // Confluent's examples: `properties: {}` builds nothing, so these
+    // compare an object with the empty schema.
+    exact(
+        modern(json!({"properties": {}, "maxProperties": 1})),
+        modern(json!({"properties": {}})),
+        &[],
+        true,
+    );
+    exact(
+        modern(json!({"properties": {}, "additionalProperties": false})),
+        modern(json!({"properties": {}})),
+        &[],
+        true,
+    );
+    exact(
+        modern(json!({"type": "string"})),
+        modern(json!({"properties": {}})),
+        &[],
+        true,
+    );
+    // Draft 7 reads it as an object.
+    exact(
+        json!({"type": "string"}),
+        json!({"properties": {}}),
+        &["TYPE_CHANGED #/"],
+        false,
+    );
+}

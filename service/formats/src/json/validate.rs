@@ -39,6 +39,12 @@ impl Draft {
         }
     }
 
+    /// 2019-09 and 2020-12, which Confluent loads with json-sKema and
+    /// translates to everit's model, rather than with everit's own loader.
+    pub(crate) fn is_modern(self) -> bool {
+        matches!(self, Draft::Draft201909 | Draft::Draft202012)
+    }
+
     /// The keyword holding a schema's id: `id` before draft 6.
     pub(crate) fn id_keyword(self) -> &'static str {
         if self == Draft::Draft4 { "id" } else { "$id" }
