@@ -89,7 +89,14 @@ fn parse_accept(accept: &str) -> Vec<MediaRange<'_>> {
         .split(',')
         .filter_map(|item| {
             let mut parts = item.split(';');
-            let (kind, subtype) = parts.next()?.trim().split_once('/')?;
+            // Jersey reads a lone `*`, and `*/` with any subtype, as `*/*`.
+            let (kind, subtype) = match parts.next()?.trim() {
+                "*" => ("*", "*"),
+                range => match range.split_once('/')? {
+                    ("*", _) => ("*", "*"),
+                    pair => pair,
+                },
+            };
             let mut q = 1.0_f32;
             for param in parts {
                 if let Some((name, value)) = param.split_once('=')
@@ -181,6 +188,10 @@ mod tests {
         assert_eq!(response_type("text/html"), None);
         assert_eq!(response_type("application/json;q=0"), None);
         assert_eq!(response_type("garbage"), None);
+        // Jersey's readings of a wildcard type.
+        assert_eq!(response_type("*"), Some(V1_JSON));
+        assert_eq!(response_type("*/anything"), Some(V1_JSON));
+        assert_eq!(response_type("*; q=0.4, application/json"), Some(JSON));
     }
 
     #[test]

@@ -285,7 +285,7 @@ async fn compatibility_rules_and_checks() {
         r.call(PUT, "/config/s", Some(json!({"compatibility": "none"})))
             .await
             .1,
-        json!({"compatibility": "none"})
+        json!({"compatibility": "NONE"})
     );
     assert_eq!(register(&r, "s", &user_bad()).await.0, StatusCode::OK);
     r.call(PUT, "/config/s", Some(json!({"compatibility": "FORWARD"})))
@@ -338,11 +338,20 @@ async fn config_contract() {
     assert_eq!(
         r.call(PUT, "/config/s", Some(json!({"compatibility": "full"})))
             .await,
-        (StatusCode::OK, json!({"compatibility": "full"}))
+        (StatusCode::OK, json!({"compatibility": "FULL"}))
+    );
+    // A partial update answers the config as merged.
+    assert_eq!(
+        r.call(PUT, "/config/s", Some(json!({"normalize": true})))
+            .await,
+        (
+            StatusCode::OK,
+            json!({"compatibility": "FULL", "normalize": true})
+        )
     );
     assert_eq!(
         r.call(GET, "/config/s", None).await.1,
-        json!({"compatibilityLevel": "FULL"})
+        json!({"compatibilityLevel": "FULL", "normalize": true})
     );
     assert_error(
         r.call(PUT, "/config/s", Some(json!({"compatibility": "SIDEWAYS"})))
@@ -364,7 +373,10 @@ async fn config_contract() {
     );
     assert_eq!(
         r.call(DELETE, "/config/s", None).await,
-        (StatusCode::OK, json!({"compatibilityLevel": "FULL"}))
+        (
+            StatusCode::OK,
+            json!({"compatibilityLevel": "FULL", "normalize": true})
+        )
     );
     assert_error(r.call(DELETE, "/config/s", None).await, 404, 40401);
     assert_eq!(
@@ -1098,5 +1110,168 @@ async fn data_contract_fields_are_typed_as_confluents_entities_type_them() {
     assert_eq!(
         (status, body["error_code"].clone()),
         (StatusCode::BAD_REQUEST, json!(400))
+    );
+}
+
+/// Behaviours checked branch by branch against Confluent's registry.
+#[tokio::test]
+async fn fidelity_with_confluents_branches() {
+    let r = TestRegistry::start().await.unwrap();
+
+    // A numbered version on a subject with no versions: 40402, not 40401.
+    let check = r
+        .call(
+            POST,
+            "/compatibility/subjects/empty/versions/3",
+            Some(json!({"schema": user_v1()})),
+        )
+        .await;
+    assert_eq!(
+        check,
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error_code": 40402, "message": "Version 3 not found."})
+        )
+    );
+
+    // AVRO defaults are checked for new schemas, on both endpoints.
+    let bad_default = json!({"type": "record", "name": "D", "fields": [
+        {"name": "s", "type": "string", "default": null}
+    ]})
+    .to_string();
+    let (status, refused) = register(&r, "defaults", &bad_default).await;
+    assert_eq!(status.as_u16(), 422, "{refused}");
+    assert_eq!(refused["error_code"], json!(42201));
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains(r#"Invalid default for field s: null not a "string""#),
+        "{message}"
+    );
+    assert_error(
+        r.call(
+            POST,
+            "/compatibility/subjects/defaults/versions/latest",
+            Some(json!({"schema": bad_default})),
+        )
+        .await,
+        422,
+        42201,
+    );
+    // An import takes it as it is, and a lookup finds it.
+    r.call(PUT, "/mode/imported", Some(json!({"mode": "IMPORT"})))
+        .await;
+    let (status, imported) = r
+        .call(
+            POST,
+            "/subjects/imported/versions",
+            Some(json!({"schema": bad_default, "id": 500, "version": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    let (status, found) = r
+        .call(
+            POST,
+            "/subjects/imported",
+            Some(json!({"schema": bad_default})),
+        )
+        .await;
+    assert_eq!((status, found["id"].clone()), (StatusCode::OK, json!(500)));
+
+    // No schema: "Empty schema" with nothing live, else the latest again.
+    let empty = r
+        .call(
+            POST,
+            "/subjects/fresh/versions",
+            Some(json!({"schema": ""})),
+        )
+        .await;
+    assert_eq!(
+        empty,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error_code": 42201, "message": "Empty schema"})
+        )
+    );
+    let (_, v1) = register(&r, "fresh", &user_v1()).await;
+    let (status, again) = r
+        .call(POST, "/subjects/fresh/versions", Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["id"], v1["id"]);
+    assert_eq!(again["version"], json!(1));
+
+    // The id's subjects and versions name no id in their 40403.
+    for path in ["/schemas/ids/999/subjects", "/schemas/ids/999/versions"] {
+        assert_eq!(
+            r.call(GET, path, None).await,
+            (
+                StatusCode::NOT_FOUND,
+                json!({"error_code": 40403, "message": "Schema not found"})
+            ),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        r.call(GET, "/schemas/ids/999", None).await.1["message"],
+        json!("Schema 999 not found")
+    );
+
+    // `Accept: *` and `*/anything` are `*/*` to Jersey.
+    for accept in ["*", "*/anything"] {
+        let (status, content_type, _) = r.raw(GET, "/subjects", &[("accept", accept)], None).await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/vnd.schemaregistry.v1+json")
+        );
+    }
+}
+
+/// Soft-deleted referrers stop only a permanent delete.
+#[tokio::test]
+async fn only_live_referrers_stop_a_soft_delete() {
+    let r = TestRegistry::start().await.unwrap();
+    let address = json!({"type": "record", "name": "Address", "fields": [{"name": "street", "type": "string"}]});
+    register(&r, "address", &address.to_string()).await;
+    let person = json!({"type": "record", "name": "Person", "fields": [{"name": "home", "type": "Address"}]});
+    let body = json!({"schema": person.to_string(), "references": [{"name": "Address", "subject": "address", "version": 1}]});
+    let (status, _) = r.call(POST, "/subjects/person/versions", Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    // A live referrer stops even the soft delete.
+    assert_error(
+        r.call(DELETE, "/subjects/address/versions/1", None).await,
+        422,
+        42206,
+    );
+    assert_error(r.call(DELETE, "/subjects/address", None).await, 422, 42206);
+    // Soft-deleted, it no longer does.
+    assert_eq!(
+        r.call(DELETE, "/subjects/person", None).await,
+        (StatusCode::OK, json!([1]))
+    );
+    assert_eq!(
+        r.call(DELETE, "/subjects/address/versions/1", None).await,
+        (StatusCode::OK, json!(1))
+    );
+    // But it still stops the permanent one.
+    assert_error(
+        r.call(DELETE, "/subjects/address/versions/1?permanent=true", None)
+            .await,
+        422,
+        42206,
+    );
+    assert_error(
+        r.call(DELETE, "/subjects/address?permanent=true", None)
+            .await,
+        422,
+        42206,
+    );
+    // Once the referrer is gone for good, so is the block.
+    r.call(DELETE, "/subjects/person?permanent=true", None)
+        .await;
+    assert_eq!(
+        r.call(DELETE, "/subjects/address?permanent=true", None)
+            .await,
+        (StatusCode::OK, json!([1]))
     );
 }

@@ -127,6 +127,16 @@ impl ParsedSchema {
         }
     }
 
+    /// The checks Confluent makes of a new schema only (a registration or a
+    /// compatibility check, not a lookup or an import): AVRO field defaults
+    /// must fit their types.
+    pub fn validate_new(&self) -> Result<(), FormatError> {
+        match self {
+            ParsedSchema::Avro(s) => s.validate_defaults(),
+            ParsedSchema::Protobuf(_) | ParsedSchema::Json(_) => Ok(()),
+        }
+    }
+
     /// The text Confluent's registry stores and returns for this schema (its
     /// canonicalString): this is what decides "same schema, same id".
     pub fn canonical(&self) -> &str {

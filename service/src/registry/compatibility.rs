@@ -29,16 +29,26 @@ impl Registry {
         let mut work = self.work();
         self.with_work(&mut work, |state, work| {
             let normalize = req.normalize || config_normalize(state, &req.subject);
-            let candidate = match self.candidate(
-                state,
-                work,
-                &req.schema_type,
-                &req.schema,
-                &req.references,
-                normalize,
-                None,
-                None,
-            ) {
+            let candidate = match self
+                .candidate(
+                    state,
+                    work,
+                    &req.schema_type,
+                    &req.schema,
+                    &req.references,
+                    normalize,
+                    None,
+                    None,
+                )
+                .and_then(|c| match c {
+                    Some(c) => c
+                        .parsed
+                        .schema
+                        .validate_new()
+                        .map(|()| Some(c))
+                        .map_err(|e| Error::InvalidSchema(e.to_string())),
+                    None => Ok(None),
+                }) {
                 Ok(Some(c)) => c,
                 Ok(None) => return Ok(None),
                 // With verbose, Confluent answers an invalid schema with its
@@ -58,11 +68,10 @@ impl Registry {
                         messages: vec![],
                     }));
                 }
+                // Confluent looks the version up without checking the
+                // subject first: no versions at all is 40402 too.
                 Some(VersionSelector::Number(n)) => {
-                    let versions = state
-                        .versions(&req.subject)
-                        .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
-                    match versions.get(&n) {
+                    match state.versions(&req.subject).and_then(|vs| vs.get(&n)) {
                         Some(e) if !e.deleted => Some(n),
                         _ => return Err(Error::VersionNotFound(n.to_string())),
                     }

@@ -7,7 +7,7 @@ use scute_formats::SchemaType;
 use scute_proto::v1 as api;
 use scute_storage::record::{Record, SchemaValue};
 
-use super::reply::{content_reply, page, schema_reply};
+use super::reply::{content_reply, page, reference_to_api, schema_reply};
 use super::settings::{config_normalize, effective_level, effective_mode};
 use super::work::Output;
 use super::{Registry, SEARCH_LIMIT, associations};
@@ -28,6 +28,23 @@ impl Registry {
             let set = std::mem::take(&mut req.file_descriptor_set);
             req.schema = self.descriptor_set_schema(&req.schema_type, set).await?;
             req.schema_type = SchemaType::Protobuf.to_string();
+        }
+        // No schema at all: Confluent registers the latest live version
+        // again (its text, type and references), or answers "Empty schema".
+        if req.schema.is_empty() {
+            let state = self.read();
+            let (_, latest) = state
+                .versions(&req.subject)
+                .and_then(|vs| vs.iter().rev().find(|(_, e)| !e.deleted))
+                .ok_or_else(|| Error::InvalidSchema("Empty schema".into()))?;
+            req.schema = latest.content.schema.clone();
+            req.schema_type = latest.content.schema_type.clone();
+            req.references = latest
+                .content
+                .references
+                .iter()
+                .map(reference_to_api)
+                .collect();
         }
         let subject = req.subject;
         let candidate = self
@@ -90,6 +107,15 @@ impl Registry {
                         "Subject {subject} in context . is not in read-write mode"
                     )));
                 }
+            }
+            // Confluent validates what a new schema alone can get wrong
+            // (AVRO field defaults) unless it is imported.
+            if !import {
+                candidate
+                    .parsed
+                    .schema
+                    .validate_new()
+                    .map_err(|e| Error::InvalidSchema(e.to_string()))?;
             }
             let versions = state.versions(&subject);
             let last = versions
@@ -288,9 +314,8 @@ impl Registry {
         req: api::ListSchemaIdVersionsRequest,
     ) -> Result<api::SubjectVersions, Error> {
         let state = self.read();
-        state
-            .schema(req.id)
-            .ok_or(Error::SchemaIdNotFound(req.id))?;
+        // Only the schema itself names the id in its 40403.
+        state.schema(req.id).ok_or(Error::SchemaNotFound)?;
         let subject_versions = id_uses(&state, req.id, req.deleted, req.subject.as_deref())
             .map(|(subject, version)| api::SubjectVersion {
                 subject: subject.to_string(),
@@ -305,9 +330,7 @@ impl Registry {
         req: api::ListSchemaIdSubjectsRequest,
     ) -> Result<api::Subjects, Error> {
         let state = self.read();
-        state
-            .schema(req.id)
-            .ok_or(Error::SchemaIdNotFound(req.id))?;
+        state.schema(req.id).ok_or(Error::SchemaNotFound)?;
         let subjects: BTreeSet<&Arc<str>> =
             id_uses(&state, req.id, req.deleted, req.subject.as_deref())
                 .map(|(s, _)| s)

@@ -40,11 +40,6 @@ impl Registry {
             .as_deref()
             .map(data_contract::config_extra)
             .transpose()?;
-        // The answer echoes the update as the registry took it.
-        let extra_json = extra
-            .as_ref()
-            .filter(|fields| !fields.is_empty())
-            .map(|fields| serde_json::Value::Object(fields.clone()).to_string());
         let extra = extra.unwrap_or_default();
         let subject = req.subject;
         self.write("Update config", |state| {
@@ -65,12 +60,8 @@ impl Registry {
                 value.normalize = config.normalize;
             }
             value.extra.extend(extra.clone());
-            // Confluent echoes the level as sent ("full"), the rest as typed.
-            let reply = api::Config {
-                compatibility_level: config.compatibility_level.clone(),
-                normalize: config.normalize,
-                extra_json: extra_json.clone(),
-            };
+            // The answer is the config as merged (Confluent since 7.7.4).
+            let reply = config_reply(Some(&value));
             Ok((
                 vec![Record::Config {
                     subject: subject.clone(),

@@ -151,7 +151,7 @@ impl Registry {
                 .filter(|(_, e)| !e.deleted)
                 .map(|(v, _)| *v)
                 .collect();
-            check_unreferenced(state, &subject)?;
+            check_unreferenced(state, &subject, req.permanent)?;
             if state.associations_of_subject(&subject).next().is_some() {
                 return Err(Error::AssociationForSubjectExists(subject.clone()));
             }
@@ -202,7 +202,7 @@ impl Registry {
                     .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
             };
             let version = *version;
-            if state.referrers(&subject, version).next().is_some() {
+            if referenced(state, &subject, version, req.permanent, |_| true) {
                 return Err(Error::ReferenceExists(subject.clone(), version));
             }
             let associated = state.associations_of_subject(&subject).next().is_some();
@@ -262,14 +262,35 @@ pub(super) fn find_version<'s>(
     }
 }
 
+/// Whether a version has referrers that stop its delete (those `from`
+/// accepts): live ones stop any delete; soft-deleted ones, as in Confluent,
+/// only a permanent one.
+fn referenced(
+    state: &State,
+    subject: &str,
+    version: Version,
+    permanent: bool,
+    from: impl Fn(&str) -> bool,
+) -> bool {
+    state.referrers(subject, version).any(|(s, v)| {
+        from(s)
+            && (permanent
+                || state
+                    .versions(s)
+                    .and_then(|vs| vs.get(v))
+                    .is_some_and(|e| !e.deleted))
+    })
+}
+
 /// A subject other subjects reference cannot be deleted.
-pub(super) fn check_unreferenced(state: &State, subject: &str) -> Result<(), Error> {
+pub(super) fn check_unreferenced(
+    state: &State,
+    subject: &str,
+    permanent: bool,
+) -> Result<(), Error> {
     let versions = state.versions(subject).into_iter().flat_map(|vs| vs.keys());
     for version in versions {
-        if state
-            .referrers(subject, *version)
-            .any(|(s, _)| s != subject)
-        {
+        if referenced(state, subject, *version, permanent, |s| s != subject) {
             return Err(Error::ReferenceExists(subject.to_owned(), *version));
         }
     }
@@ -311,7 +332,7 @@ pub(super) fn remove_subject(state: &State, subject: &str) -> Result<Vec<Record>
         return Ok(Vec::new());
     };
     check_writable(state, subject)?;
-    check_unreferenced(state, subject)?;
+    check_unreferenced(state, subject, true)?;
     let mut records = Vec::new();
     if let Some(latest) = versions
         .iter()

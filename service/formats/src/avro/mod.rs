@@ -2,6 +2,7 @@
 //! normalized texts, and reader/writer compatibility.
 
 mod compat;
+mod defaults;
 pub(crate) mod json;
 mod model;
 mod normalize;
@@ -114,6 +115,16 @@ impl AvroSchema {
             dependency_names,
             canonical,
         })
+    }
+
+    /// Avro Java's `validateDefaults`, which Confluent applies to new
+    /// schemas: an error naming the first field whose default does not fit
+    /// its type.
+    pub fn validate_defaults(&self) -> Result<(), FormatError> {
+        match defaults::first_invalid(&self.graph, self.root, self.own_start) {
+            Some(reason) => Err(invalid(reason)),
+            None => Ok(()),
+        }
     }
 
     /// Confluent's `canonicalString()`: referenced types by name only.

@@ -469,3 +469,53 @@ fn many_small_schemas_parse_quickly() {
     // debug build; generous bound, catches accidental quadratic work
     assert!(start.elapsed().as_secs() < 10);
 }
+
+#[test]
+fn new_schemas_must_have_defaults_that_fit_their_types() {
+    let invalid = |text: &str| match avro(text).validate_defaults() {
+        Err(FormatError::Invalid { reason, .. }) => reason,
+        other => panic!("{text}: {other:?}"),
+    };
+    let record = |fields: &str| format!(r#"{{"type":"record","name":"r","fields":[{fields}]}}"#);
+    assert_eq!(
+        invalid(&record(r#"{"name":"s","type":"string","default":null}"#)),
+        r#"Invalid default for field s: null not a "string""#
+    );
+    assert_eq!(
+        invalid(&record(r#"{"name":"i","type":"int","default":2147483648}"#)),
+        r#"Invalid default for field i: 2147483648 not a "int""#
+    );
+    // A nested record's fields are met before the outer field's default.
+    assert_eq!(
+        invalid(&record(
+            r#"{"name":"n","type":{"type":"record","name":"in","fields":[{"name":"b","type":"boolean","default":1}]},"default":3}"#
+        )),
+        r#"Invalid default for field b: 1 not a "boolean""#
+    );
+    assert_eq!(
+        invalid(&record(
+            r#"{"name":"a","type":{"type":"array","items":"long"},"default":[1,"x"]}"#
+        )),
+        r#"Invalid default for field a: [1,"x"] not a {"type":"array","items":"long"}"#
+    );
+    let valid = [
+        r#"{"name":"u","type":["null","string"],"default":"any branch"}"#,
+        r#"{"name":"d","type":"double","default":"1.5"}"#,
+        r#"{"name":"f","type":"float","default":1}"#,
+        r#"{"name":"e","type":{"type":"enum","name":"E","symbols":["A"]},"default":"A"}"#,
+        r#"{"name":"m","type":{"type":"map","values":"int"},"default":{"a":1}}"#,
+        r#"{"name":"r","type":{"type":"record","name":"R","fields":[{"name":"x","type":"int","default":0}]},"default":{}}"#,
+    ];
+    for field in valid {
+        let text = record(field);
+        assert!(avro(&text).validate_defaults().is_ok(), "{text}");
+    }
+    // Parsing alone does not check them: stored schemas are taken as they are.
+    assert!(
+        AvroSchema::parse(
+            &record(r#"{"name":"s","type":"string","default":null}"#),
+            &[]
+        )
+        .is_ok()
+    );
+}
