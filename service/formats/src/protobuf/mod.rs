@@ -3,6 +3,7 @@
 //! it, and compared with Confluent's Protobuf rules.
 
 mod compat;
+mod lenient;
 mod normalize;
 mod parse;
 mod precheck;

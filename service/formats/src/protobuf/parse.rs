@@ -13,6 +13,7 @@ use prost::Message;
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
 use protox::file::{File, FileResolver, GoogleFileResolver};
 
+use super::lenient::{self, Lenient};
 use super::{precheck, wellknown};
 use crate::limits::{Limits, line_column};
 use crate::{Dependency, FormatError, SchemaType};
@@ -67,6 +68,33 @@ struct Resolver {
     main: File,
     dependencies: HashMap<String, String>,
     google: GoogleFileResolver,
+    /// Set for the second compile, of what protox refused as written.
+    lenient: Option<Lenient>,
+}
+
+/// Whether an import names a file there is: a reference, a bundled file or
+/// one of protox's `google/protobuf` files.
+fn importable(
+    dependencies: &HashMap<String, String>,
+    google: &GoogleFileResolver,
+    name: &str,
+) -> bool {
+    dependencies.contains_key(name)
+        || wellknown::bundled(name).is_some()
+        || google.open_file(name).is_ok()
+}
+
+/// A reference's text: .proto source, or a base64 descriptor.
+fn dependency_file(name: &str, text: &str) -> Result<File, protox::Error> {
+    match File::from_source(name, text) {
+        Ok(file) => Ok(file),
+        Err(e) => decode_descriptor(text)
+            .map(|mut fd| {
+                fd.name = Some(name.to_owned());
+                File::from_file_descriptor_proto(fd)
+            })
+            .ok_or(e),
+    }
 }
 
 impl FileResolver for Resolver {
@@ -75,21 +103,46 @@ impl FileResolver for Resolver {
             return Ok(self.main.clone());
         }
         if let Some(text) = self.dependencies.get(name) {
-            return match File::from_source(name, text) {
-                Ok(file) => Ok(file),
-                // A dependency stored as a base64 descriptor.
-                Err(e) => decode_descriptor(text)
-                    .map(|mut fd| {
-                        fd.name = Some(name.to_owned());
-                        File::from_file_descriptor_proto(fd)
-                    })
-                    .ok_or(e),
-            };
+            let file = dependency_file(name, text)?;
+            return Ok(match &self.lenient {
+                Some(lenient) => File::from_file_descriptor_proto(
+                    lenient.dependency(file.file_descriptor_proto().clone(), |n| {
+                        importable(&self.dependencies, &self.google, n)
+                    }),
+                ),
+                None => file,
+            });
         }
         if let Some(text) = wellknown::bundled(name) {
             return File::from_source(name, text);
         }
         self.google.open_file(name)
+    }
+}
+
+/// Compiles `resolver`'s main file: it, and every file it imports.
+fn run(
+    main_name: &str,
+    resolver: Resolver,
+) -> Result<(FileDescriptorProto, Vec<FileDescriptorProto>), protox::Error> {
+    let mut compiler = protox::Compiler::with_file_resolver(resolver);
+    compiler.include_imports(true);
+    compiler.open_file(main_name)?;
+    let FileDescriptorSet { file: files } = compiler.file_descriptor_set();
+    let mut compiled = None;
+    let mut imports = Vec::new();
+    for f in files {
+        if f.name() == main_name {
+            compiled = Some(f);
+        } else {
+            imports.push(f);
+        }
+    }
+    match compiled {
+        Some(file) => Ok((file, imports)),
+        None => Err(protox::Error::new(std::io::Error::other(
+            "the schema did not compile",
+        ))),
     }
 }
 
@@ -257,38 +310,40 @@ pub(crate) fn compile(
         main,
         dependencies: texts.clone(),
         google: GoogleFileResolver::new(),
+        lenient: None,
     };
-    let mut compiler = protox::Compiler::with_file_resolver(resolver);
-    compiler.include_imports(true);
-    if let Err(e) = compiler.open_file(&main_name) {
-        let file = e.file().unwrap_or(&main_name).to_owned();
-        let file_text = if file == main_name {
-            from_text.then_some(text)
-        } else {
-            texts
-                .get(&file)
-                .map(String::as_str)
-                .or_else(|| wellknown::bundled(&file))
-        };
-        let mut reason = e.to_string();
-        if e.is_file_not_found() {
-            reason.push_str(
-                " (an import must be named by a schema reference or be one of the files Confluent bundles)",
-            );
-        }
-        return Err(invalid(located(&file, file_text, &e, reason)));
-    }
-    let FileDescriptorSet { file: files } = compiler.file_descriptor_set();
-    let mut compiled = None;
-    let mut imports = Vec::new();
-    for f in files {
-        if f.name() == main_name {
-            compiled = Some(f);
-        } else {
-            imports.push(f);
-        }
-    }
-    let file = compiled.ok_or_else(|| invalid("the schema did not compile"))?;
+    let (file, imports) = match run(&main_name, resolver) {
+        Ok(compiled) => compiled,
+        Err(strict) => match compile_leniently(&main_name, &source, dependencies, &texts) {
+            Ok(compiled) => compiled,
+            Err(lenient) => {
+                // An import that is not there is no fault of the schema's
+                // (Confluent skips it): the fault is what the second
+                // compile found.
+                let e = if strict.is_file_not_found() {
+                    lenient
+                } else {
+                    strict
+                };
+                let file = e.file().unwrap_or(&main_name).to_owned();
+                let file_text = if file == main_name {
+                    from_text.then_some(text)
+                } else {
+                    texts
+                        .get(&file)
+                        .map(String::as_str)
+                        .or_else(|| wellknown::bundled(&file))
+                };
+                let mut reason = e.to_string();
+                if e.is_file_not_found() {
+                    reason.push_str(
+                        " (an import must be named by a schema reference or be one of the files Confluent bundles)",
+                    );
+                }
+                return Err(invalid(located(&file, file_text, &e, reason)));
+            }
+        },
+    };
     let mut import_texts = texts;
     for f in &imports {
         if let Some(text) = wellknown::bundled(f.name()) {
@@ -309,6 +364,37 @@ pub(crate) fn compile(
         imports,
         import_texts,
     })
+}
+
+/// The second compile, of a schema protox refused as written, as
+/// Confluent's registry reads it (see [`super::lenient`]).
+fn compile_leniently(
+    main_name: &str,
+    source: &FileDescriptorProto,
+    dependencies: &[Dependency],
+    texts: &HashMap<String, String>,
+) -> Result<(FileDescriptorProto, Vec<FileDescriptorProto>), protox::Error> {
+    let google = GoogleFileResolver::new();
+    let lenient = Lenient::new(dependencies.iter().map(|d| d.name.clone()).collect());
+    let written: Vec<String> = source
+        .dependency
+        .iter()
+        .filter(|d| importable(texts, &google, d))
+        .cloned()
+        .collect();
+    let mut main = source.clone();
+    main.name = Some(main_name.to_owned());
+    let main = lenient.main(main, |n| importable(texts, &google, n));
+    let resolver = Resolver {
+        main_name: main_name.to_owned(),
+        main: File::from_file_descriptor_proto(main),
+        dependencies: texts.clone(),
+        google,
+        lenient: Some(lenient),
+    };
+    let (mut file, imports) = run(main_name, resolver)?;
+    lenient::trim_imports(&mut file, &written, &imports);
+    Ok((file, imports))
 }
 
 /// The schema a FileDescriptorSet carries: its last file (protoc lists

@@ -996,9 +996,13 @@ impl Printer {
     }
 }
 
-/// Options sort by name; Confluent's names carry no parentheses.
+/// Options sort (stably) by the name Confluent's parser gives them: of
+/// `(a.b).c.d` only `a.b`, of a plain `a.b` all of it.
 fn option_sort_name(name: &str) -> &str {
-    name.strip_prefix('(').unwrap_or(name)
+    match name.strip_prefix('(') {
+        Some(rest) => rest.split(')').next().unwrap_or(rest),
+        None => name,
+    }
 }
 
 #[cfg(test)]

@@ -241,14 +241,19 @@ fn invalid_text_names_line_and_column() {
 fn unknown_types_and_imports_are_refused_with_their_place() {
     let err = ProtobufSchema::parse(&p3("message A {\n  Nope x = 1;\n}\n"), &[]).unwrap_err();
     assert!(err.to_string().contains("schema.proto:3:3:"), "{err}");
-    let err = ProtobufSchema::parse(&p3("import \"other.proto\";\nmessage A {}\n"), &[])
-        .unwrap_err()
-        .to_string();
+    // An import that is not there is skipped, as Confluent skips it; what
+    // is refused is a type that then resolves nowhere.
+    assert!(ProtobufSchema::parse(&p3("import \"other.proto\";\nmessage A {}\n"), &[]).is_ok());
+    let err = ProtobufSchema::parse(
+        &p3("import \"other.proto\";\nmessage A {\n  Nope x = 1;\n}\n"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
-        err.contains("schema.proto:2:1: import 'other.proto' not found"),
+        err.contains("schema.proto: name 'Nope' is not defined"),
         "{err}"
     );
-    assert!(err.contains("schema reference"), "{err}");
 }
 
 #[test]
@@ -661,4 +666,135 @@ fn descriptors_print_as_confluent_prints_them_but_descriptor_sets_as_text() {
         text,
         "syntax = \"proto3\";\npackage p;\n\nmessage A {\n  string my_name = 1;\n  map<string, int32> m = 2;\n}\n"
     );
+}
+
+// ---- what Confluent accepts unresolved ----
+
+/// Options no definition is given for, everywhere an option can stand.
+const UNDEFINED_OPTIONS: &str = "syntax = \"proto3\";\npackage p;\noption (file_opt) = \"f\";\noption testBackslash = \"back\\\\slash\";\nmessage A {\n  option (msg_opt).a.b = 1;\n  option (com.custom.map).subject = 'user-value';\n  option (com.custom.map).compatibility_mode = FULL;\n  int32 x = 1 [(my_opt) = 1, deprecated = true];\n  oneof o {\n    option (my_option) = true;\n    string y = 2;\n  }\n  enum E {\n    option (enum_opt) = { a: 1 };\n    Z = 0 [(value_opt) = -1.5];\n  }\n}\nservice S {\n  option (svc) = true;\n  rpc M (A) returns (A) {\n    option (m) = \"x\";\n  }\n}\n";
+
+#[test]
+fn options_that_resolve_to_nothing_are_kept_as_written() {
+    let s = schema(UNDEFINED_OPTIONS);
+    assert_eq!(
+        s.canonical(),
+        "syntax = \"proto3\";\npackage p;\n\noption (file_opt) = \"f\";\noption testBackslash = \"back\\\\slash\";\n\nmessage A {\n  option (msg_opt).a.b = 1;\n  option (com.custom.map).subject = \"user-value\";\n  option (com.custom.map).compatibility_mode = FULL;\n\n  int32 x = 1 [\n    (my_opt) = 1,\n    deprecated = true\n  ];\n\n  oneof o {\n    option (my_option) = true;\n  \n    string y = 2;\n  }\n\n  enum E {\n    option (enum_opt) = {\n      a: 1\n    };\n    Z = 0 [(value_opt) = -1.5];\n  }\n}\n\nservice S {\n  option (svc) = true;\n\n  rpc M (A) returns (A) {\n    option (m) = \"x\";\n  };\n}\n"
+    );
+    // Normalized: sorted by the name before any sub-field, the same name
+    // keeping its written order; nothing qualified.
+    assert_eq!(
+        s.normalized(),
+        "syntax = \"proto3\";\npackage p;\n\noption (file_opt) = \"f\";\noption testBackslash = \"back\\\\slash\";\n\nmessage A {\n  option (com.custom.map).subject = \"user-value\";\n  option (com.custom.map).compatibility_mode = FULL;\n  option (msg_opt).a.b = 1;\n\n  int32 x = 1 [\n    deprecated = true,\n    (my_opt) = 1\n  ];\n\n  oneof o {\n    option (my_option) = true;\n  \n    string y = 2;\n  }\n\n  enum E {\n    option (enum_opt) = {\n      a: 1\n    };\n    Z = 0 [(value_opt) = -1.5];\n  }\n}\n\nservice S {\n  option (svc) = true;\n\n  rpc M (.p.A) returns (.p.A) {\n    option (m) = \"x\";\n  };\n}\n"
+    );
+    // The stored text reads back to itself, and the normalized one too.
+    assert_eq!(schema(s.canonical()).canonical(), s.canonical());
+    assert_eq!(schema(&s.normalized()).normalized(), s.normalized());
+}
+
+#[test]
+fn confluents_own_unresolved_options_example_prints_as_it_does() {
+    // Confluent's testComplexCustomOptions: neither the import nor the
+    // `com.custom.map` extension is there.
+    let s = schema(
+        "syntax = \"proto3\";\n\nimport \"common/extensions.proto\";\nimport \"confluent/meta.proto\";\n\npackage com.custom.example.v0;\n\noption go_package = \"example/v0;example\";\noption java_multiple_files = true;\noption (com.custom.map).subject = 'user-value';\noption (com.custom.map).compatibility_mode = FULL;\noption (.confluent.file_meta).doc = \"file meta\";\nmessage User {\n  string first_name = 1;\n  string last_name = 2;\n}",
+    );
+    assert_eq!(
+        s.canonical(),
+        "syntax = \"proto3\";\npackage com.custom.example.v0;\n\nimport \"common/extensions.proto\";\nimport \"confluent/meta.proto\";\n\noption go_package = \"example/v0;example\";\noption java_multiple_files = true;\noption (com.custom.map).subject = \"user-value\";\noption (com.custom.map).compatibility_mode = FULL;\noption (.confluent.file_meta).doc = \"file meta\";\n\nmessage User {\n  string first_name = 1;\n  string last_name = 2;\n}\n"
+    );
+}
+
+#[test]
+fn options_take_no_part_in_compatibility() {
+    let plain = p3("message A {\n  int32 x = 1;\n  oneof o {\n    string y = 2;\n  }\n}\n");
+    let optioned = p3(
+        "message A {\n  option (m) = 1;\n  int32 x = 1 [(f) = \"v\"];\n  oneof o {\n    option (my_option) = true;\n    string y = 2;\n  }\n}\n",
+    );
+    assert!(diff(&plain, &optioned).is_empty());
+    assert!(diff(&optioned, &plain).is_empty());
+    assert!(compatible(&plain, &optioned) && compatible(&optioned, &plain));
+}
+
+#[test]
+fn options_that_resolve_still_print_and_bad_types_still_fail() {
+    // A defined option beside undefined ones is kept as written too.
+    let s = schema(&p3(
+        "import \"confluent/meta.proto\";\nmessage A {\n  string s = 1 [(confluent.field_meta).doc = \"d\", (nope) = 2];\n}\n",
+    ));
+    assert!(
+        s.canonical().contains(
+            "string s = 1 [\n    (confluent.field_meta).doc = \"d\",\n    (nope) = 2\n  ];"
+        ),
+        "{}",
+        s.canonical()
+    );
+    // Options are forgiven, types are not.
+    let err = ProtobufSchema::parse(
+        &p3("message A {\n  option (x) = 1;\n  Nope n = 1;\n}\n"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("Nope"), "{err}");
+}
+
+#[test]
+fn an_import_no_reference_is_named_for_is_skipped_and_types_come_from_every_reference() {
+    let b = p3("message B {\n  string s = 1;\n}\n");
+    let main = p3("import \"other.proto\";\nmessage A {\n  B b = 1;\n}\n");
+    let s = with_deps(&main, &[("different_name.proto", &b)]);
+    // Stored as written: the import is kept.
+    assert_eq!(
+        s.canonical(),
+        "syntax = \"proto3\";\n\nimport \"other.proto\";\n\nmessage A {\n  B b = 1;\n}\n"
+    );
+    assert_eq!(
+        s.normalized(),
+        "syntax = \"proto3\";\n\nimport \"other.proto\";\n\nmessage A {\n  .B b = 1;\n}\n"
+    );
+    // The normalized text reads back against the same references.
+    let back = with_deps(&s.normalized(), &[("different_name.proto", &b)]);
+    assert_eq!(back.normalized(), s.normalized());
+    // A descriptor of it imports the file its type comes from.
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.serialized())
+        .unwrap();
+    let file = prost_types::FileDescriptorProto::decode(bytes.as_slice()).unwrap();
+    assert_eq!(file.dependency, ["different_name.proto"]);
+    // Compared like any other import: a change of the referenced type is
+    // seen, the very same file is not compared again.
+    let b2 = p3("message B {\n  int32 s = 1;\n}\n");
+    let s2 = with_deps(&main, &[("different_name.proto", &b2)]);
+    assert_eq!(
+        diff_schemas(&s, &s2),
+        [
+            "FIELD_NAMED_TYPE_CHANGED #/A/1",
+            "FIELD_SCALAR_KIND_CHANGED #/B/1"
+        ]
+    );
+    assert!(!s2.read_problems(&s).is_empty());
+    let same = with_deps(&main, &[("different_name.proto", &b)]);
+    assert!(diff_schemas(&s, &same).is_empty());
+    // The type resolving nowhere is refused, as Confluent's "Could not
+    // resolve type" is.
+    let err = ProtobufSchema::parse(&main, &[]).unwrap_err().to_string();
+    assert!(err.contains("name 'B' is not defined"), "{err}");
+}
+
+#[test]
+fn bundled_files_and_references_lend_types_without_imports() {
+    let s = schema(&p3("message A {\n  google.protobuf.Timestamp t = 1;\n}\n"));
+    assert_eq!(
+        s.normalized(),
+        "syntax = \"proto3\";\n\nmessage A {\n  .google.protobuf.Timestamp t = 1;\n}\n"
+    );
+    // A reference that itself imports what is not there, and takes its
+    // types from the references listed before it.
+    let b = p3("package b;\nmessage B {\n  string s = 1;\n}\n");
+    let mid = p3("package mid;\nimport \"nowhere.proto\";\nmessage Mid {\n  b.B b = 1;\n}\n");
+    let top = with_deps(
+        &p3("import \"mid.proto\";\nmessage A {\n  mid.Mid m = 1;\n}\n"),
+        &[("b.proto", &b), ("mid.proto", &mid)],
+    );
+    assert!(top.normalized().contains(".mid.Mid m = 1;"));
 }

@@ -52,3 +52,37 @@ pub(crate) fn is_google_protobuf(name: &str) -> bool {
             | "google/protobuf/wrappers.proto"
     )
 }
+
+/// Every file Confluent bundles, by import path: what its type resolution
+/// sees besides a schema's references.
+pub(crate) const ALL: [&str; 29] = [
+    "confluent/meta.proto",
+    "confluent/type/decimal.proto",
+    "google/type/calendar_period.proto",
+    "google/type/color.proto",
+    "google/type/date.proto",
+    "google/type/datetime.proto",
+    "google/type/dayofweek.proto",
+    "google/type/decimal.proto",
+    "google/type/expr.proto",
+    "google/type/fraction.proto",
+    "google/type/interval.proto",
+    "google/type/latlng.proto",
+    "google/type/money.proto",
+    "google/type/month.proto",
+    "google/type/phone_number.proto",
+    "google/type/postal_address.proto",
+    "google/type/quaternion.proto",
+    "google/type/timeofday.proto",
+    "google/protobuf/any.proto",
+    "google/protobuf/api.proto",
+    "google/protobuf/descriptor.proto",
+    "google/protobuf/duration.proto",
+    "google/protobuf/empty.proto",
+    "google/protobuf/field_mask.proto",
+    "google/protobuf/source_context.proto",
+    "google/protobuf/struct.proto",
+    "google/protobuf/timestamp.proto",
+    "google/protobuf/type.proto",
+    "google/protobuf/wrappers.proto",
+];
