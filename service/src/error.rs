@@ -52,6 +52,41 @@ pub enum Error {
     InvalidMode,
     #[error("{0}")]
     OperationNotPermitted(String),
+    #[error("Subject {0} in context {ctx} is in read-only mode", ctx = qualified_context(.0))]
+    ReadOnlyMode(String),
+    #[error("Subject {0} in context {ctx} is not in import mode", ctx = qualified_context(.0))]
+    NotImportMode(String),
+    #[error("Subject {0} in context {ctx} is not in read-write mode", ctx = qualified_context(.0))]
+    NotReadWriteMode(String),
+    #[error(
+        "Overwrite new schema with id {id} in context {ctx} is not permitted.",
+        ctx = qualified_context(subject)
+    )]
+    IdOverwrite { id: i32, subject: String },
+    #[error("Cannot import since found existing subjects")]
+    ImportOverExistingSubjects,
+    #[error("Subject '{0}' has a strong association and cannot be referenced")]
+    StrongAssociationReferenced(String),
+    #[error("Empty schema")]
+    EmptySchema,
+    #[error("Version is not one more than previous version")]
+    VersionNotNext,
+    #[error("Invalid schema type {0}")]
+    InvalidSchemaType(String),
+    #[error("Invalid schema reference {name}: subject {subject} not found")]
+    ReferencedSubjectNotFound { name: String, subject: String },
+    #[error("Invalid schema reference {name}: subject {subject} version {version} not found")]
+    ReferencedVersionNotFound {
+        name: String,
+        subject: String,
+        version: i32,
+    },
+    #[error("Invalid reference version {version} for {name}")]
+    InvalidReferenceVersion { name: String, version: i32 },
+    #[error("Schema references nest deeper than {limit} levels at {name}")]
+    ReferencesTooDeep { name: String, limit: usize },
+    #[error("A file_descriptor_set is a PROTOBUF schema, not {0}")]
+    DescriptorSetNotProtobuf(String),
     #[error(
         "One or more references exist to the schema {{magic=1,keytype=SCHEMA,subject={0},version={1}}}."
     )]
@@ -143,11 +178,25 @@ impl Error {
             Self::StrongAssociationExists(_) => 40905,
             Self::NoActiveSubjectVersion(_) => 40907,
             Self::AssociationFrozen { .. } => 40908,
-            Self::InvalidSchema(_) => 42201,
+            Self::InvalidSchema(_)
+            | Self::EmptySchema
+            | Self::VersionNotNext
+            | Self::InvalidSchemaType(_)
+            | Self::ReferencedSubjectNotFound { .. }
+            | Self::ReferencedVersionNotFound { .. }
+            | Self::InvalidReferenceVersion { .. }
+            | Self::ReferencesTooDeep { .. }
+            | Self::DescriptorSetNotProtobuf(_) => 42201,
             Self::InvalidVersion(_) => 42202,
             Self::InvalidCompatibilityLevel => 42203,
             Self::InvalidMode => 42204,
-            Self::OperationNotPermitted(_) => 42205,
+            Self::OperationNotPermitted(_)
+            | Self::ReadOnlyMode(_)
+            | Self::NotImportMode(_)
+            | Self::NotReadWriteMode(_)
+            | Self::IdOverwrite { .. }
+            | Self::ImportOverExistingSubjects
+            | Self::StrongAssociationReferenced(_) => 42205,
             Self::ReferenceExists(..) | Self::SubjectReferenced(_) => 42206,
             Self::InvalidSubject(_) => 42208,
             Self::SchemaTooLarge => 42209,
@@ -189,6 +238,16 @@ impl Error {
     }
 }
 
+/// The context part of a subject as Confluent's messages print it
+/// (`QualifiedSubject.toQualifiedContext`): `:.ctx:` for a subject in a named
+/// context, nothing for the default one.
+pub fn qualified_context(subject: &str) -> &str {
+    subject
+        .strip_prefix(":.")
+        .and_then(|rest| rest.find(':'))
+        .map_or("", |end| &subject[..end + 3])
+}
+
 impl From<Error> for tonic::Status {
     fn from(error: Error) -> Self {
         scute_proto::error_status(error.grpc_code(), error.error_code(), error.to_string())
@@ -220,6 +279,22 @@ mod tests {
             e.to_string(),
             "Schema being registered is incompatible with an earlier schema for subject \"s\", details: [a, b]"
         );
+        // Confluent 8 prints the qualified context: nothing for the default.
+        assert_eq!(
+            Error::ReadOnlyMode("s".into()).to_string(),
+            "Subject s in context  is in read-only mode"
+        );
+        assert_eq!(
+            Error::IdOverwrite {
+                id: 7,
+                subject: ":.ctx:s".into()
+            }
+            .to_string(),
+            "Overwrite new schema with id 7 in context :.ctx: is not permitted."
+        );
+        assert_eq!(qualified_context(":.a:b"), ":.a:");
+        assert_eq!(qualified_context(":.a"), "");
+        assert_eq!(qualified_context("plain"), "");
         let status = tonic::Status::from(Error::SubjectNotFound("x".into()));
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(scute_proto::error_code(&status), Some(40401));

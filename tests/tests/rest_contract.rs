@@ -1275,3 +1275,212 @@ async fn only_live_referrers_stop_a_soft_delete() {
         (StatusCode::OK, json!([1]))
     );
 }
+
+/// Confluent's compatibility messages: the first failing version only, the
+/// old version and text after the backward problems, one closing line.
+#[tokio::test]
+async fn compatibility_messages_are_confluents() {
+    let r = TestRegistry::start().await.unwrap();
+    let a = |fields: &[(&str, Value)]| record_schema("R", fields);
+    register(&r, "t", &a(&[("a", json!("string"))])).await;
+    let v2 = json!({"type": "record", "name": "R", "fields": [
+        {"name": "a", "type": "string"},
+        {"name": "b", "type": "string", "default": ""}
+    ]});
+    assert_eq!(register(&r, "t", &v2.to_string()).await.0, StatusCode::OK);
+    r.call(
+        PUT,
+        "/config/t",
+        Some(json!({"compatibility": "BACKWARD_TRANSITIVE"})),
+    )
+    .await;
+    // Fails against both versions: only the newest is reported.
+    let (_, verdict) = r
+        .call(
+            POST,
+            "/compatibility/subjects/t/versions?verbose=true",
+            Some(json!({"schema": a(&[("c", json!("string"))])})),
+        )
+        .await;
+    let messages: Vec<&str> = verdict["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages
+            .iter()
+            .filter(|m| m.starts_with("{oldSchemaVersion"))
+            .count(),
+        1,
+        "{messages:?}"
+    );
+    assert!(messages.contains(&"{oldSchemaVersion: 2}"), "{messages:?}");
+    assert_eq!(
+        messages.last(),
+        Some(&"{validateFields: 'false', compatibility: 'BACKWARD_TRANSITIVE'}")
+    );
+
+    // FULL: a forward problem alone carries no old version or text.
+    r.call(PUT, "/config/t", Some(json!({"compatibility": "FULL"})))
+        .await;
+    let (_, verdict) = r
+        .call(
+            POST,
+            "/compatibility/subjects/t/versions/latest?verbose=true",
+            Some(
+                json!({"schema": json!({"type": "record", "name": "R", "fields": [
+                {"name": "b", "type": "string", "default": ""}
+            ]}).to_string()}),
+            ),
+        )
+        .await;
+    let messages = verdict["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(
+        messages[1],
+        json!("{validateFields: 'false', compatibility: 'FULL'}")
+    );
+    // Another schema type: one message.
+    let (_, verdict) = r
+        .call(
+            POST,
+            "/compatibility/subjects/t/versions/latest?verbose=true",
+            Some(json!({"schemaType": "JSON", "schema": "{\"type\":\"object\"}"})),
+        )
+        .await;
+    assert_eq!(
+        verdict["messages"],
+        json!([
+            "Incompatible because of different schema type",
+            "{validateFields: 'false', compatibility: 'FULL'}"
+        ])
+    );
+}
+
+/// Modes and `latest` as Confluent's registry resolves them.
+#[tokio::test]
+async fn modes_and_latest_as_confluent_resolves_them() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "s", &user_v1()).await;
+    register(&r, "s", &user_v2()).await;
+
+    // A global READONLY_OVERRIDE wins over a subject's own mode.
+    r.call(PUT, "/mode/s", Some(json!({"mode": "READWRITE"})))
+        .await;
+    r.call(PUT, "/mode", Some(json!({"mode": "READONLY_OVERRIDE"})))
+        .await;
+    assert_eq!(
+        r.call(GET, "/mode/s", None).await.1,
+        json!({"mode": "READONLY_OVERRIDE"})
+    );
+    let refused = register(&r, "s", &user_bad()).await;
+    assert_eq!(
+        refused,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error_code": 42205, "message": "Subject s in context  is in read-only mode"})
+        )
+    );
+    // Config changes are refused in read-only mode too.
+    assert_error(
+        r.call(PUT, "/config/s", Some(json!({"compatibility": "NONE"})))
+            .await,
+        422,
+        42205,
+    );
+    assert_error(
+        r.call(PUT, "/config", Some(json!({"compatibility": "NONE"})))
+            .await,
+        422,
+        42205,
+    );
+    r.call(PUT, "/mode", Some(json!({"mode": "READWRITE"})))
+        .await;
+
+    // `latest` is the newest live version, even with deleted=true.
+    r.call(DELETE, "/subjects/s/versions/2", None).await;
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions/latest?deleted=true", None)
+            .await
+            .1["version"],
+        json!(1)
+    );
+    // A permanent delete of `latest` aims at the live version: 40407.
+    assert_error(
+        r.call(DELETE, "/subjects/s/versions/latest?permanent=true", None)
+            .await,
+        404,
+        40407,
+    );
+    r.call(DELETE, "/subjects/s/versions/1", None).await;
+    assert_eq!(
+        r.call(GET, "/subjects/s/versions/latest?deleted=true", None)
+            .await,
+        (
+            StatusCode::NOT_FOUND,
+            json!({"error_code": 40402, "message": "Version -1 not found."})
+        )
+    );
+    assert_error(
+        r.call(GET, "/subjects/s/versions/latest", None).await,
+        404,
+        40401,
+    );
+    // The last version gone for good takes the subject's mode with it.
+    r.call(DELETE, "/subjects/s/versions/2?permanent=true", None)
+        .await;
+    r.call(DELETE, "/subjects/s/versions/1?permanent=true", None)
+        .await;
+    assert_error(r.call(GET, "/mode/s", None).await, 404, 40409);
+
+    // IMPORT: version 0 means the next one; already importing, no check.
+    r.call(PUT, "/mode", Some(json!({"mode": "IMPORT"}))).await;
+    let (status, imported) = r
+        .call(
+            POST,
+            "/subjects/i/versions",
+            Some(json!({"schema": user_v1(), "id": 300, "version": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(
+        r.call(GET, "/subjects/i/versions", None).await.1,
+        json!([1])
+    );
+    assert_eq!(
+        r.call(PUT, "/mode/i", Some(json!({"mode": "IMPORT"})))
+            .await,
+        (StatusCode::OK, json!({"mode": "IMPORT"}))
+    );
+    r.call(PUT, "/mode", Some(json!({"mode": "READWRITE"})))
+        .await;
+
+    // An id's uses are all listed, whatever subject is named.
+    assert_eq!(
+        r.call(GET, "/schemas/ids/300/versions?subject=other", None)
+            .await
+            .1,
+        json!([{"subject": "i", "version": 1}])
+    );
+    let (_, by_id) = r.call(GET, "/schemas/ids/300?subject=other", None).await;
+    assert_eq!(
+        (&by_id["subject"], &by_id["version"]),
+        (&json!("i"), &json!(1))
+    );
+
+    // A lookup reads the schema before the subject; no schema finds nothing.
+    assert_error(
+        r.call(POST, "/subjects/nowhere", Some(json!({"schema": "{"})))
+            .await,
+        422,
+        42201,
+    );
+    assert_error(
+        r.call(POST, "/subjects/i", Some(json!({"schema": ""})))
+            .await,
+        404,
+        40403,
+    );
+}

@@ -235,7 +235,8 @@ async fn a_deleted_config_or_mode_tombstones_every_key_it_was_written_under() {
     registry
         .set_mode(api::SetModeRequest {
             subject: Some("orders-value".into()),
-            mode: "READONLY".into(),
+            // Not a read-only one: that would refuse the config's delete.
+            mode: "IMPORT".into(),
             force: false,
         })
         .await

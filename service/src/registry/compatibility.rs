@@ -9,12 +9,18 @@ use scute_storage::record::SchemaReference;
 
 use super::settings::{config_normalize, effective_level};
 use super::subjects::find_version;
-use super::work::{Directions, Output, Parsed, Work};
+use super::work::{Directions, Output, Parsed, Problems, Work};
 use super::{Candidate, Registry};
 use crate::data_contract;
 use crate::error::Error;
 use crate::model::{CompatibilityLevel, Version, VersionSelector};
 use crate::state::{SchemaContent, State, VersionEntry};
+
+/// Confluent's verdict on a version of another schema type.
+const DIFFERENT_SCHEMA_TYPE: &str = "Incompatible because of different schema type";
+/// How much of an old schema's text a message quotes (Confluent's
+/// `MAX_SCHEMA_SIZE_FOR_LOGGING`).
+const QUOTED_SCHEMA_CHARS: usize = 10 * 1024;
 
 impl Registry {
     pub async fn check_compatibility(
@@ -125,37 +131,41 @@ impl Registry {
             backward: level.backward(),
             forward: level.forward(),
         };
-        let mut messages = Vec::new();
+        // Newest first, as Confluent checks them; the first version that
+        // fails is the one reported (`validateAll`), so a version whose
+        // comparison is not done yet leaves the verdict open.
         let mut pending = false;
-        // Newest first, as Confluent reports them.
+        let mut messages = Vec::new();
         for (version, entry) in live.into_iter().rev() {
-            let problems = match work.problems(state, new, &entry.content, directions)? {
-                None => {
-                    pending = true;
-                    continue;
-                }
-                Some(Ok(problems)) => problems,
-                Some(Err(e)) => {
-                    tracing::warn!(%subject, version, error = %e, "a stored version no longer parses; skipping it in the compatibility check");
-                    continue;
+            let found = if entry.content.schema_type != new.schema.schema_type().as_str() {
+                vec![DIFFERENT_SCHEMA_TYPE.to_owned()]
+            } else {
+                match work.problems(state, new, &entry.content, directions)? {
+                    None => {
+                        pending = true;
+                        continue;
+                    }
+                    Some(Ok(problems)) => version_messages(&problems, directions, *version, entry),
+                    Some(Err(e)) => {
+                        tracing::warn!(%subject, version, error = %e, "a stored version no longer parses; skipping it in the compatibility check");
+                        continue;
+                    }
                 }
             };
-            let found: Vec<String> = problems
-                .backward
-                .iter()
-                .map(|p| p.message("new", "old"))
-                .chain(problems.forward.iter().map(|p| p.message("old", "new")))
-                .collect();
             if !found.is_empty() {
-                messages.extend(found);
-                messages.push(format!("{{oldSchemaVersion: {version}}}"));
-                messages.push(format!("{{oldSchema: '{}'}}", entry.content.schema));
-                messages.push(format!(
-                    "{{validateFields: 'false', compatibility: '{level}'}}"
-                ));
+                messages = found;
+                break;
             }
         }
-        Ok((!pending).then_some(messages))
+        if pending {
+            return Ok(None);
+        }
+        if !messages.is_empty() {
+            messages.push(format!(
+                "{{validateFields: 'false', compatibility: '{level}'}}"
+            ));
+        }
+        Ok(Some(messages))
     }
 
     /// Parses a schema from a request against the references it names;
@@ -183,25 +193,23 @@ impl Registry {
         } else {
             schema_type
                 .parse()
-                .map_err(|_| Error::InvalidSchema(format!("Invalid schema type {schema_type}")))?
+                .map_err(|_| Error::InvalidSchemaType(schema_type.to_owned()))?
         };
         let mut resolved = Vec::with_capacity(references.len());
         for r in references {
             let selector = VersionSelector::parse(&r.version.to_string()).map_err(|_| {
-                Error::InvalidSchema(format!(
-                    "Invalid reference version {} for {}",
-                    r.version, r.name
-                ))
+                Error::InvalidReferenceVersion {
+                    name: r.name.clone(),
+                    version: r.version,
+                }
             })?;
             let version = match selector {
                 VersionSelector::Number(n) => n,
                 VersionSelector::Latest => {
                     find_version(state, &r.subject, "latest", false)
-                        .map_err(|_| {
-                            Error::InvalidSchema(format!(
-                                "Invalid schema reference {}: subject {} not found",
-                                r.name, r.subject
-                            ))
+                        .map_err(|_| Error::ReferencedSubjectNotFound {
+                            name: r.name.clone(),
+                            subject: r.subject.clone(),
                         })?
                         .0
                 }
@@ -239,9 +247,7 @@ impl Registry {
         set: Vec<u8>,
     ) -> Result<String, Error> {
         if !schema_type.is_empty() && schema_type != SchemaType::Protobuf.as_str() {
-            return Err(Error::InvalidSchema(format!(
-                "A file_descriptor_set is a PROTOBUF schema, not {schema_type}"
-            )));
+            return Err(Error::DescriptorSetNotProtobuf(schema_type.to_owned()));
         }
         if set.len() > self.limits.max_schema_bytes {
             return Err(Error::SchemaTooLarge);
@@ -256,5 +262,41 @@ impl Registry {
             )
             .await?
             .map_err(|e| Error::InvalidSchema(e.to_string()))
+    }
+}
+
+/// Confluent's messages against one version (`SchemaValidatorBuilder`):
+/// forward problems first, then backward ones; the old version and its text
+/// follow the backward ones only (with FORWARD alone, the forward ones).
+fn version_messages(
+    problems: &Problems,
+    directions: Directions,
+    version: Version,
+    entry: &VersionEntry,
+) -> Vec<String> {
+    let forward = problems.forward.iter().map(|p| p.message("old", "new"));
+    let backward = problems.backward.iter().map(|p| p.message("new", "old"));
+    let mut messages: Vec<String> = forward.collect();
+    let trailer = if problems.backward.is_empty() {
+        !messages.is_empty() && !directions.backward
+    } else {
+        messages.extend(backward);
+        true
+    };
+    if trailer {
+        messages.push(format!("{{oldSchemaVersion: {version}}}"));
+        messages.push(quoted_schema(&entry.content.schema));
+    }
+    messages
+}
+
+/// `{oldSchema: '...'}`, cut to Confluent's length.
+fn quoted_schema(schema: &str) -> String {
+    match schema.char_indices().nth(QUOTED_SCHEMA_CHARS) {
+        None => format!("{{oldSchema: '{schema}'}}"),
+        Some((end, _)) => format!(
+            "{{oldSchema: <truncated to {QUOTED_SCHEMA_CHARS} characters> '{}'}}",
+            &schema[..end]
+        ),
     }
 }

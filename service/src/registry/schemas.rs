@@ -36,7 +36,7 @@ impl Registry {
             let (_, latest) = state
                 .versions(&req.subject)
                 .and_then(|vs| vs.iter().rev().find(|(_, e)| !e.deleted))
-                .ok_or_else(|| Error::InvalidSchema("Empty schema".into()))?;
+                .ok_or(Error::EmptySchema)?;
             req.schema = latest.content.schema.clone();
             req.schema_type = latest.content.schema_type.clone();
             req.references = latest
@@ -64,7 +64,8 @@ impl Registry {
             .await?;
         // Registering what the subject already holds answers at once, even in
         // READONLY mode, as Confluent does.
-        let existing = live_match(&self.read(), &subject, &candidate.content)
+        let latest_only = req.version == Some(-1);
+        let existing = live_match(&self.read(), &subject, &candidate.content, latest_only)
             .map(|(version, entry)| schema_reply(&subject, version, entry));
         if let Some(out) = existing {
             self.log
@@ -74,7 +75,9 @@ impl Registry {
             return Ok(out);
         }
         self.write_with_work("Register", &mut work, |state, work| {
-            if let Some((version, entry)) = live_match(state, &subject, &candidate.content) {
+            if let Some((version, entry)) =
+                live_match(state, &subject, &candidate.content, latest_only)
+            {
                 return Ok(Some((vec![], schema_reply(&subject, version, entry))));
             }
             // A STRONG association's subject belongs to its topic alone.
@@ -83,29 +86,20 @@ impl Registry {
                     .associations_of_subject(&r.subject)
                     .any(|(_, a)| a.lifecycle == associations::STRONG)
             }) {
-                return Err(Error::OperationNotPermitted(format!(
-                    "Subject '{}' has a strong association and cannot be referenced",
-                    r.subject
-                )));
+                return Err(Error::StrongAssociationReferenced(r.subject.clone()));
             }
             let mode = effective_mode(state, &subject);
             let import = mode == Mode::Import;
             match (req.id, mode) {
                 (Some(_), Mode::Import) | (None, Mode::ReadWrite) => {}
                 (_, m) if m.read_only() => {
-                    return Err(Error::OperationNotPermitted(format!(
-                        "Subject {subject} in context . is in read-only mode"
-                    )));
+                    return Err(Error::ReadOnlyMode(subject.clone()));
                 }
                 (Some(_), _) => {
-                    return Err(Error::OperationNotPermitted(format!(
-                        "Subject {subject} in context . is not in import mode"
-                    )));
+                    return Err(Error::NotImportMode(subject.clone()));
                 }
                 (None, _) => {
-                    return Err(Error::OperationNotPermitted(format!(
-                        "Subject {subject} in context . is not in read-write mode"
-                    )));
+                    return Err(Error::NotReadWriteMode(subject.clone()));
                 }
             }
             // Confluent validates what a new schema alone can get wrong
@@ -127,12 +121,12 @@ impl Registry {
                 .checked_add(1)
                 .ok_or_else(|| Error::InvalidVersion("2147483648".into()))?;
             let version = match req.version {
-                Some(v) if import && v >= 1 => v,
-                Some(v) if v == next || v <= 0 && !import => next,
+                // 0 and below mean "the next one", in any mode.
+                Some(v) if v <= 0 => next,
+                Some(v) if import => v,
+                Some(v) if v == next => next,
                 Some(_) => {
-                    return Err(Error::InvalidSchema(
-                        "Version is not one more than previous version".into(),
-                    ));
+                    return Err(Error::VersionNotNext);
                 }
                 None => next,
             };
@@ -156,9 +150,10 @@ impl Registry {
                         .schema(id)
                         .is_some_and(|existing| **existing != candidate.content)
                     {
-                        return Err(Error::OperationNotPermitted(format!(
-                            "Overwrite new schema with id {id} in context . is not permitted."
-                        )));
+                        return Err(Error::IdOverwrite {
+                            id,
+                            subject: subject.clone(),
+                        });
                     }
                     id
                 }
@@ -215,10 +210,17 @@ impl Registry {
     pub async fn lookup_schema(&self, req: api::LookupSchemaRequest) -> Result<api::Schema, Error> {
         let mut work = self.work();
         self.with_work(&mut work, |state, work| {
+            // Confluent reads the schema before it looks at the subject;
+            // no schema at all matches nothing.
             let versions = state
                 .versions(&req.subject)
-                .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted))
-                .ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
+                .filter(|vs| req.deleted || vs.values().any(|e| !e.deleted));
+            if req.schema.is_empty() {
+                return Err(match versions {
+                    Some(_) => Error::SchemaNotFound,
+                    None => Error::SubjectNotFound(req.subject.clone()),
+                });
+            }
             let normalize = req.normalize || config_normalize(state, &req.subject);
             let Some(candidate) = self.candidate(
                 state,
@@ -233,6 +235,7 @@ impl Registry {
             else {
                 return Ok(None);
             };
+            let versions = versions.ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
             let found = versions.iter().rev().find(|(_, e)| {
                 (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
             });
@@ -252,13 +255,15 @@ impl Registry {
                 .schema(req.id)
                 .ok_or(Error::SchemaIdNotFound(req.id))?;
             let mut reply = content_reply(req.id, content);
-            let wanted = req.subject.filter(|s| !s.is_empty());
-            if let Some((subject, version)) = wanted.and_then(|subject| {
-                let (_, version) = state.id_users(req.id).find(|(s, _)| **s == *subject)?;
-                Some((subject, *version))
-            }) {
-                reply.subject = subject;
-                reply.version = version;
+            // With a subject (even an empty one) Confluent names a use of
+            // the id: that subject's, else the first.
+            if let Some(wanted) = &req.subject {
+                let first = state.id_users(req.id).next();
+                let named = state.id_users(req.id).find(|(s, _)| **s == **wanted);
+                if let Some((subject, version)) = named.or(first) {
+                    reply.subject = subject.to_string();
+                    reply.version = *version;
+                }
             }
             if req.fetch_max_id {
                 reply.max_id = Some(state.max_id());
@@ -316,7 +321,7 @@ impl Registry {
         let state = self.read();
         // Only the schema itself names the id in its 40403.
         state.schema(req.id).ok_or(Error::SchemaNotFound)?;
-        let subject_versions = id_uses(&state, req.id, req.deleted, req.subject.as_deref())
+        let subject_versions = id_uses(&state, req.id, req.deleted)
             .map(|(subject, version)| api::SubjectVersion {
                 subject: subject.to_string(),
                 version,
@@ -331,10 +336,9 @@ impl Registry {
     ) -> Result<api::Subjects, Error> {
         let state = self.read();
         state.schema(req.id).ok_or(Error::SchemaNotFound)?;
-        let subjects: BTreeSet<&Arc<str>> =
-            id_uses(&state, req.id, req.deleted, req.subject.as_deref())
-                .map(|(s, _)| s)
-                .collect();
+        let subjects: BTreeSet<&Arc<str>> = id_uses(&state, req.id, req.deleted)
+            .map(|(s, _)| s)
+            .collect();
         Ok(api::Subjects {
             subjects: subjects.into_iter().map(|s| s.to_string()).collect(),
         })
@@ -407,29 +411,37 @@ pub(super) fn same_schema(a: &SchemaContent, b: &SchemaContent) -> bool {
     a.schema_type == b.schema_type && a.schema == b.schema && a.references == b.references
 }
 
-/// The newest live version of `subject` holding this exact content.
+/// The newest live version of `subject` holding this exact content; with
+/// `latest_only` (a registration naming version -1), only the newest live
+/// version counts.
 pub(super) fn live_match<'s>(
     state: &'s State,
     subject: &str,
     content: &SchemaContent,
+    latest_only: bool,
 ) -> Option<(Version, &'s VersionEntry)> {
-    state
+    let mut live = state
         .versions(subject)?
         .iter()
         .rev()
-        .find(|(_, e)| !e.deleted && *e.content == *content)
-        .map(|(v, e)| (*v, e))
+        .filter(|(_, e)| !e.deleted);
+    let found = if latest_only {
+        live.next().filter(|(_, e)| *e.content == *content)
+    } else {
+        live.find(|(_, e)| *e.content == *content)
+    };
+    found.map(|(v, e)| (*v, e))
 }
 
-pub(super) fn id_uses<'s>(
-    state: &'s State,
+/// Every use of an id; a subject in the request only chooses where to look
+/// (its context), as in Confluent, so it filters nothing here.
+pub(super) fn id_uses(
+    state: &State,
     id: SchemaId,
     deleted: bool,
-    subject: Option<&'s str>,
-) -> impl Iterator<Item = (&'s Arc<str>, Version)> {
+) -> impl Iterator<Item = (&Arc<str>, Version)> {
     state
         .id_users(id)
-        .filter(move |(s, _)| subject.is_none_or(|want| want.is_empty() || want == &**s))
         .filter(move |(s, v)| {
             deleted
                 || state

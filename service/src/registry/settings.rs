@@ -43,6 +43,7 @@ impl Registry {
         let extra = extra.unwrap_or_default();
         let subject = req.subject;
         self.write("Update config", |state| {
+            check_config_writable(state, subject.as_deref())?;
             // PUT merges into the existing config, as Confluent's does.
             let mut value = state
                 .config(subject.as_deref())
@@ -76,6 +77,7 @@ impl Registry {
     pub async fn delete_config(&self, req: api::DeleteConfigRequest) -> Result<api::Config, Error> {
         let subject = req.subject;
         self.write("Delete config", |state| {
+            check_config_writable(state, subject.as_deref())?;
             let old = state
                 .config(subject.as_deref())
                 .map(|c| config_reply(Some(c)));
@@ -91,6 +93,11 @@ impl Registry {
     pub async fn get_mode(&self, req: api::GetModeRequest) -> Result<api::Mode, Error> {
         let state = self.read();
         let subject = req.subject.as_deref();
+        if subject.is_some() && global_mode(&state) == Mode::ReadOnlyOverride {
+            return Ok(api::Mode {
+                mode: Mode::ReadOnlyOverride.to_string(),
+            });
+        }
         if let Some(mode) = state.mode(subject) {
             return Ok(api::Mode {
                 mode: mode.mode.clone(),
@@ -105,21 +112,25 @@ impl Registry {
     }
 
     pub async fn set_mode(&self, req: api::SetModeRequest) -> Result<api::Mode, Error> {
-        let mode: Mode = req.mode.parse()?;
+        // The subject is checked first, as Confluent's resource does.
         if let Some(s) = &req.subject {
             validate_subject(s)?;
         }
+        let mode: Mode = req.mode.parse()?;
         let subject = req.subject;
         self.write("Update mode", |state| {
-            if mode == Mode::Import && !req.force {
+            let in_force = match &subject {
+                Some(s) => effective_mode(state, s),
+                None => global_mode(state),
+            };
+            // Already importing: nothing to check.
+            if mode == Mode::Import && in_force != Mode::Import && !req.force {
                 let occupied = match &subject {
                     Some(s) => state.is_live(s),
                     None => state.subjects().any(|(s, _)| state.is_live(s)),
                 };
                 if occupied {
-                    return Err(Error::OperationNotPermitted(
-                        "Cannot import since found existing subjects".into(),
-                    ));
+                    return Err(Error::ImportOverExistingSubjects);
                 }
             }
             let value = ModeValue {
@@ -161,9 +172,7 @@ impl Registry {
 
 pub(super) fn check_writable(state: &State, subject: &str) -> Result<(), Error> {
     if effective_mode(state, subject).read_only() {
-        return Err(Error::OperationNotPermitted(format!(
-            "Subject {subject} in context . is in read-only mode"
-        )));
+        return Err(Error::ReadOnlyMode(subject.to_owned()));
     }
     Ok(())
 }
@@ -175,11 +184,28 @@ pub(super) fn global_mode(state: &State) -> Mode {
         .unwrap_or(Mode::ReadWrite)
 }
 
+/// The mode in force for `subject`: its own, else the global one; a global
+/// READONLY_OVERRIDE wins over every subject's.
 pub(super) fn effective_mode(state: &State, subject: &str) -> Mode {
+    let global = global_mode(state);
+    if global == Mode::ReadOnlyOverride {
+        return global;
+    }
     state
         .mode(Some(subject))
         .and_then(|m| m.mode.parse().ok())
-        .unwrap_or_else(|| global_mode(state))
+        .unwrap_or(global)
+}
+
+/// Config changes are writes too: refused where the mode is read-only (the
+/// global config answers to the global mode, which Confluent's message
+/// names as subject `null`).
+fn check_config_writable(state: &State, subject: Option<&str>) -> Result<(), Error> {
+    match subject {
+        Some(s) => check_writable(state, s),
+        None if global_mode(state).read_only() => Err(Error::ReadOnlyMode("null".into())),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn effective_level(state: &State, subject: &str) -> CompatibilityLevel {

@@ -188,24 +188,29 @@ impl Registry {
             let versions = state
                 .versions(&subject)
                 .ok_or_else(|| Error::SubjectNotFound(subject.clone()))?;
-            check_writable(state, &subject)?;
+            // Confluent's order: the version, then whether it is already
+            // soft-deleted, then the mode, then its referrers.
             let (version, entry) = match selector {
-                // `latest` names the newest live version; a permanent delete
-                // of `latest` may name a soft-deleted one.
+                // `latest` is the newest live version, for either delete.
                 VersionSelector::Latest => versions
                     .iter()
                     .rev()
-                    .find(|(_, e)| req.permanent || !e.deleted)
-                    .ok_or_else(|| Error::SubjectNotFound(subject.clone()))?,
+                    .find(|(_, e)| !e.deleted)
+                    .ok_or_else(|| Error::VersionNotFound("-1".into()))?,
                 VersionSelector::Number(n) => versions
                     .get_key_value(&n)
                     .ok_or_else(|| Error::VersionNotFound(n.to_string()))?,
             };
             let version = *version;
+            if !req.permanent && entry.deleted {
+                return Err(Error::VersionSoftDeleted(subject.clone(), version));
+            }
+            check_writable(state, &subject)?;
             if referenced(state, &subject, version, req.permanent, |_| true) {
                 return Err(Error::ReferenceExists(subject.clone(), version));
             }
             let associated = state.associations_of_subject(&subject).next().is_some();
+            let mut records = Vec::new();
             let value = if req.permanent {
                 if !entry.deleted {
                     return Err(Error::VersionNotSoftDeleted(subject.clone(), version));
@@ -213,11 +218,13 @@ impl Registry {
                 if associated {
                     return Err(Error::AssociationForSubjectExists(subject.clone()));
                 }
+                // The subject's last version gone for good takes its config
+                // and mode with it.
+                if versions.len() == 1 {
+                    records.extend(settings_tombstones(state, &subject));
+                }
                 None
             } else {
-                if entry.deleted {
-                    return Err(Error::VersionSoftDeleted(subject.clone(), version));
-                }
                 // An associated subject keeps a live version.
                 let last_live = !versions.iter().any(|(v, e)| *v != version && !e.deleted);
                 if associated && last_live {
@@ -225,14 +232,15 @@ impl Registry {
                 }
                 Some(schema_value(&subject, version, entry, true))
             };
-            Ok((
-                vec![Record::Schema {
+            records.insert(
+                0,
+                Record::Schema {
                     subject: subject.clone(),
                     version,
                     value,
-                }],
-                api::DeletedVersion { version },
-            ))
+                },
+            );
+            Ok((records, api::DeletedVersion { version }))
         })
         .await
     }
@@ -249,12 +257,13 @@ pub(super) fn find_version<'s>(
         .versions(subject)
         .ok_or_else(|| Error::SubjectNotFound(subject.to_owned()))?;
     match selector {
-        VersionSelector::Latest => versions
-            .iter()
-            .rev()
-            .find(|(_, e)| deleted || !e.deleted)
-            .map(|(v, e)| (*v, e))
-            .ok_or_else(|| Error::SubjectNotFound(subject.to_owned())),
+        // `latest` is the newest live version even when deleted ones are
+        // asked for; with none live, Confluent answers "Version -1".
+        VersionSelector::Latest => match versions.iter().rev().find(|(_, e)| !e.deleted) {
+            Some((v, e)) => Ok((*v, e)),
+            None if deleted => Err(Error::VersionNotFound("-1".into())),
+            None => Err(Error::SubjectNotFound(subject.to_owned())),
+        },
         VersionSelector::Number(n) => match versions.get(&n) {
             Some(e) if deleted || !e.deleted => Ok((n, e)),
             _ => Err(Error::VersionNotFound(n.to_string())),
@@ -310,6 +319,13 @@ pub(super) fn purge(state: &State, subject: &str) -> Vec<Record> {
             value: None,
         })
         .collect();
+    records.extend(settings_tombstones(state, subject));
+    records
+}
+
+/// The records that drop a subject's own config and mode.
+fn settings_tombstones(state: &State, subject: &str) -> Vec<Record> {
+    let mut records = Vec::new();
     if state.config(Some(subject)).is_some() {
         records.push(Record::Config {
             subject: Some(subject.to_owned()),

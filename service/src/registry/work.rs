@@ -176,9 +176,10 @@ impl Work {
                 && c.directions == directions
         });
         if !wanted {
-            let schema_type: SchemaType = content.schema_type.parse().map_err(|_| {
-                Error::InvalidSchema(format!("Invalid schema type {}", content.schema_type))
-            })?;
+            let schema_type: SchemaType = content
+                .schema_type
+                .parse()
+                .map_err(|_| Error::InvalidSchemaType(content.schema_type.clone()))?;
             self.wanted_comparisons.push(Comparison {
                 new: new.clone(),
                 stored: content.clone(),
@@ -314,10 +315,10 @@ pub(crate) fn dependencies(
         depth: usize,
     ) -> Result<(), Error> {
         if depth > MAX_REFERENCE_DEPTH {
-            return Err(Error::InvalidSchema(format!(
-                "Schema references nest deeper than {MAX_REFERENCE_DEPTH} levels at {}",
-                r.name
-            )));
+            return Err(Error::ReferencesTooDeep {
+                name: r.name.clone(),
+                limit: MAX_REFERENCE_DEPTH,
+            });
         }
         if !seen.insert(r.name.clone()) {
             return Ok(());
@@ -325,11 +326,10 @@ pub(crate) fn dependencies(
         let entry = state
             .versions(&r.subject)
             .and_then(|vs| vs.get(&r.version))
-            .ok_or_else(|| {
-                Error::InvalidSchema(format!(
-                    "Invalid schema reference {}: subject {} version {} not found",
-                    r.name, r.subject, r.version
-                ))
+            .ok_or_else(|| Error::ReferencedVersionNotFound {
+                name: r.name.clone(),
+                subject: r.subject.clone(),
+                version: r.version,
             })?;
         for inner in &entry.content.references {
             visit(state, inner, seen, out, depth + 1)?;
