@@ -15,8 +15,10 @@ pub mod avro;
 pub mod json;
 pub mod limits;
 pub mod protobuf;
+pub mod tags;
 
 pub use limits::Limits;
+pub use tags::{EntityKind, SchemaEntity, SchemaTags, merge_tags};
 
 /// The `schemaType` of the REST API and of the `_schemas` records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,6 +81,11 @@ pub enum FormatError {
     /// Confluent: "Invalid schema type X" (42201).
     #[error("Invalid schema type {0}")]
     UnknownType(String),
+    /// A tag change Confluent refuses (42201), worded as Confluent words
+    /// it: the Java exception's `toString()`, e.g.
+    /// `java.lang.IllegalArgumentException: No matching path 'x' found in the schema`.
+    #[error("{0}")]
+    Tags(String),
 }
 
 /// A parsed schema of any type.
@@ -197,6 +204,34 @@ impl ParsedSchema {
         match self {
             ParsedSchema::Protobuf(s) => Some(s.serialized()),
             _ => None,
+        }
+    }
+
+    /// The text Confluent registers after tagging this schema (its
+    /// `copy(tagsToAdd, tagsToRemove)`, then `canonicalString()`). Entries
+    /// for equal entities are merged first, as Confluent's request reader
+    /// does. `dependencies` are the schema's own, for the re-parse.
+    pub fn with_tags(
+        &self,
+        add: &SchemaTags,
+        remove: &SchemaTags,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<String, FormatError> {
+        match self {
+            ParsedSchema::Avro(s) => s.with_tags(add, remove, dependencies, limits),
+            ParsedSchema::Protobuf(s) => s.with_tags(add, remove, dependencies, limits),
+            ParsedSchema::Json(s) => s.with_tags(add, remove, dependencies, limits),
+        }
+    }
+
+    /// Confluent's `inlineTaggedEntities()`: each tagged record and field
+    /// with its tags, in Confluent's order (what `findTags` answers from).
+    pub fn tagged_entities(&self) -> SchemaTags {
+        match self {
+            ParsedSchema::Avro(s) => s.tagged_entities(),
+            ParsedSchema::Protobuf(s) => s.tagged_entities(),
+            ParsedSchema::Json(s) => s.tagged_entities(),
         }
     }
 

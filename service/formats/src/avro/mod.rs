@@ -7,6 +7,7 @@ pub(crate) mod json;
 mod model;
 mod normalize;
 mod print;
+mod tags;
 
 use serde_json::Value;
 
@@ -160,6 +161,24 @@ impl AvroSchema {
     /// Problems for `self` as reader of data written with `writer`.
     pub fn read_problems(&self, writer: &AvroSchema) -> Vec<Incompatibility> {
         compat::check(&self.graph, self.root, &writer.graph, writer.root)
+    }
+
+    /// The canonical text after Confluent's `copy(tagsToAdd, tagsToRemove)`:
+    /// the tags of each entity changed, the result parsed again against
+    /// the same dependencies.
+    pub fn with_tags(
+        &self,
+        add: &crate::SchemaTags,
+        remove: &crate::SchemaTags,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<String, FormatError> {
+        tags::with_tags(self, add, remove, dependencies, limits)
+    }
+
+    /// Confluent's `inlineTaggedEntities()`.
+    pub fn tagged_entities(&self) -> crate::SchemaTags {
+        tags::tagged_entities(&self.graph, self.root)
     }
 
     /// Full name of the top-level record, as Confluent's `name()`.

@@ -519,3 +519,203 @@ fn new_schemas_must_have_defaults_that_fit_their_types() {
         .is_ok()
     );
 }
+
+mod tags {
+    use crate::tags::{EntityKind, SchemaEntity, SchemaTags};
+    use crate::{FormatError, Limits, SchemaType, parse};
+
+    fn tags(entries: &[(&str, EntityKind, &[&str])]) -> SchemaTags {
+        entries
+            .iter()
+            .map(|(p, k, t)| {
+                (
+                    SchemaEntity::new(*p, *k),
+                    t.iter().map(|s| (*s).to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn tag(text: &str, add: &SchemaTags, remove: &SchemaTags) -> Result<String, FormatError> {
+        parse(SchemaType::Avro, text, &[])
+            .unwrap()
+            .with_tags(add, remove, &[], &Limits::default())
+    }
+
+    const PLAIN: &str =
+        r#"{"type":"record","name":"myrecord","fields":[{"name":"f1","type":"string"}]}"#;
+
+    #[test]
+    fn record_and_field_tags_go_after_the_standard_attributes() {
+        let add = tags(&[("myrecord", EntityKind::Record, &["TAG1"])]);
+        let text = tag(PLAIN, &add, &vec![]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"record","name":"myrecord","fields":[{"name":"f1","type":"string"}],"confluent:tags":["TAG1"]}"#
+        );
+        let add = tags(&[
+            ("myrecord", EntityKind::Record, &["TAG1", "TAG2"]),
+            ("myrecord.f1", EntityKind::Field, &["TAG2"]),
+        ]);
+        let text = tag(PLAIN, &add, &vec![]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"record","name":"myrecord","fields":[{"name":"f1","type":"string","confluent:tags":["TAG2"]}],"confluent:tags":["TAG1","TAG2"]}"#
+        );
+        let tagged = parse(SchemaType::Avro, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        assert_eq!(
+            tagged,
+            tags(&[
+                ("myrecord", EntityKind::Record, &["TAG1", "TAG2"]),
+                ("myrecord.f1", EntityKind::Field, &["TAG2"]),
+            ])
+        );
+        // Removing TAG2 keeps TAG1; removing the last tag drops the key.
+        let remove = tags(&[("myrecord", EntityKind::Record, &["TAG2"])]);
+        let text2 = tag(&text, &vec![], &remove).unwrap();
+        assert!(
+            text2.ends_with(r#"}],"confluent:tags":["TAG1"]}"#),
+            "{text2}"
+        );
+        let remove = tags(&[
+            ("myrecord", EntityKind::Record, &["TAG1", "TAG2"]),
+            ("myrecord.f1", EntityKind::Field, &["TAG2"]),
+        ]);
+        assert_eq!(tag(&text, &vec![], &remove).unwrap(), PLAIN);
+    }
+
+    const NESTED: &str = r#"{
+      "type": "record", "name": "sampleRecord", "namespace": "com.example.mynamespace",
+      "fields": [
+        {"name": "my_field1", "type": {"type": "record", "name": "nestedRecordWithoutNamespace",
+          "fields": [{"name": "nested_field1", "type": "string"}]}},
+        {"name": "my_field2", "type": ["null", {"type": "record", "name": "nestedRecordWithNamespace",
+          "namespace": "com.example.mynamespace.nested",
+          "fields": [{"name": "nested_field2", "type": "double", "default": 0,
+                      "confluent:tags": ["PRIVATE"]}]}]},
+        {"name": "my_field3", "type": {"type": "map", "values": {"type": "record",
+          "name": "recordMapValue", "namespace": "",
+          "fields": [{"name": "v", "type": "int"}]}}}
+      ]}"#;
+
+    #[test]
+    fn nested_records_by_namespace_and_existing_tags_first() {
+        let original = parse(SchemaType::Avro, NESTED, &[])
+            .unwrap()
+            .canonical()
+            .to_owned();
+        let add = tags(&[
+            (
+                "com.example.mynamespace.sampleRecord",
+                EntityKind::Record,
+                &["PII"],
+            ),
+            (
+                "com.example.mynamespace.nestedRecordWithoutNamespace.nested_field1",
+                EntityKind::Field,
+                &["PII"],
+            ),
+            (
+                "com.example.mynamespace.nested.nestedRecordWithNamespace.nested_field2",
+                EntityKind::Field,
+                &["PII"],
+            ),
+            ("recordMapValue", EntityKind::Record, &["PII"]),
+        ]);
+        let text = tag(&original, &add, &vec![]).unwrap();
+        assert!(
+            text.contains(
+                r#"{"name":"nested_field2","type":"double","default":0,"confluent:tags":["PRIVATE","PII"]}"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"name":"nested_field1","type":"string","confluent:tags":["PII"]}"#),
+            "{text}"
+        );
+        let tagged = parse(SchemaType::Avro, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        let paths: Vec<(&str, EntityKind)> = tagged
+            .iter()
+            .map(|(e, _)| (e.path.as_str(), e.kind))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("com.example.mynamespace.sampleRecord", EntityKind::Record),
+                (
+                    "com.example.mynamespace.nestedRecordWithoutNamespace.nested_field1",
+                    EntityKind::Field
+                ),
+                (
+                    "com.example.mynamespace.nested.nestedRecordWithNamespace.nested_field2",
+                    EntityKind::Field
+                ),
+                ("recordMapValue", EntityKind::Record),
+            ]
+        );
+        assert_eq!(tagged[2].1, ["PRIVATE", "PII"]);
+        // Removing what was added gives back the original text exactly.
+        assert_eq!(tag(&text, &vec![], &add).unwrap(), original);
+        // Other spellings of the same entities find them too.
+        let back = tag(
+            &text,
+            &vec![],
+            &tags(&[
+                (
+                    "com.example.mynamespace.sampleRecord",
+                    EntityKind::Record,
+                    &["PII"],
+                ),
+                (
+                    "nestedRecordWithoutNamespace.nested_field1",
+                    EntityKind::Field,
+                    &["PII"],
+                ),
+                (
+                    ".nestedRecordWithNamespace.nested_field2",
+                    EntityKind::Field,
+                    &["PII"],
+                ),
+                ("recordMapValue", EntityKind::Record, &["PII"]),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(back, original);
+    }
+
+    #[test]
+    fn equal_entities_merge_and_a_leading_dot_means_any_namespace() {
+        let add = tags(&[
+            ("myrecord.f1", EntityKind::Field, &["TAG1"]),
+            (".myrecord.f1", EntityKind::Field, &["TAG2"]),
+        ]);
+        let text = tag(PLAIN, &add, &vec![]).unwrap();
+        assert!(
+            text.contains(r#""confluent:tags":["TAG1","TAG2"]"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_paths_answer_confluents_text() {
+        let add = tags(&[("does.not.exist", EntityKind::Field, &["T"])]);
+        let err = tag(PLAIN, &add, &vec![]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "java.lang.IllegalArgumentException: No matching path 'does.not.exist' found in the schema"
+        );
+        // The namespace must match when one is given.
+        let add = tags(&[("other.myrecord", EntityKind::Record, &["T"])]);
+        assert!(tag(PLAIN, &add, &vec![]).is_err());
+        // A field path needs a record name.
+        let add = tags(&[("f1", EntityKind::Field, &["T"])]);
+        assert_eq!(
+            tag(PLAIN, &add, &vec![]).unwrap_err().to_string(),
+            "java.lang.IllegalArgumentException: 0 > -1"
+        );
+    }
+}

@@ -6,6 +6,7 @@ mod canonical;
 mod compat;
 mod model;
 mod references;
+mod tags;
 mod validate;
 
 #[cfg(test)]
@@ -86,6 +87,23 @@ impl JsonSchema {
     /// keys sorted.
     pub fn normalized(&self) -> String {
         canonical::normalized(&self.canonical).unwrap_or_else(|| self.canonical.clone())
+    }
+
+    /// The canonical text after Confluent's `copy(tagsToAdd, tagsToRemove)`:
+    /// `confluent:tags` changed on each entity the paths name.
+    pub fn with_tags(
+        &self,
+        add: &crate::SchemaTags,
+        remove: &crate::SchemaTags,
+        dependencies: &[Dependency],
+        limits: &Limits,
+    ) -> Result<String, FormatError> {
+        tags::with_tags(self, add, remove, dependencies, limits)
+    }
+
+    /// Confluent's `inlineTaggedEntities()`.
+    pub fn tagged_entities(&self) -> crate::SchemaTags {
+        tags::tagged_entities(self)
     }
 
     /// The draft the schema is read as.

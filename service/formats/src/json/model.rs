@@ -239,7 +239,7 @@ struct Builder<'d, 'a> {
 /// Keywords that make an untyped schema an object schema, per loader:
 /// everit for drafts 4 to 7, json-sKema (translated to everit's model) for
 /// 2019-09 and 2020-12. Keywords a loader does not know imply nothing.
-const OBJECT_KEYWORDS: &[&str] = &[
+pub(crate) const OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
     "additionalProperties",
@@ -249,7 +249,7 @@ const OBJECT_KEYWORDS: &[&str] = &[
     "dependencies",
     "propertyNames",
 ];
-const MODERN_OBJECT_KEYWORDS: &[&str] = &[
+pub(crate) const MODERN_OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
     "additionalProperties",
@@ -261,7 +261,7 @@ const MODERN_OBJECT_KEYWORDS: &[&str] = &[
     "propertyNames",
     "unevaluatedProperties",
 ];
-const ARRAY_KEYWORDS: &[&str] = &[
+pub(crate) const ARRAY_KEYWORDS: &[&str] = &[
     "items",
     "additionalItems",
     "minItems",
@@ -271,7 +271,7 @@ const ARRAY_KEYWORDS: &[&str] = &[
 ];
 /// `minContains` and `maxContains` alone build nothing in json-sKema: they
 /// only qualify `contains`.
-const MODERN_ARRAY_KEYWORDS: &[&str] = &[
+pub(crate) const MODERN_ARRAY_KEYWORDS: &[&str] = &[
     "items",
     "prefixItems",
     "minItems",
@@ -280,8 +280,8 @@ const MODERN_ARRAY_KEYWORDS: &[&str] = &[
     "contains",
     "unevaluatedItems",
 ];
-const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
-const NUMBER_KEYWORDS: &[&str] = &[
+pub(crate) const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
+pub(crate) const NUMBER_KEYWORDS: &[&str] = &[
     "minimum",
     "maximum",
     "exclusiveMinimum",

@@ -1400,3 +1400,219 @@ fn empty_properties_imply_no_object_in_2020_12() {
         false,
     );
 }
+
+mod tags {
+    use crate::tags::{EntityKind, SchemaEntity, SchemaTags};
+    use crate::{FormatError, Limits, SchemaType, parse};
+
+    fn tags(entries: &[(&str, EntityKind, &[&str])]) -> SchemaTags {
+        entries
+            .iter()
+            .map(|(p, k, t)| {
+                (
+                    SchemaEntity::new(*p, *k),
+                    t.iter().map(|s| (*s).to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn canonical(text: &str) -> String {
+        parse(SchemaType::Json, text, &[])
+            .unwrap()
+            .canonical()
+            .to_owned()
+    }
+
+    fn tag(text: &str, add: &SchemaTags, remove: &SchemaTags) -> Result<String, FormatError> {
+        parse(SchemaType::Json, text, &[])
+            .unwrap()
+            .with_tags(add, remove, &[], &Limits::default())
+    }
+
+    const SAMPLE: &str = r#"{
+      "$schema": "http://json-schema.org/draft-07/schema#",
+      "title": "Sample", "type": "object",
+      "properties": {
+        "list": {"type": "array", "items": {"type": "object", "title": "Item",
+          "properties": {"a": {"type": "string"}, "b": {"type": "number"}}}},
+        "both": {"allOf": [
+          {"type": "string"},
+          {"type": "object", "properties": {"c": {"type": "boolean"}, "d": {"type": "number"}}}]},
+        "neither": {"not": {"type": "object", "properties": {"e": {"type": "string"}}}},
+        "colour": {"enum": ["red", "green"]}
+      }}"#;
+
+    const TAGGED: &str = r#"{
+      "$schema": "http://json-schema.org/draft-07/schema#",
+      "title": "Sample", "type": "object",
+      "properties": {
+        "list": {"type": "array", "items": {"type": "object", "title": "Item",
+          "properties": {"a": {"type": "string", "confluent:tags": ["PII"]}, "b": {"type": "number"}},
+          "confluent:tags": ["record"]}},
+        "both": {"allOf": [
+          {"type": "string"},
+          {"type": "object", "properties": {"c": {"type": "boolean"},
+            "d": {"type": "number", "confluent:tags": ["PII"]}},
+           "confluent:tags": ["record"]}]},
+        "neither": {"not": {"type": "object",
+          "properties": {"e": {"type": "string", "confluent:tags": ["PII"]}},
+          "confluent:tags": ["record"]}},
+        "colour": {"enum": ["red", "green"], "confluent:tags": ["PII"]}
+      }}"#;
+
+    fn sample_tags() -> SchemaTags {
+        tags(&[
+            ("object.list.array.object.a", EntityKind::Field, &["PII"]),
+            ("object.both.allof.1.object.d", EntityKind::Field, &["PII"]),
+            ("object.neither.not.object.e", EntityKind::Field, &["PII"]),
+            ("object.colour", EntityKind::Field, &["PII"]),
+            ("object.list.array.object", EntityKind::Record, &["record"]),
+            (
+                "object.both.allof.1.object",
+                EntityKind::Record,
+                &["record"],
+            ),
+            ("object.neither.not.object", EntityKind::Record, &["record"]),
+        ])
+    }
+
+    #[test]
+    fn type_prefixed_paths_find_their_schemas_and_removal_restores() {
+        // allOf's subschemas sort by everit class (alphabetical): OBJECT
+        // comes before STRING, so the object is index 0.
+        let add = tags(&[("object.both.allof.0.object.d", EntityKind::Field, &["PII"])]);
+        let text = tag(SAMPLE, &add, &vec![]).unwrap();
+        assert!(
+            text.contains(r#""d":{"type":"number","confluent:tags":["PII"]}"#),
+            "{text}"
+        );
+
+        let fixed: SchemaTags = sample_tags()
+            .into_iter()
+            .map(|(e, t)| {
+                (
+                    SchemaEntity::new(e.path.replace("allof.1", "allof.0"), e.kind),
+                    t,
+                )
+            })
+            .collect();
+        let text = tag(SAMPLE, &fixed, &vec![]).unwrap();
+        assert_eq!(text, canonical(TAGGED));
+        assert_eq!(tag(&text, &vec![], &fixed).unwrap(), canonical(SAMPLE));
+    }
+
+    #[test]
+    fn conditional_and_type_lists_skip_their_index() {
+        let schema = r#"{"else":{"properties":{"zip":{"pattern":"[A-Z]"}}},
+          "if":{"properties":{"country":{"const":"US"}}},
+          "properties":{"country":{"enum":["US","CA"]}},
+          "then":{"properties":{"zip":{"pattern":"[0-9]"}}},"type":"object"}"#;
+        let add = tags(&[
+            (
+                "allof.0.conditional.else.object.zip",
+                EntityKind::Field,
+                &["T"],
+            ),
+            ("allof.1.object.country", EntityKind::Field, &["T"]),
+            ("allof.1.object", EntityKind::Record, &["R"]),
+        ]);
+        let text = tag(schema, &add, &vec![]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"else":{"properties":{"zip":{"pattern":"[A-Z]","confluent:tags":["T"]}}},"if":{"properties":{"country":{"const":"US"}}},"properties":{"country":{"enum":["US","CA"],"confluent:tags":["T"]}},"then":{"properties":{"zip":{"pattern":"[0-9]"}}},"type":"object","confluent:tags":["R"]}"#
+        );
+        let tagged = parse(SchemaType::Json, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        assert_eq!(
+            tagged,
+            tags(&[
+                (
+                    "allof.0.conditional.else.object.zip",
+                    EntityKind::Field,
+                    &["T"]
+                ),
+                ("allof.1.object.country", EntityKind::Field, &["T"]),
+            ])
+        );
+
+        let nullable = r#"{"type":["null","object"],"properties":{"p":{"type":"string"}}}"#;
+        let add = tags(&[("anyof.1.object.p", EntityKind::Field, &["X", "Y"])]);
+        let text = tag(nullable, &add, &vec![]).unwrap();
+        assert!(text.contains(r#""p":{"type":"string","confluent:tags":["X","Y"]}"#));
+        let tagged = parse(SchemaType::Json, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        assert_eq!(
+            tagged,
+            tags(&[("anyof.1.object.p", EntityKind::Field, &["X", "Y"])])
+        );
+    }
+
+    #[test]
+    fn dotted_names_and_definitions() {
+        let schema = r##"{"type":"object","properties":{"x":{"$ref":"#/definitions/A.B"}},
+          "definitions":{"A.B":{"type":"object","properties":{"my.field":{"type":"string"}}}}}"##;
+        let add = tags(&[
+            (
+                "object.definitions.A.B.object.my.field",
+                EntityKind::Field,
+                &["T"],
+            ),
+            ("object.definitions.A.B.object", EntityKind::Record, &["R"]),
+        ]);
+        let text = tag(schema, &add, &vec![]).unwrap();
+        assert!(
+            text.contains(
+                r#""my.field":{"type":"string","confluent:tags":["T"]}},"confluent:tags":["R"]}"#
+            ),
+            "{text}"
+        );
+        let tagged = parse(SchemaType::Json, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        assert_eq!(
+            tagged,
+            tags(&[
+                ("object.definitions.A.B.object", EntityKind::Record, &["R"]),
+                (
+                    "object.definitions.A.B.object.my.field",
+                    EntityKind::Field,
+                    &["T"]
+                ),
+            ])
+        );
+    }
+
+    #[test]
+    fn properties_list_in_java_hash_map_order() {
+        // "b" hashes to bucket 2, "a" to 1, "aa" (3104) to 0: a Java
+        // HashMap iterates aa, a, b whatever the text order.
+        let schema = r#"{"type":"object","properties":{
+          "b":{"type":"string","confluent:tags":["B"]},
+          "a":{"type":"string","confluent:tags":["A"]},
+          "aa":{"type":"string","confluent:tags":["AA"]}},"confluent:tags":["R"]}"#;
+        let tagged = parse(SchemaType::Json, schema, &[])
+            .unwrap()
+            .tagged_entities();
+        let paths: Vec<&str> = tagged.iter().map(|(e, _)| e.path.as_str()).collect();
+        assert_eq!(paths, ["object", "object.aa", "object.a", "object.b"]);
+    }
+
+    #[test]
+    fn refusals_answer_confluents_texts() {
+        let add = tags(&[("object.nothing", EntityKind::Field, &["T"])]);
+        assert_eq!(
+            tag(SAMPLE, &add, &vec![]).unwrap_err().to_string(),
+            "java.lang.IllegalArgumentException: No matching path 'object.nothing' found in the schema"
+        );
+        let add = tags(&[("object.both.allof.x.object", EntityKind::Record, &["T"])]);
+        assert_eq!(
+            tag(SAMPLE, &add, &vec![]).unwrap_err().to_string(),
+            "java.lang.NumberFormatException: For input string: \"x\""
+        );
+        let add = tags(&[("object.both.allof.7.object", EntityKind::Record, &["T"])]);
+        assert!(tag(SAMPLE, &add, &vec![]).is_err());
+    }
+}

@@ -70,6 +70,33 @@ impl ProtobufSchema {
         &self.canonical
     }
 
+    /// Confluent's `copy(tagsToAdd, tagsToRemove)`: not available for
+    /// PROTOBUF yet. Confluent rewrites the options of wire's `ProtoFileElement`
+    /// through a JSON round trip and prints the result with wire's printer;
+    /// that printing is not reproduced here, so a change is refused rather
+    /// than stored in a form Confluent would not store.
+    pub fn with_tags(
+        &self,
+        add: &crate::SchemaTags,
+        remove: &crate::SchemaTags,
+        _dependencies: &[Dependency],
+        _limits: &Limits,
+    ) -> Result<String, FormatError> {
+        if add.is_empty() && remove.is_empty() {
+            return Ok(self.canonical.clone());
+        }
+        Err(FormatError::Tags(
+            "Schema tags are not supported for PROTOBUF schemas".to_owned(),
+        ))
+    }
+
+    /// Confluent's `inlineTaggedEntities()`: the `ProtobufSchema` read has
+    /// no override of it; what the interface's default answers was not
+    /// established, so nothing is listed.
+    pub fn tagged_entities(&self) -> crate::SchemaTags {
+        Vec::new()
+    }
+
     /// Confluent's normalized text.
     pub fn normalized(&self) -> String {
         let qualified = normalize::qualified(&self.compiled.source, &self.compiled.file);
