@@ -41,6 +41,10 @@ impl PathArgs {
         self.get("version")
     }
 
+    pub(crate) fn context(&self) -> Result<String, RestError> {
+        self.get("context")
+    }
+
     pub(crate) fn guid(&self) -> Result<String, RestError> {
         self.get("guid")
     }

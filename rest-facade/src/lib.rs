@@ -21,6 +21,11 @@
 //! | GET | `/schemas/guids/{guid}` | `format` | `GetSchemaByGuid` | `SchemaString` |
 //! | GET | `/schemas/guids/{guid}/ids` | | `ListGuidIds` | `[{"context","id"}]` |
 //! | GET | `/subjects` | `subjectPrefix deleted deletedOnly offset limit` | `ListSubjects` | `["s", ...]` |
+//! | GET | `/contexts` | `contextPrefix offset limit` | `ListContexts` | `[".", ".ctx"]` |
+//! | DELETE | `/contexts/{context}` | | `DeleteContext` | 204 |
+//! | GET | `/v1/metadata/id` | | `GetClusterId` | `{"scope":{"path":[],"clusters":{..}}}` |
+//! | GET | `/v1/metadata/version` | | `GetServerVersion` | `{"version","commitId"}` |
+//! | GET | `/v1/metadata/deployment` | | `GetDeployment` | `{"attributes":[..]}` |
 //! | POST | `/subjects/{s}` | `normalize deleted` | `LookupSchema` | `Schema` |
 //! | DELETE | `/subjects/{s}` | `permanent` | `DeleteSubject` | `[1, 2]` |
 //! | GET | `/subjects/{s}/versions` | `deleted deletedOnly offset limit` | `ListVersions` | `[1, 2]` |
@@ -31,7 +36,7 @@
 //! | DELETE | `/subjects/{s}/versions/{v}` | `permanent` | `DeleteVersion` | `1` |
 //! | GET | `/subjects/{s}/metadata` | `key value deleted format` | `GetLatestWithMetadata` | `Schema` |
 //! | GET | `/config`, `/config/{s}` | `defaultToGlobal` | `GetConfig` | `{"compatibilityLevel":..}` |
-//! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the request as taken, `{"compatibility":..}` |
+//! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the config as merged, `{"compatibility":..}` |
 //! | DELETE | `/config`, `/config/{s}` | | `DeleteConfig` | the old `Config` |
 //! | GET | `/mode`, `/mode/{s}` | `defaultToGlobal` | `GetMode` | `{"mode":..}` |
 //! | PUT | `/mode`, `/mode/{s}` | `force` | `SetMode` | the request, `{"mode":..}` |
@@ -53,10 +58,13 @@
 //! `deletedAsNegative`, `offset`/`limit` on the `/schemas/ids/{id}` lists,
 //! `recursive`) are accepted and ignored.
 //!
+//! Every route is served under `/contexts/{context}` too (see `context_path`).
+//!
 //! Errors are `{"error_code": N, "message": "..."}` with the HTTP status
 //! derived from N ([`RestError`]). Content negotiation, path decoding and
 //! body limits follow Confluent's Jersey stack; see the modules.
 
+mod context_path;
 mod error;
 mod extract;
 mod negotiate;
@@ -73,7 +81,8 @@ use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
 use crate::resources::{
-    associations, compatibility, config, mode, root, schemas, subject_versions, subjects,
+    associations, compatibility, config, contexts, metadata, mode, root, schemas, subject_versions,
+    subjects,
 };
 
 /// The OpenAPI description of this REST API (`rest-facade/openapi.yaml`),
@@ -119,7 +128,22 @@ pub fn router(api: Arc<dyn SchemaRegistry>) -> Router {
 
 /// The Confluent REST API over `api`.
 pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
+    // The context prefix comes off before routing, as in Confluent.
     Router::new()
+        .fallback_service(routes(api, config))
+        .layer(axum::middleware::from_fn(context_path::strip_context))
+}
+
+fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
+    Router::new()
+        .route("/contexts", get(contexts::get_contexts))
+        .route(
+            "/contexts/{context}",
+            axum::routing::delete(contexts::delete_context),
+        )
+        .route("/v1/metadata/id", get(metadata::get_id))
+        .route("/v1/metadata/version", get(metadata::get_version))
+        .route("/v1/metadata/deployment", get(metadata::get_deployment))
         .route("/", get(root::get_root).post(root::post_root))
         .route("/schemas", get(schemas::get_schemas))
         .route("/schemas/types", get(schemas::get_schema_types))

@@ -97,7 +97,7 @@ fake_registry! {
     get_version(GetVersionRequest) -> Schema;
     get_latest_with_metadata(GetLatestWithMetadataRequest) -> Schema;
     get_schema_by_guid(GetSchemaByGuidRequest) -> Schema;
-    list_guid_ids(ListGuidIdsRequest) -> SchemaIds;
+    list_guid_ids(ListGuidIdsRequest) -> ContextIds;
     get_referenced_by(GetReferencedByRequest) -> SchemaIds;
     delete_subject(DeleteSubjectRequest) -> Versions;
     delete_version(DeleteVersionRequest) -> DeletedVersion;
@@ -114,6 +114,11 @@ fake_registry! {
     delete_associations(DeleteAssociationsRequest) -> Associations;
     batch_get_associations(BatchGetAssociationsRequest) -> AssociationBatchResponse;
     batch_mutate_associations(BatchMutateAssociationsRequest) -> AssociationBatchResponse;
+    list_contexts(ListContextsRequest) -> Contexts;
+    delete_context(DeleteContextRequest) -> DeleteContextResponse;
+    get_cluster_id(GetClusterIdRequest) -> ClusterId;
+    get_server_version(GetServerVersionRequest) -> ServerVersion;
+    get_deployment(GetDeploymentRequest) -> Deployment;
 }
 
 const V1: &str = "application/vnd.schemaregistry.v1+json";
@@ -409,7 +414,8 @@ async fn list_subjects_defaults() {
     let reply = send(&fake, Method::GET, "/subjects", None).await;
     assert_eq!(reply.body, "[]");
     let request: ListSubjectsRequest = fake.request();
-    assert_eq!(request.subject_prefix, "");
+    // Confluent's default: every context.
+    assert_eq!(request.subject_prefix, ":*:");
     assert!(!request.deleted && !request.deleted_only);
     assert_eq!(request.offset, 0);
     assert!(request.limit <= 0);
@@ -1134,11 +1140,22 @@ async fn schemas_by_guid() {
     assert_eq!(request.guid, "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb");
     assert_eq!(request.format, "serialized");
 
-    let fake = Fake::replying(SchemaIds { ids: vec![3, 8] });
+    let fake = Fake::replying(ContextIds {
+        ids: vec![
+            ContextId {
+                context: ".".into(),
+                id: 3,
+            },
+            ContextId {
+                context: ".ctx".into(),
+                id: 8,
+            },
+        ],
+    });
     let reply = send(&fake, Method::GET, "/schemas/guids/abc/ids", None).await;
     assert_eq!(
         reply.body,
-        r#"[{"context":".","id":3},{"context":".","id":8}]"#
+        r#"[{"context":".","id":3},{"context":".ctx","id":8}]"#
     );
     let request: ListGuidIdsRequest = fake.request();
     assert_eq!(request.guid, "abc");
@@ -1210,6 +1227,7 @@ fn sample_path(template: &str) -> String {
         .replace("{resourceId}", "rid-1")
         .replace("{resourceNamespace}", "lkc-1")
         .replace("{resourceName}", "orders")
+        .replace("{context}", ".ctx")
 }
 
 #[tokio::test]
@@ -1306,4 +1324,70 @@ async fn a_body_that_never_arrives_is_408() {
         "HTTP 408 Request Timeout: the request body did not arrive within 50 ms"
     );
     assert_eq!(fake.call_count(), 0);
+}
+
+#[tokio::test]
+async fn contexts_and_server_metadata_translate_onto_their_calls() {
+    let fake = Fake::replying(Contexts {
+        contexts: vec![".".into(), ".ctx".into()],
+    });
+    let reply = send(
+        &fake,
+        Method::GET,
+        "/contexts?contextPrefix=.c&offset=1&limit=2",
+        None,
+    )
+    .await;
+    assert_eq!(reply.body, r#"[".",".ctx"]"#);
+    let request: ListContextsRequest = fake.request();
+    assert_eq!(
+        (
+            request.context_prefix.as_str(),
+            request.offset,
+            request.limit
+        ),
+        (".c", 1, 2)
+    );
+
+    let fake = Fake::new();
+    let reply = send(&fake, Method::DELETE, "/contexts/.ctx", None).await;
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (StatusCode::NO_CONTENT, "")
+    );
+    let request: DeleteContextRequest = fake.request();
+    assert_eq!(request.context, ".ctx");
+
+    // A context prefix reaches the registry as a qualified subject.
+    let fake = Fake::new();
+    send(
+        &fake,
+        Method::GET,
+        "/contexts/.ctx/subjects/s/versions",
+        None,
+    )
+    .await;
+    let request: ListVersionsRequest = fake.request();
+    assert_eq!(request.subject, ":.ctx:s");
+
+    let fake = Fake::replying(ClusterId {
+        kafka_cluster_id: "k1".into(),
+        schema_registry_cluster_id: "schema-registry".into(),
+    });
+    let reply = send(&fake, Method::GET, "/v1/metadata/id", None).await;
+    assert_eq!(
+        reply.body,
+        r#"{"scope":{"path":[],"clusters":{"kafka-cluster":"k1","schema-registry-cluster":"schema-registry"}}}"#
+    );
+    let fake = Fake::replying(ServerVersion {
+        version: "1.2.3".into(),
+        commit_id: String::new(),
+    });
+    let reply = send(&fake, Method::GET, "/v1/metadata/version", None).await;
+    assert_eq!(reply.body, r#"{"version":"1.2.3"}"#);
+    let fake = Fake::replying(Deployment {
+        attributes: vec!["opensource".into()],
+    });
+    let reply = send(&fake, Method::GET, "/v1/metadata/deployment", None).await;
+    assert_eq!(reply.body, r#"{"attributes":["opensource"]}"#);
 }

@@ -45,6 +45,19 @@ pub struct Config {
     /// (default: random).
     #[arg(long, env = "SCUTE_NODE_ID")]
     pub node_id: Option<i32>,
+    /// The registry's group, as Confluent's `schema.registry.group.id`
+    /// (`/v1/metadata/id` reports it).
+    #[arg(long, env = "SCUTE_GROUP_ID", default_value = "schema-registry")]
+    pub group_id: String,
+    /// A deployment attribute `/v1/metadata/deployment` reports; repeatable.
+    /// In the environment, separate several with `,`.
+    #[arg(
+        long = "deployment-attribute",
+        env = "SCUTE_DEPLOYMENT_ATTRIBUTES",
+        value_delimiter = ',',
+        default_value = "opensource"
+    )]
+    pub deployment_attributes: Vec<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Log lines as text or as JSON objects.
@@ -204,6 +217,8 @@ impl Config {
             kafka_properties: Vec::new(),
             kafka_timeout_ms: 10_000,
             node_id: None,
+            group_id: "schema-registry".into(),
+            deployment_attributes: vec!["opensource".into()],
             command: None,
             limits: LimitsConfig::default(),
         }

@@ -93,6 +93,10 @@ pub enum Error {
     ReferenceExists(String, i32),
     #[error("One or more references exist to the schema {0}.")]
     SubjectReferenced(String),
+    #[error("Context '{0}' not found.")]
+    ContextNotFound(String),
+    #[error("The specified context '{0}' is not empty.")]
+    ContextNotEmpty(String),
     #[error("Association for '{0}' not found.")]
     AssociationNotFound(String),
     #[error(
@@ -161,7 +165,7 @@ impl Error {
     /// Confluent's `error_code`.
     pub fn error_code(&self) -> i32 {
         match self {
-            Self::SubjectNotFound(_) => 40401,
+            Self::SubjectNotFound(_) | Self::ContextNotFound(_) => 40401,
             Self::VersionNotFound(_) => 40402,
             Self::SchemaNotFound | Self::SchemaIdNotFound(_) | Self::SchemaGuidNotFound(_) => 40403,
             Self::SubjectSoftDeleted(_) => 40404,
@@ -200,6 +204,7 @@ impl Error {
             Self::ReferenceExists(..) | Self::SubjectReferenced(_) => 42206,
             Self::InvalidSubject(_) => 42208,
             Self::SchemaTooLarge => 42209,
+            Self::ContextNotEmpty(_) => 42211,
             Self::InvalidAssociation { .. } => 42212,
             Self::BadRequest(_) => 400,
             Self::Store(_) => 50001,
@@ -218,7 +223,7 @@ impl Error {
             40404..=40409 => Code::FailedPrecondition,
             40903 => Code::AlreadyExists,
             40901..=40999 => Code::FailedPrecondition,
-            42205 | 42206 => Code::FailedPrecondition,
+            42205 | 42206 | 42211 => Code::FailedPrecondition,
             400 | 42201..=42299 => Code::InvalidArgument,
             50002 => Code::DeadlineExceeded,
             503 => Code::ResourceExhausted,

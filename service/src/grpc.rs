@@ -54,6 +54,27 @@ delegate! {
             Ok(Response::new(self.registry.schema_types()))
         }
 
+        async fn get_cluster_id(
+            &self,
+            _request: Request<api::GetClusterIdRequest>,
+        ) -> Reply<api::ClusterId> {
+            Ok(Response::new(self.registry.cluster_id()))
+        }
+
+        async fn get_server_version(
+            &self,
+            _request: Request<api::GetServerVersionRequest>,
+        ) -> Reply<api::ServerVersion> {
+            Ok(Response::new(self.registry.server_version()))
+        }
+
+        async fn get_deployment(
+            &self,
+            _request: Request<api::GetDeploymentRequest>,
+        ) -> Reply<api::Deployment> {
+            Ok(Response::new(self.registry.deployment()))
+        }
+
         async fn create_association(
             &self,
             request: Request<api::AssociationRequest>,
@@ -83,7 +104,7 @@ delegate! {
     get_version(api::GetVersionRequest) -> api::Schema;
     get_latest_with_metadata(api::GetLatestWithMetadataRequest) -> api::Schema;
     get_schema_by_guid(api::GetSchemaByGuidRequest) -> api::Schema;
-    list_guid_ids(api::ListGuidIdsRequest) -> api::SchemaIds;
+    list_guid_ids(api::ListGuidIdsRequest) -> api::ContextIds;
     get_referenced_by(api::GetReferencedByRequest) -> api::SchemaIds;
     delete_subject(api::DeleteSubjectRequest) -> api::Versions;
     delete_version(api::DeleteVersionRequest) -> api::DeletedVersion;
@@ -98,5 +119,7 @@ delegate! {
     delete_associations(api::DeleteAssociationsRequest) -> api::Associations;
     batch_get_associations(api::BatchGetAssociationsRequest) -> api::AssociationBatchResponse;
     batch_mutate_associations(api::BatchMutateAssociationsRequest) -> api::AssociationBatchResponse;
+    list_contexts(api::ListContextsRequest) -> api::Contexts;
+    delete_context(api::DeleteContextRequest) -> api::DeleteContextResponse;
 
 }

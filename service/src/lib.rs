@@ -15,6 +15,7 @@ pub mod backup;
 pub mod cli;
 pub mod compute;
 pub mod config;
+pub mod context;
 pub mod data_contract;
 pub mod error;
 pub mod grpc;
@@ -45,7 +46,7 @@ pub use error::Error;
 
 use crate::compute::Compute;
 use crate::grpc::GrpcApi;
-use crate::registry::Registry;
+use crate::registry::{Registry, ServerInfo};
 use crate::state::State;
 
 /// Why the server could not start or stopped with an error.
@@ -127,6 +128,15 @@ enum Storage {
     Kafka(Arc<KafkaLog>, JoinHandle<()>),
 }
 
+/// What the server says about itself, from the flags and the log.
+fn server_info(config: &Config, kafka_cluster_id: &str) -> ServerInfo {
+    ServerInfo {
+        kafka_cluster_id: kafka_cluster_id.to_owned(),
+        group_id: config.group_id.clone(),
+        deployment: config.deployment_attributes.clone(),
+    }
+}
+
 /// A node id for records this node stamps: random unless configured.
 fn node_id(config: &Config) -> i32 {
     use std::hash::{BuildHasher, RandomState};
@@ -162,13 +172,17 @@ async fn open_kafka(
     let log = Arc::new(KafkaLog::open(settings).await?);
     let node = node_id(config);
     let compute = Compute::start(config.limits.compute()).map_err(ServerError::Compute)?;
-    let registry = Arc::new(Registry::shared(
-        log.clone(),
-        node,
-        timeout,
-        compute,
-        config.limits.schema_limits(),
-    ));
+    let info = server_info(config, log.cluster_id().unwrap_or_default());
+    let registry = Arc::new(
+        Registry::shared(
+            log.clone(),
+            node,
+            timeout,
+            compute,
+            config.limits.schema_limits(),
+        )
+        .with_info(info),
+    );
     let mut reader = log.reader(0)?;
     let replayer = {
         let registry = registry.clone();
@@ -249,12 +263,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     let replay_time = started.elapsed();
     let log = Arc::new(log);
     let compute = Compute::start(config.limits.compute()).map_err(ServerError::Compute)?;
-    let registry = Arc::new(Registry::new(
-        state,
-        log.clone(),
-        compute,
-        config.limits.schema_limits(),
-    ));
+    let registry = Arc::new(
+        Registry::new(state, log.clone(), compute, config.limits.schema_limits())
+            .with_info(server_info(config, "")),
+    );
     let storage = config.data_dir.display().to_string();
     serve(
         config,

@@ -28,6 +28,7 @@
 
 mod associations;
 mod compatibility;
+mod contexts;
 mod reply;
 mod schemas;
 mod settings;
@@ -70,6 +71,30 @@ pub struct Registry {
     /// Where schemas are parsed and compared, and within what bounds.
     compute: Compute,
     limits: Limits,
+    /// What the server says about itself (`/v1/metadata`).
+    info: ServerInfo,
+}
+
+/// Confluent's server metadata: where the registry keeps its schemas,
+/// which group it serves in, what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The Kafka cluster holding the schemas topic; empty on the embedded log.
+    pub kafka_cluster_id: String,
+    /// Confluent's `schema.registry.group.id`.
+    pub group_id: String,
+    /// Confluent's deployment attributes.
+    pub deployment: Vec<String>,
+}
+
+impl Default for ServerInfo {
+    fn default() -> Self {
+        Self {
+            kafka_cluster_id: String::new(),
+            group_id: "schema-registry".into(),
+            deployment: vec!["opensource".into()],
+        }
+    }
 }
 
 /// What the registry takes of a schema.
@@ -132,7 +157,14 @@ impl Registry {
             shared: None,
             compute,
             limits,
+            info: ServerInfo::default(),
         }
+    }
+
+    /// The registry with what it says about itself.
+    pub fn with_info(mut self, info: ServerInfo) -> Self {
+        self.info = info;
+        self
     }
 
     /// A registry over a log that other nodes share (see

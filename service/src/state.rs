@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
+use crate::context;
 use crate::guid::{self, Guid};
 use crate::model::{SchemaId, Version};
 use scute_storage::log::Offset;
@@ -155,10 +156,9 @@ struct IdEntry {
     users: Vec<(Arc<str>, Version)>,
 }
 
+/// The ids of one context: each context numbers its schemas on its own.
 #[derive(Debug, Default)]
-pub struct State {
-    /// Subjects in name order, so listings need no sorting.
-    subjects: BTreeMap<Arc<str>, Versions>,
+struct IdSpace {
     ids: HashMap<SchemaId, IdEntry>,
     /// Ids by guid, for "same schema, same id" across subjects and for
     /// lookups by guid: the first id with each guid.
@@ -168,7 +168,53 @@ pub struct State {
     guid_collisions: HashMap<Guid, Vec<SchemaId>>,
     /// Highest id ever seen: never lowered, so ids are never reused.
     max_id: SchemaId,
-    /// Who references a subject version: (subject, version) -> referrers.
+}
+
+impl IdSpace {
+    fn index_guid(&mut self, guid: Guid, id: SchemaId) {
+        match self.by_guid.get(&guid) {
+            None => _ = self.by_guid.insert(guid, id),
+            Some(first) if *first == id => {}
+            Some(_) => {
+                let more = self.guid_collisions.entry(guid).or_default();
+                if !more.contains(&id) {
+                    more.push(id);
+                }
+            }
+        }
+    }
+
+    fn unindex_guid(&mut self, guid: Guid, id: SchemaId) {
+        let Some(more) = self.guid_collisions.get_mut(&guid) else {
+            if self.by_guid.get(&guid) == Some(&id) {
+                self.by_guid.remove(&guid);
+            }
+            return;
+        };
+        if self.by_guid.get(&guid) == Some(&id) {
+            let next = more.remove(0);
+            self.by_guid.insert(guid, next);
+        } else {
+            more.retain(|other| *other != id);
+        }
+        if more.is_empty() {
+            self.guid_collisions.remove(&guid);
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    /// Subjects in name order, so listings need no sorting (qualified
+    /// names, `:.ctx:name`, sort before the default context's).
+    subjects: BTreeMap<Arc<str>, Versions>,
+    /// Ids by context name.
+    spaces: BTreeMap<Arc<str>, IdSpace>,
+    /// The contexts other than the default one that CONTEXT records made,
+    /// with the stamped keys they were written under.
+    contexts: BTreeMap<String, Vec<KeyStamp>>,
+    /// Who references a subject version: (subject, version) -> referrers,
+    /// every subject qualified with its context.
     referenced_by: HashMap<(String, Version), BTreeSet<(String, Version)>>,
     /// Subject configs by subject; `None` is the global config.
     configs: HashMap<Option<String>, ConfigValue>,
@@ -307,6 +353,21 @@ impl State {
                         .insert(key, AssociationEntry { value, stamps });
                 }
             }
+            Record::Context {
+                context,
+                live: true,
+                ..
+            } => {
+                let stamps = self.contexts.entry(context).or_default();
+                stamps.extend(self.applying_stamp);
+            }
+            Record::Context {
+                context,
+                live: false,
+                ..
+            } => {
+                self.contexts.remove(&context);
+            }
             Record::Noop => {}
             Record::Unknown { keytype } => {
                 tracing::debug!(%keytype, "skipping a record of a key type scute does not use");
@@ -328,9 +389,14 @@ impl State {
             value.rule_set,
         );
         let id = value.id;
+        let space_name = context::of(&subject);
         // An id stays bound to the content it was first given (Confluent's
         // replay guard): a record that rebinds it is someone's lost race.
-        let content = match self.ids.get(&id) {
+        let existing = self
+            .spaces
+            .get(space_name)
+            .and_then(|space| space.ids.get(&id));
+        let content = match existing {
             Some(existing) if *existing.content != content => {
                 tracing::warn!(%subject, version, id, "skipping a schema record that rebinds an id to different content");
                 return;
@@ -351,7 +417,10 @@ impl State {
         }
         for r in &content.references {
             self.referenced_by
-                .entry((r.subject.clone(), r.version))
+                .entry((
+                    context::qualify_with_parent(&subject, &r.subject),
+                    r.version,
+                ))
                 .or_default()
                 .insert((subject.clone(), version));
         }
@@ -360,7 +429,11 @@ impl State {
             Some((name, _)) => name.clone(),
             None => subject.into(),
         };
-        let entry = self.ids.entry(id).or_insert_with(|| IdEntry {
+        let space = match self.spaces.get_mut(context::of(&subject)) {
+            Some(space) => space,
+            None => self.spaces.entry(context::of(&subject).into()).or_default(),
+        };
+        let entry = space.ids.entry(id).or_insert_with(|| IdEntry {
             content: content.clone(),
             users: Vec::new(),
         });
@@ -370,9 +443,9 @@ impl State {
         }
         let first_user = entry.users.len() == 1;
         if first_user {
-            self.index_guid(content.guid, id);
+            space.index_guid(content.guid, id);
         }
-        self.max_id = self.max_id.max(id);
+        space.max_id = space.max_id.max(id);
         self.subjects.entry(subject).or_default().insert(
             version,
             VersionEntry {
@@ -398,7 +471,7 @@ impl State {
         let key = (subject.to_owned(), version);
         let user = (Arc::<str>::from(subject), version);
         for r in &entry.content.references {
-            let target = (r.subject.clone(), r.version);
+            let target = (context::qualify_with_parent(subject, &r.subject), r.version);
             if let Some(referrers) = self.referenced_by.get_mut(&target) {
                 referrers.remove(&key);
                 if referrers.is_empty() {
@@ -406,14 +479,17 @@ impl State {
                 }
             }
         }
-        if let Some(id_entry) = self.ids.get_mut(&entry.id) {
+        let Some(space) = self.spaces.get_mut(context::of(subject)) else {
+            return;
+        };
+        if let Some(id_entry) = space.ids.get_mut(&entry.id) {
             if let Ok(at) = id_entry.users.binary_search(&user) {
                 id_entry.users.remove(at);
             }
             if id_entry.users.is_empty() {
                 let guid = id_entry.content.guid;
-                self.ids.remove(&entry.id);
-                self.unindex_guid(guid, entry.id);
+                space.ids.remove(&entry.id);
+                space.unindex_guid(guid, entry.id);
             }
         }
     }
@@ -437,45 +513,30 @@ impl State {
         Some(old)
     }
 
-    fn index_guid(&mut self, guid: Guid, id: SchemaId) {
-        match self.by_guid.get(&guid) {
-            None => _ = self.by_guid.insert(guid, id),
-            Some(first) if *first == id => {}
-            Some(_) => {
-                let more = self.guid_collisions.entry(guid).or_default();
-                if !more.contains(&id) {
-                    more.push(id);
-                }
-            }
-        }
-    }
-
-    fn unindex_guid(&mut self, guid: Guid, id: SchemaId) {
-        let Some(more) = self.guid_collisions.get_mut(&guid) else {
-            if self.by_guid.get(&guid) == Some(&id) {
-                self.by_guid.remove(&guid);
-            }
-            return;
-        };
-        if self.by_guid.get(&guid) == Some(&id) {
-            let next = more.remove(0);
-            self.by_guid.insert(guid, next);
-        } else {
-            more.retain(|other| *other != id);
-        }
-        if more.is_empty() {
-            self.guid_collisions.remove(&guid);
-        }
-    }
-
     // ---- queries ----
 
     pub fn applied(&self) -> u64 {
         self.applied
     }
 
-    pub fn max_id(&self) -> SchemaId {
-        self.max_id
+    /// The highest id a context has used.
+    pub fn max_id(&self, context: &str) -> SchemaId {
+        self.spaces.get(context).map_or(0, |s| s.max_id)
+    }
+
+    /// The contexts other than the default one, in name order.
+    pub fn contexts(&self) -> impl Iterator<Item = &str> {
+        self.contexts.keys().map(String::as_str)
+    }
+
+    /// Whether a CONTEXT record made this context.
+    pub fn has_context(&self, context: &str) -> bool {
+        self.contexts.contains_key(context)
+    }
+
+    /// The stamped keys a context was written under.
+    pub fn context_stamps(&self, context: &str) -> &[KeyStamp] {
+        self.contexts.get(context).map_or(&[], Vec::as_slice)
     }
 
     pub fn subjects(&self) -> impl Iterator<Item = (&Arc<str>, &Versions)> {
@@ -493,33 +554,47 @@ impl State {
             .is_some_and(|vs| vs.values().any(|e| !e.deleted))
     }
 
-    pub fn schema(&self, id: SchemaId) -> Option<&Arc<SchemaContent>> {
-        self.ids.get(&id).map(|e| &e.content)
+    /// The schema an id of a context holds.
+    pub fn schema(&self, context: &str, id: SchemaId) -> Option<&Arc<SchemaContent>> {
+        self.spaces.get(context)?.ids.get(&id).map(|e| &e.content)
     }
 
-    /// The subject versions using an id, in order.
-    pub fn id_users(&self, id: SchemaId) -> impl Iterator<Item = &(Arc<str>, Version)> {
-        self.ids.get(&id).into_iter().flat_map(|e| e.users.iter())
+    /// The subject versions using an id of a context, in order.
+    pub fn id_users(
+        &self,
+        context: &str,
+        id: SchemaId,
+    ) -> impl Iterator<Item = &(Arc<str>, Version)> {
+        self.spaces
+            .get(context)
+            .and_then(|space| space.ids.get(&id))
+            .into_iter()
+            .flat_map(|e| e.users.iter())
     }
 
-    /// The id holding this content, if any.
-    pub fn id_of(&self, content: &SchemaContent) -> Option<SchemaId> {
-        self.ids_of_guid(&content.guid)
-            .find(|id| self.schema(*id).is_some_and(|c| **c == *content))
+    /// The id of a context holding this content, if any.
+    pub fn id_of(&self, context: &str, content: &SchemaContent) -> Option<SchemaId> {
+        self.ids_of_guid(context, &content.guid)
+            .find(|id| self.schema(context, *id).is_some_and(|c| **c == *content))
     }
 
-    /// The ids whose content has this guid, lowest first.
-    pub fn ids_of_guid(&self, guid: &Guid) -> impl Iterator<Item = SchemaId> + '_ {
-        let first = self.by_guid.get(guid).copied();
-        let more = self
-            .guid_collisions
-            .get(guid)
+    /// The ids of a context whose content has this guid, lowest first.
+    pub fn ids_of_guid(&self, context: &str, guid: &Guid) -> impl Iterator<Item = SchemaId> {
+        let space = self.spaces.get(context);
+        let first = space.and_then(|s| s.by_guid.get(guid)).copied();
+        let more = space
+            .and_then(|s| s.guid_collisions.get(guid))
             .into_iter()
             .flatten()
             .copied();
         let mut ids: Vec<SchemaId> = first.into_iter().chain(more).collect();
         ids.sort_unstable();
         ids.into_iter()
+    }
+
+    /// The contexts that hold ids, the default one first.
+    pub fn id_contexts(&self) -> impl Iterator<Item = &str> {
+        self.spaces.keys().map(|k| &**k)
     }
 
     pub fn referrers(
@@ -665,7 +740,7 @@ mod tests {
         // Unstamped (Confluent) records apply as they come.
         assert!(s.apply_at(2, schema("b", 1, 3, "\"long\""), None));
         assert_eq!(s.versions("a").unwrap().get(&1).unwrap().id, 1);
-        assert!(s.schema(2).is_none());
+        assert!(s.schema(".", 2).is_none());
         assert_eq!(s.position(), 3);
     }
 
@@ -696,21 +771,21 @@ mod tests {
         let mut s = State::default();
         s.apply(schema("a", 1, 1, "\"string\""));
         s.apply(schema("b", 1, 1, "\"string\""));
-        assert_eq!(s.id_users(1).count(), 2);
+        assert_eq!(s.id_users(".", 1).count(), 2);
         s.apply(Record::Schema {
             subject: "a".into(),
             version: 1,
             value: None,
         });
-        assert!(s.schema(1).is_some());
+        assert!(s.schema(".", 1).is_some());
         assert!(s.versions("a").is_none());
         s.apply(Record::Schema {
             subject: "b".into(),
             version: 1,
             value: None,
         });
-        assert!(s.schema(1).is_none());
-        assert_eq!(s.max_id(), 1, "the max id is never lowered");
+        assert!(s.schema(".", 1).is_none());
+        assert_eq!(s.max_id("."), 1, "the max id is never lowered");
     }
 
     #[test]
@@ -719,7 +794,7 @@ mod tests {
         s.apply(schema("a", 1, 1, "\"string\""));
         s.apply(schema("b", 1, 1, "\"int\""));
         assert!(s.versions("b").is_none());
-        assert_eq!(s.schema(1).unwrap().schema, "\"string\"");
+        assert_eq!(s.schema(".", 1).unwrap().schema, "\"string\"");
     }
 
     #[test]
@@ -748,7 +823,7 @@ mod tests {
             subject: "a".into(),
         });
         assert_eq!(s.versions("a").unwrap().len(), 1);
-        assert!(s.schema(1).is_none());
+        assert!(s.schema(".", 1).is_none());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 pub(crate) mod associations;
 pub(crate) mod compatibility;
 pub(crate) mod config;
+pub(crate) mod contexts;
+pub(crate) mod metadata;
 pub(crate) mod mode;
 pub(crate) mod root;
 pub(crate) mod schemas;

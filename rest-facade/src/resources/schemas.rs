@@ -24,7 +24,8 @@ pub(crate) async fn get_schemas(
     query: Query,
 ) -> Result<Response, RestError> {
     let request = ListSchemasRequest {
-        subject_prefix: query.str("subjectPrefix").unwrap_or_default().to_owned(),
+        // Confluent's default lists every context.
+        subject_prefix: query.str("subjectPrefix").unwrap_or(":*:").to_owned(),
         deleted: query.flag("deleted"),
         latest_only: query.flag("latestOnly"),
         offset: query.int("offset", 0)?,
@@ -159,7 +160,7 @@ pub(crate) async fn get_schema_guid_ids(
         .into_inner()
         .ids
         .into_iter()
-        .map(|id| json!({"context": ".", "id": id}))
+        .map(|id| json!({"context": id.context, "id": id.id}))
         .collect();
     Ok(render::ok(ids))
 }

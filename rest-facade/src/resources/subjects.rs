@@ -18,7 +18,8 @@ pub(crate) async fn get_subjects(
     query: Query,
 ) -> Result<Response, RestError> {
     let request = ListSubjectsRequest {
-        subject_prefix: query.str("subjectPrefix").unwrap_or_default().to_owned(),
+        // Confluent's default lists every context.
+        subject_prefix: query.str("subjectPrefix").unwrap_or(":*:").to_owned(),
         deleted: query.flag("deleted"),
         deleted_only: query.flag("deletedOnly"),
         offset: query.int("offset", 0)?,

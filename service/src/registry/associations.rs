@@ -391,6 +391,7 @@ impl Registry {
         let Some(candidate) = self.candidate(
             state,
             work,
+            subject,
             &schema.schema_type,
             &schema.schema,
             &schema.references,
@@ -419,6 +420,7 @@ impl Registry {
         let Some(candidate) = self.candidate(
             state,
             work,
+            subject,
             &schema.schema_type,
             &schema.schema,
             &schema.references,

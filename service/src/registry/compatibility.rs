@@ -11,6 +11,7 @@ use super::settings::{config_normalize, effective_level};
 use super::subjects::find_version;
 use super::work::{Directions, Output, Parsed, Problems, Work};
 use super::{Candidate, Registry};
+use crate::context;
 use crate::data_contract;
 use crate::error::Error;
 use crate::model::{CompatibilityLevel, Version, VersionSelector};
@@ -25,8 +26,9 @@ const QUOTED_SCHEMA_CHARS: usize = 10 * 1024;
 impl Registry {
     pub async fn check_compatibility(
         &self,
-        req: api::CheckCompatibilityRequest,
+        mut req: api::CheckCompatibilityRequest,
     ) -> Result<api::CompatibilityResult, Error> {
+        req.subject = context::normalize(req.subject);
         let selector = req
             .version
             .as_deref()
@@ -39,6 +41,7 @@ impl Registry {
                 .candidate(
                     state,
                     work,
+                    &req.subject,
                     &req.schema_type,
                     &req.schema,
                     &req.references,
@@ -140,7 +143,7 @@ impl Registry {
             let found = if entry.content.schema_type != new.schema.schema_type().as_str() {
                 vec![DIFFERENT_SCHEMA_TYPE.to_owned()]
             } else {
-                match work.problems(state, new, &entry.content, directions)? {
+                match work.problems(state, subject, new, &entry.content, directions)? {
                     None => {
                         pending = true;
                         continue;
@@ -175,6 +178,7 @@ impl Registry {
         &self,
         state: &State,
         work: &mut Work,
+        subject: &str,
         schema_type: &str,
         schema: &str,
         references: &[api::SchemaReference],
@@ -206,7 +210,8 @@ impl Registry {
             let version = match selector {
                 VersionSelector::Number(n) => n,
                 VersionSelector::Latest => {
-                    find_version(state, &r.subject, "latest", false)
+                    let subject = context::qualify_with_parent(subject, &r.subject);
+                    find_version(state, &subject, "latest", false)
                         .map_err(|_| Error::ReferencedSubjectNotFound {
                             name: r.name.clone(),
                             subject: r.subject.clone(),
@@ -225,7 +230,8 @@ impl Registry {
         } else {
             Output::Canonical
         };
-        let Some(parsed) = work.parse(state, schema_type, schema, &resolved, output)? else {
+        let Some(parsed) = work.parse(state, subject, schema_type, schema, &resolved, output)?
+        else {
             return Ok(None);
         };
         let content = SchemaContent::new(

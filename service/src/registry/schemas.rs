@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use scute_formats::SchemaType;
 use scute_proto::v1 as api;
-use scute_storage::record::{Record, SchemaValue};
+use scute_storage::record::{DEFAULT_TENANT, Record, SchemaValue};
 
 use super::reply::{content_reply, page, reference_to_api, schema_reply};
 use super::settings::{config_normalize, effective_level, effective_mode};
 use super::work::Output;
 use super::{Registry, SEARCH_LIMIT, associations};
+use crate::context;
 use crate::error::Error;
 use crate::guid;
 use crate::model::{Mode, SchemaId, Version, validate_subject};
@@ -21,8 +22,9 @@ impl Registry {
         &self,
         req: api::RegisterSchemaRequest,
     ) -> Result<api::Schema, Error> {
-        validate_subject(&req.subject)?;
         let mut req = req;
+        req.subject = context::normalize(req.subject);
+        validate_subject(&req.subject)?;
         let mut work = self.work();
         if !req.file_descriptor_set.is_empty() {
             let set = std::mem::take(&mut req.file_descriptor_set);
@@ -53,6 +55,7 @@ impl Registry {
                 self.candidate(
                     state,
                     work,
+                    &subject,
                     &req.schema_type,
                     &req.schema,
                     &req.references,
@@ -83,7 +86,7 @@ impl Registry {
             // A STRONG association's subject belongs to its topic alone.
             if let Some(r) = candidate.content.references.iter().find(|r| {
                 state
-                    .associations_of_subject(&r.subject)
+                    .associations_of_subject(&context::qualify_with_parent(&subject, &r.subject))
                     .any(|(_, a)| a.lifecycle == associations::STRONG)
             }) {
                 return Err(Error::StrongAssociationReferenced(r.subject.clone()));
@@ -144,10 +147,11 @@ impl Registry {
                     });
                 }
             }
+            let space = context::of(&subject);
             let id = match req.id {
                 Some(id) => {
                     if state
-                        .schema(id)
+                        .schema(space, id)
                         .is_some_and(|existing| **existing != candidate.content)
                     {
                         return Err(Error::IdOverwrite {
@@ -157,10 +161,10 @@ impl Registry {
                     }
                     id
                 }
-                None => match state.id_of(&candidate.content) {
+                None => match state.id_of(space, &candidate.content) {
                     Some(id) => id,
                     // An id imported as 2^31-1 leaves no new one.
-                    None => state.max_id().checked_add(1).ok_or_else(|| {
+                    None => state.max_id(space).checked_add(1).ok_or_else(|| {
                         Error::store("Register", "every schema id up to 2147483647 is taken")
                     })?,
                 },
@@ -179,6 +183,14 @@ impl Registry {
                 extra: Default::default(),
             };
             let mut records = Vec::new();
+            // A context's first schema makes the context, as in Confluent.
+            if space != context::DEFAULT && !state.has_context(space) {
+                records.push(Record::Context {
+                    tenant: DEFAULT_TENANT.to_owned(),
+                    context: space.to_owned(),
+                    live: true,
+                });
+            }
             // Re-registering a soft-deleted schema: the old soft-deleted
             // versions with that id go, unless something references them.
             if let Some(vs) = versions {
@@ -207,7 +219,11 @@ impl Registry {
         .await
     }
 
-    pub async fn lookup_schema(&self, req: api::LookupSchemaRequest) -> Result<api::Schema, Error> {
+    pub async fn lookup_schema(
+        &self,
+        mut req: api::LookupSchemaRequest,
+    ) -> Result<api::Schema, Error> {
+        req.subject = resolve_subject(&self.read(), context::normalize(req.subject));
         let mut work = self.work();
         self.with_work(&mut work, |state, work| {
             // Confluent reads the schema before it looks at the subject;
@@ -225,6 +241,7 @@ impl Registry {
             let Some(candidate) = self.candidate(
                 state,
                 work,
+                &req.subject,
                 &req.schema_type,
                 &req.schema,
                 &req.references,
@@ -249,28 +266,29 @@ impl Registry {
         &self,
         req: api::GetSchemaByIdRequest,
     ) -> Result<api::Schema, Error> {
-        let (mut reply, content) = {
+        let (mut reply, content, space) = {
             let state = self.read();
+            let (space, user) = find_id(&state, req.id, req.subject.as_deref())
+                .ok_or(Error::SchemaIdNotFound(req.id))?;
             let content = state
-                .schema(req.id)
+                .schema(space, req.id)
                 .ok_or(Error::SchemaIdNotFound(req.id))?;
             let mut reply = content_reply(req.id, content);
             // With a subject (even an empty one) Confluent names a use of
-            // the id: that subject's, else the first.
-            if let Some(wanted) = &req.subject {
-                let first = state.id_users(req.id).next();
-                let named = state.id_users(req.id).find(|(s, _)| **s == **wanted);
-                if let Some((subject, version)) = named.or(first) {
-                    reply.subject = subject.to_string();
-                    reply.version = *version;
-                }
+            // the id: that subject's, else the first in its context.
+            if req.subject.is_some()
+                && let Some((subject, version)) = user
+            {
+                reply.subject = subject.to_string();
+                reply.version = *version;
             }
             if req.fetch_max_id {
-                reply.max_id = Some(state.max_id());
+                reply.max_id = Some(state.max_id(space));
             }
-            (reply, content.clone())
+            (reply, content.clone(), context::qualify(space, ""))
         };
-        self.apply_format(&content, &req.format, &mut reply).await;
+        self.apply_format(&space, &content, &req.format, &mut reply)
+            .await;
         Ok(reply)
     }
 
@@ -280,6 +298,7 @@ impl Registry {
     /// do not apply are ignored, as Confluent ignores them.
     pub(super) async fn apply_format(
         &self,
+        parent: &str,
         content: &SchemaContent,
         format: &str,
         reply: &mut api::Schema,
@@ -299,6 +318,7 @@ impl Registry {
             .with_work(&mut work, |state, work| {
                 work.parse(
                     state,
+                    parent,
                     schema_type,
                     &content.schema,
                     &content.references,
@@ -320,8 +340,9 @@ impl Registry {
     ) -> Result<api::SubjectVersions, Error> {
         let state = self.read();
         // Only the schema itself names the id in its 40403.
-        state.schema(req.id).ok_or(Error::SchemaNotFound)?;
-        let subject_versions = id_uses(&state, req.id, req.deleted)
+        let (space, _) =
+            find_id(&state, req.id, req.subject.as_deref()).ok_or(Error::SchemaNotFound)?;
+        let subject_versions = id_uses(&state, space, req.id, req.deleted)
             .map(|(subject, version)| api::SubjectVersion {
                 subject: subject.to_string(),
                 version,
@@ -335,8 +356,9 @@ impl Registry {
         req: api::ListSchemaIdSubjectsRequest,
     ) -> Result<api::Subjects, Error> {
         let state = self.read();
-        state.schema(req.id).ok_or(Error::SchemaNotFound)?;
-        let subjects: BTreeSet<&Arc<str>> = id_uses(&state, req.id, req.deleted)
+        let (space, _) =
+            find_id(&state, req.id, req.subject.as_deref()).ok_or(Error::SchemaNotFound)?;
+        let subjects: BTreeSet<&Arc<str>> = id_uses(&state, space, req.id, req.deleted)
             .map(|(s, _)| s)
             .collect();
         Ok(api::Subjects {
@@ -349,7 +371,7 @@ impl Registry {
         let mut schemas = Vec::new();
         for (subject, versions) in state
             .subjects()
-            .filter(|(s, _)| s.starts_with(&req.subject_prefix))
+            .filter(|(s, _)| context::matches_prefix(&req.subject_prefix, s))
         {
             let mut visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
             if req.latest_only {
@@ -380,30 +402,40 @@ impl Registry {
         &self,
         req: api::GetSchemaByGuidRequest,
     ) -> Result<api::Schema, Error> {
-        let (mut reply, content) = {
+        let (mut reply, content, space) = {
             let state = self.read();
             let not_found = || Error::SchemaGuidNotFound(req.guid.clone());
             let guid = guid::parse(&req.guid).ok_or_else(not_found)?;
-            let id = state.ids_of_guid(&guid).next().ok_or_else(not_found)?;
-            let content = state.schema(id).ok_or_else(not_found)?;
-            (content_reply(id, content), content.clone())
+            let (space, id) = guid_ids(&state, &guid).next().ok_or_else(not_found)?;
+            let content = state.schema(space, id).ok_or_else(not_found)?;
+            (
+                content_reply(id, content),
+                content.clone(),
+                context::qualify(space, ""),
+            )
         };
-        self.apply_format(&content, &req.format, &mut reply).await;
+        self.apply_format(&space, &content, &req.format, &mut reply)
+            .await;
         Ok(reply)
     }
 
     pub async fn list_guid_ids(
         &self,
         req: api::ListGuidIdsRequest,
-    ) -> Result<api::SchemaIds, Error> {
+    ) -> Result<api::ContextIds, Error> {
         let state = self.read();
         let guid =
             guid::parse(&req.guid).ok_or_else(|| Error::SchemaGuidNotFound(req.guid.clone()))?;
-        let ids: Vec<SchemaId> = state.ids_of_guid(&guid).collect();
+        let ids: Vec<api::ContextId> = guid_ids(&state, &guid)
+            .map(|(context, id)| api::ContextId {
+                context: context.to_owned(),
+                id,
+            })
+            .collect();
         if ids.is_empty() {
             return Err(Error::SchemaGuidNotFound(req.guid));
         }
-        Ok(api::SchemaIds { ids })
+        Ok(api::ContextIds { ids })
     }
 }
 
@@ -435,13 +467,14 @@ pub(super) fn live_match<'s>(
 
 /// Every use of an id; a subject in the request only chooses where to look
 /// (its context), as in Confluent, so it filters nothing here.
-pub(super) fn id_uses(
-    state: &State,
+pub(super) fn id_uses<'s>(
+    state: &'s State,
+    space: &'s str,
     id: SchemaId,
     deleted: bool,
-) -> impl Iterator<Item = (&Arc<str>, Version)> {
+) -> impl Iterator<Item = (&'s Arc<str>, Version)> {
     state
-        .id_users(id)
+        .id_users(space, id)
         .filter(move |(s, v)| {
             deleted
                 || state
@@ -450,4 +483,69 @@ pub(super) fn id_uses(
                     .is_some_and(|e| !e.deleted)
         })
         .map(|(s, v)| (s, *v))
+}
+
+/// A subject version using an id.
+type IdUse = (Arc<str>, Version);
+
+/// Where Confluent looks an id up (`getSchemaKeyUsingContexts`): in the
+/// context of the subject given (the default one without), at that
+/// subject's use of the id if it has one; a plain subject that does not
+/// use it there is looked for in every other context; else any use of the
+/// id in the context. `None` when the context does not have the id.
+pub(super) fn find_id<'s>(
+    state: &'s State,
+    id: SchemaId,
+    subject: Option<&str>,
+) -> Option<(&'s str, Option<&'s IdUse>)> {
+    let subject = subject.map(|s| context::normalize(s.to_owned()));
+    let wanted = subject.as_deref().map(context::parse);
+    let space = match wanted {
+        Some(q) if q.context != "*" => q.context,
+        _ => context::DEFAULT,
+    };
+    // The context as the state names it, for the lifetime of the answer.
+    let space = state.id_contexts().find(|c| *c == space)?;
+    let named = |space: &'s str, name: &str| {
+        state
+            .id_users(space, id)
+            .find(|(s, _)| **s == *context::qualify(space, name))
+    };
+    if let Some(q) = wanted.filter(|q| !q.name.is_empty()) {
+        if let Some(user) = named(space, q.name) {
+            return Some((space, Some(user)));
+        }
+        if q.context == context::DEFAULT {
+            for other in state.id_contexts().filter(|c| *c != context::DEFAULT) {
+                if let Some(user) = named(other, q.name) {
+                    return Some((other, Some(user)));
+                }
+            }
+        }
+    }
+    state.schema(space, id)?;
+    Some((space, state.id_users(space, id).next()))
+}
+
+/// The ids holding a guid, by context, the default context first.
+fn guid_ids<'s>(
+    state: &'s State,
+    guid: &'s guid::Guid,
+) -> impl Iterator<Item = (&'s str, SchemaId)> {
+    state
+        .id_contexts()
+        .flat_map(move |space| state.ids_of_guid(space, guid).map(move |id| (space, id)))
+}
+
+/// A plain subject the default context does not have, found in another
+/// context (`:.ctx:name`) when one has it, as Confluent's reads fall back.
+pub(super) fn resolve_subject(state: &State, subject: String) -> String {
+    if state.versions(&subject).is_some() || context::of(&subject) != context::DEFAULT {
+        return subject;
+    }
+    state
+        .contexts()
+        .map(|c| context::qualify(c, &subject))
+        .find(|qualified| state.versions(qualified).is_some())
+        .unwrap_or(subject)
 }

@@ -5,13 +5,15 @@ use scute_proto::v1 as api;
 use scute_storage::record::{ConfigValue, ModeValue, Record};
 
 use super::Registry;
+use crate::context;
 use crate::data_contract;
 use crate::error::Error;
 use crate::model::{CompatibilityLevel, Mode, validate_subject};
 use crate::state::State;
 
 impl Registry {
-    pub async fn get_config(&self, req: api::GetConfigRequest) -> Result<api::Config, Error> {
+    pub async fn get_config(&self, mut req: api::GetConfigRequest) -> Result<api::Config, Error> {
+        req.subject = req.subject.map(context::normalize);
         let state = self.read();
         let subject = req.subject.as_deref();
         if let Some(config) = state.config(subject) {
@@ -21,11 +23,15 @@ impl Registry {
             Some(s) if !req.default_to_global => {
                 Err(Error::SubjectCompatibilityNotConfigured(s.to_owned()))
             }
-            _ => Ok(config_reply(state.config(None))),
+            Some(s) => Ok(config_reply(
+                scopes(s).find_map(|scope| state.config(scope.as_deref())),
+            )),
+            None => Ok(config_reply(state.config(None))),
         }
     }
 
-    pub async fn set_config(&self, req: api::SetConfigRequest) -> Result<api::Config, Error> {
+    pub async fn set_config(&self, mut req: api::SetConfigRequest) -> Result<api::Config, Error> {
+        req.subject = req.subject.map(context::normalize);
         let config = req.config.unwrap_or_default();
         let level = config
             .compatibility_level
@@ -74,7 +80,11 @@ impl Registry {
         .await
     }
 
-    pub async fn delete_config(&self, req: api::DeleteConfigRequest) -> Result<api::Config, Error> {
+    pub async fn delete_config(
+        &self,
+        mut req: api::DeleteConfigRequest,
+    ) -> Result<api::Config, Error> {
+        req.subject = req.subject.map(context::normalize);
         let subject = req.subject;
         self.write("Delete config", |state| {
             check_config_writable(state, subject.as_deref())?;
@@ -90,7 +100,8 @@ impl Registry {
         .await
     }
 
-    pub async fn get_mode(&self, req: api::GetModeRequest) -> Result<api::Mode, Error> {
+    pub async fn get_mode(&self, mut req: api::GetModeRequest) -> Result<api::Mode, Error> {
+        req.subject = req.subject.map(context::normalize);
         let state = self.read();
         let subject = req.subject.as_deref();
         if subject.is_some() && global_mode(&state) == Mode::ReadOnlyOverride {
@@ -105,13 +116,17 @@ impl Registry {
         }
         match subject {
             Some(s) if !req.default_to_global => Err(Error::SubjectModeNotConfigured(s.to_owned())),
-            _ => Ok(api::Mode {
+            Some(s) => Ok(api::Mode {
+                mode: effective_mode(&state, s).to_string(),
+            }),
+            None => Ok(api::Mode {
                 mode: global_mode(&state).to_string(),
             }),
         }
     }
 
-    pub async fn set_mode(&self, req: api::SetModeRequest) -> Result<api::Mode, Error> {
+    pub async fn set_mode(&self, mut req: api::SetModeRequest) -> Result<api::Mode, Error> {
+        req.subject = req.subject.map(context::normalize);
         // The subject is checked first, as Confluent's resource does.
         if let Some(s) = &req.subject {
             validate_subject(s)?;
@@ -125,8 +140,12 @@ impl Registry {
             };
             // Already importing: nothing to check.
             if mode == Mode::Import && in_force != Mode::Import && !req.force {
-                let occupied = match &subject {
-                    Some(s) => state.is_live(s),
+                // A context's level covers every subject in it.
+                let occupied = match subject.as_deref().map(context::parse) {
+                    Some(q) if q.name.is_empty() => state
+                        .subjects()
+                        .any(|(s, _)| context::of(s) == q.context && state.is_live(s)),
+                    Some(_) => subject.as_deref().is_some_and(|s| state.is_live(s)),
                     None => state.subjects().any(|(s, _)| state.is_live(s)),
                 };
                 if occupied {
@@ -151,7 +170,8 @@ impl Registry {
         .await
     }
 
-    pub async fn delete_mode(&self, req: api::DeleteModeRequest) -> Result<api::Mode, Error> {
+    pub async fn delete_mode(&self, mut req: api::DeleteModeRequest) -> Result<api::Mode, Error> {
+        req.subject = req.subject.map(context::normalize);
         let subject = req.subject;
         self.write("Delete mode", |state| {
             let old = state.mode(subject.as_deref()).map(|m| api::Mode {
@@ -191,10 +211,22 @@ pub(super) fn effective_mode(state: &State, subject: &str) -> Mode {
     if global == Mode::ReadOnlyOverride {
         return global;
     }
-    state
-        .mode(Some(subject))
+    scopes(subject)
+        .find_map(|scope| state.mode(scope.as_deref()))
         .and_then(|m| m.mode.parse().ok())
-        .unwrap_or(global)
+        .unwrap_or(Mode::ReadWrite)
+}
+
+/// Where a subject's settings are looked for, in Confluent's order: the
+/// subject, its context's level (`:.ctx:`, not for the default context),
+/// the global level (`None`).
+fn scopes(subject: &str) -> impl Iterator<Item = Option<String>> {
+    let in_context =
+        context::settings_subject(context::of(subject)).filter(|level| level != subject);
+    [Some(subject.to_owned())]
+        .into_iter()
+        .chain(in_context.map(Some))
+        .chain([None])
 }
 
 /// Config changes are writes too: refused where the mode is read-only (the
@@ -209,17 +241,15 @@ fn check_config_writable(state: &State, subject: Option<&str>) -> Result<(), Err
 }
 
 pub(super) fn effective_level(state: &State, subject: &str) -> CompatibilityLevel {
-    [state.config(Some(subject)), state.config(None)]
-        .into_iter()
-        .flatten()
+    scopes(subject)
+        .filter_map(|scope| state.config(scope.as_deref()))
         .find_map(|c| c.compatibility_level.as_deref()?.parse().ok())
         .unwrap_or(CompatibilityLevel::DEFAULT)
 }
 
 pub(super) fn config_normalize(state: &State, subject: &str) -> bool {
-    [state.config(Some(subject)), state.config(None)]
-        .into_iter()
-        .flatten()
+    scopes(subject)
+        .filter_map(|scope| state.config(scope.as_deref()))
         .find_map(|c| c.normalize)
         .unwrap_or(false)
 }

@@ -6,8 +6,10 @@ use scute_proto::v1 as api;
 use scute_storage::record::{DeleteSubjectValue, Record};
 
 use super::reply::{page, schema_reply, schema_value};
+use super::schemas::resolve_subject;
 use super::settings::check_writable;
 use super::{Registry, SEARCH_LIMIT};
+use crate::context;
 use crate::error::Error;
 use crate::model::{SchemaId, Version, VersionSelector};
 use crate::state::{State, VersionEntry};
@@ -20,7 +22,7 @@ impl Registry {
         let state = self.read();
         let subjects = state
             .subjects()
-            .filter(|(s, _)| s.starts_with(&req.subject_prefix))
+            .filter(|(s, _)| context::matches_prefix(&req.subject_prefix, s))
             .filter(|(_, vs)| {
                 let live = vs.values().any(|e| !e.deleted);
                 if req.deleted_only {
@@ -38,8 +40,9 @@ impl Registry {
 
     pub async fn list_versions(
         &self,
-        req: api::ListVersionsRequest,
+        mut req: api::ListVersionsRequest,
     ) -> Result<api::Versions, Error> {
+        req.subject = context::normalize(req.subject);
         let state = self.read();
         let versions: Vec<Version> = state
             .versions(&req.subject)
@@ -62,7 +65,8 @@ impl Registry {
         })
     }
 
-    pub async fn get_version(&self, req: api::GetVersionRequest) -> Result<api::Schema, Error> {
+    pub async fn get_version(&self, mut req: api::GetVersionRequest) -> Result<api::Schema, Error> {
+        req.subject = resolve_subject(&self.read(), context::normalize(req.subject));
         let (mut reply, content) = {
             let state = self.read();
             let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
@@ -71,7 +75,8 @@ impl Registry {
                 entry.content.clone(),
             )
         };
-        self.apply_format(&content, &req.format, &mut reply).await;
+        self.apply_format(&req.subject, &content, &req.format, &mut reply)
+            .await;
         Ok(reply)
     }
 
@@ -79,8 +84,9 @@ impl Registry {
     /// properties hold every requested key with its value.
     pub async fn get_latest_with_metadata(
         &self,
-        req: api::GetLatestWithMetadataRequest,
+        mut req: api::GetLatestWithMetadataRequest,
     ) -> Result<api::Schema, Error> {
+        req.subject = context::normalize(req.subject);
         let (mut reply, content) = {
             let state = self.read();
             let versions = state
@@ -110,14 +116,16 @@ impl Registry {
                 entry.content.clone(),
             )
         };
-        self.apply_format(&content, &req.format, &mut reply).await;
+        self.apply_format(&req.subject, &content, &req.format, &mut reply)
+            .await;
         Ok(reply)
     }
 
     pub async fn get_referenced_by(
         &self,
-        req: api::GetReferencedByRequest,
+        mut req: api::GetReferencedByRequest,
     ) -> Result<api::SchemaIds, Error> {
+        req.subject = context::normalize(req.subject);
         let state = self.read();
         let (version, _) = find_version(&state, &req.subject, &req.version, req.deleted)?;
         let ids: BTreeSet<SchemaId> = state
@@ -138,8 +146,9 @@ impl Registry {
 
     pub async fn delete_subject(
         &self,
-        req: api::DeleteSubjectRequest,
+        mut req: api::DeleteSubjectRequest,
     ) -> Result<api::Versions, Error> {
+        req.subject = context::normalize(req.subject);
         let subject = req.subject;
         self.write("Delete subject", |state| {
             let versions = state
@@ -180,8 +189,9 @@ impl Registry {
 
     pub async fn delete_version(
         &self,
-        req: api::DeleteVersionRequest,
+        mut req: api::DeleteVersionRequest,
     ) -> Result<api::DeletedVersion, Error> {
+        req.subject = context::normalize(req.subject);
         let selector = VersionSelector::parse(&req.version)?;
         let subject = req.subject;
         self.write("Delete schema version", |state| {

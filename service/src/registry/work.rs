@@ -120,12 +120,15 @@ impl Work {
         !self.wanted_parses.is_empty() || !self.wanted_comparisons.is_empty()
     }
 
-    /// The parse of `text`, its references resolved in `state`, or `None`
+    /// The parse of `text`, its references resolved in `state` from the
+    /// context of `parent` (a subject, or a context's `:.ctx:`), or `None`
     /// (noted) when not done yet. A schema that does not parse is
     /// [`Error::InvalidSchema`] with the format's reason.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn parse(
         &mut self,
         state: &State,
+        parent: &str,
         schema_type: SchemaType,
         text: &str,
         references: &[SchemaReference],
@@ -134,7 +137,7 @@ impl Work {
         let source = Source {
             schema_type,
             text: text.to_owned(),
-            dependencies: dependencies(state, references)?,
+            dependencies: dependencies(state, parent, references)?,
             output,
         };
         self.parsed(source)
@@ -158,6 +161,7 @@ impl Work {
     pub(crate) fn problems(
         &mut self,
         state: &State,
+        parent: &str,
         new: &Arc<Parsed>,
         content: &Arc<SchemaContent>,
         directions: Directions,
@@ -186,7 +190,7 @@ impl Work {
                 stored_source: Source {
                     schema_type,
                     text: content.schema.clone(),
-                    dependencies: dependencies(state, &content.references)?,
+                    dependencies: dependencies(state, parent, &content.references)?,
                     output: Output::Canonical,
                 },
                 directions,
@@ -301,14 +305,17 @@ fn compare_now(c: &Comparison, deps: &[Dependency], limits: &Limits) -> Result<P
     })
 }
 
-/// Every schema the references name, transitively, dependencies first,
-/// each once (by reference name).
+/// Every schema the references of a schema in `parent`'s context name,
+/// transitively, dependencies first, each once (by reference name). A
+/// reference without a context names a subject of its referrer's context.
 pub(crate) fn dependencies(
     state: &State,
+    parent: &str,
     references: &[SchemaReference],
 ) -> Result<Vec<(String, Arc<SchemaContent>)>, Error> {
     fn visit(
         state: &State,
+        parent: &str,
         r: &SchemaReference,
         seen: &mut BTreeSet<String>,
         out: &mut Vec<(String, Arc<SchemaContent>)>,
@@ -323,8 +330,9 @@ pub(crate) fn dependencies(
         if !seen.insert(r.name.clone()) {
             return Ok(());
         }
+        let subject = crate::context::qualify_with_parent(parent, &r.subject);
         let entry = state
-            .versions(&r.subject)
+            .versions(&subject)
             .and_then(|vs| vs.get(&r.version))
             .ok_or_else(|| Error::ReferencedVersionNotFound {
                 name: r.name.clone(),
@@ -332,7 +340,7 @@ pub(crate) fn dependencies(
                 version: r.version,
             })?;
         for inner in &entry.content.references {
-            visit(state, inner, seen, out, depth + 1)?;
+            visit(state, &subject, inner, seen, out, depth + 1)?;
         }
         out.push((r.name.clone(), entry.content.clone()));
         Ok(())
@@ -340,7 +348,7 @@ pub(crate) fn dependencies(
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for r in references {
-        visit(state, r, &mut seen, &mut out, 0)?;
+        visit(state, parent, r, &mut seen, &mut out, 0)?;
     }
     Ok(out)
 }

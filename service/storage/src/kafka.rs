@@ -173,6 +173,8 @@ pub struct KafkaLog {
     /// next append starts a new producer. Records are never lost by this: an
     /// append that failed was reported as failed.
     renew: Arc<AtomicBool>,
+    /// The cluster's id, as the broker reported it at start.
+    cluster_id: Option<String>,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -252,11 +254,17 @@ impl KafkaLog {
                 "the broker did not report the topic's cleanup.policy"
             ),
         }
+        let timeout = settings.timeout;
+        let cluster_id =
+            tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(timeout))
+                .await
+                .map_err(|e| kafka("cluster id request", e))?;
         let producer = new_producer(&settings)?;
         Ok(Self {
             settings,
             producer: RwLock::new(producer),
             renew: Arc::new(AtomicBool::new(false)),
+            cluster_id,
         })
     }
 
@@ -289,6 +297,11 @@ impl KafkaLog {
                 tracing::error!(error = %e, "cannot start a new Kafka producer");
             }
         }
+    }
+
+    /// The Kafka cluster's id, if the broker reported one.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
     }
 
     pub fn settings(&self) -> &KafkaSettings {

@@ -61,9 +61,16 @@ pub enum Record {
         key: AssociationKey,
         value: Option<AssociationValue>,
     },
+    /// A context other than the default one exists (Confluent writes it
+    /// before a context's first schema). `live: false` is its tombstone.
+    Context {
+        tenant: String,
+        context: String,
+        live: bool,
+    },
     /// Written only to learn the end of the log; always ignored.
     Noop,
-    /// A keytype Scute does not know (CONTEXT, future ones). Replay skips it.
+    /// A keytype Scute does not know (future ones). Replay skips it.
     /// Encoding it gives `{"keytype":K,"magic":0}` with no value: Scute never writes one.
     Unknown { keytype: String },
 }
@@ -177,6 +184,9 @@ pub enum RecordError {
     },
 }
 
+/// The tenant of an open-source registry's records.
+pub const DEFAULT_TENANT: &str = "default";
+
 /// Decodes a record from its key and value bytes (`None` = tombstone).
 pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Record, RecordError> {
     decode_stamped(key, value).map(|(record, _)| record)
@@ -255,6 +265,15 @@ pub fn decode_stamped(
             let value = value.map(association_value).transpose()?;
             Record::Association { key, value }
         }
+        "CONTEXT" => Record::Context {
+            tenant: str_field(&key, "tenant")
+                .unwrap_or(DEFAULT_TENANT)
+                .to_owned(),
+            context: str_field(&key, "context")
+                .ok_or(missing("key", "context"))?
+                .to_owned(),
+            live: value.is_some(),
+        },
         "NOOP" => Record::Noop,
         other => Record::Unknown {
             keytype: other.to_owned(),
@@ -274,6 +293,7 @@ impl Record {
                 | Record::Mode { value: None, .. }
                 | Record::DeleteSubject { value: None, .. }
                 | Record::Association { value: None, .. }
+                | Record::Context { live: false, .. }
                 | Record::Noop
         )
     }
@@ -323,6 +343,23 @@ impl Record {
             Record::Association { key: k, value } => {
                 k.write(&mut key);
                 value.as_ref().map(|v| v.to_json(k))
+            }
+            // `ContextKey`'s order: keytype, tenant, context, then magic.
+            Record::Context {
+                tenant,
+                context,
+                live,
+            } => {
+                key.insert("keytype".into(), "CONTEXT".into());
+                key.insert("tenant".into(), tenant.as_str().into());
+                key.insert("context".into(), context.as_str().into());
+                key.insert("magic".into(), 0.into());
+                live.then(|| {
+                    let mut value = Map::new();
+                    value.insert("tenant".into(), tenant.as_str().into());
+                    value.insert("context".into(), context.as_str().into());
+                    value
+                })
             }
             Record::Noop => {
                 subject_key(&mut key, "NOOP", None);
@@ -1028,6 +1065,24 @@ mod tests {
             Some(r#"{"subject":"s"}"#),
         );
         exact(Record::Noop, r#"{"keytype":"NOOP","magic":0}"#, None);
+        exact(
+            Record::Context {
+                tenant: "default".into(),
+                context: ".ctx".into(),
+                live: true,
+            },
+            r#"{"keytype":"CONTEXT","tenant":"default","context":".ctx","magic":0}"#,
+            Some(r#"{"tenant":"default","context":".ctx"}"#),
+        );
+        exact(
+            Record::Context {
+                tenant: "default".into(),
+                context: ".ctx".into(),
+                live: false,
+            },
+            r#"{"keytype":"CONTEXT","tenant":"default","context":".ctx","magic":0}"#,
+            None,
+        );
     }
 
     #[test]
@@ -1270,11 +1325,11 @@ mod tests {
     fn unknown_keytypes_and_clear_tombstone() {
         assert_eq!(
             dec(
-                r#"{"keytype":"CONTEXT","tenant":"default","context":".ctx","magic":0}"#,
-                Some(r#"{"tenant":"default","context":".ctx"}"#)
+                r#"{"keytype":"KEK","tenant":"default","name":"k","magic":0}"#,
+                Some(r#"{"name":"k"}"#)
             ),
             Record::Unknown {
-                keytype: "CONTEXT".into()
+                keytype: "KEK".into()
             }
         );
         assert_eq!(
