@@ -316,3 +316,51 @@ async fn associations_over_grpc() {
         Some(40401)
     );
 }
+
+#[tokio::test]
+async fn contexts_and_server_metadata_over_grpc() {
+    let r = TestRegistry::start().await.unwrap();
+    let mut raw = api::schema_registry_client::SchemaRegistryClient::new(channel(&r).await);
+    let schema = record_schema("Order", &[("id", json!("long"))]);
+    let c = client(&r).await;
+    let in_ctx = c
+        .register(":.shop:orders", &NewSchema::new("AVRO", &schema), false)
+        .await
+        .unwrap();
+    assert_eq!((in_ctx.id, in_ctx.subject.as_str()), (1, ":.shop:orders"));
+    let contexts = raw
+        .list_contexts(api::ListContextsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(contexts.contexts, [".", ".shop"]);
+    let refused = raw
+        .delete_context(api::DeleteContextRequest {
+            context: "shop".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(scute_proto::error_code(&refused), Some(42211));
+    let ids = raw
+        .list_guid_ids(api::ListGuidIdsRequest {
+            guid: in_ctx.guid.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        ids.ids,
+        [api::ContextId {
+            context: ".shop".into(),
+            id: 1
+        }]
+    );
+    let cluster = raw
+        .get_cluster_id(api::GetClusterIdRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cluster.schema_registry_cluster_id, "schema-registry");
+    assert!(cluster.kafka_cluster_id.is_empty());
+}
