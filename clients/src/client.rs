@@ -515,7 +515,7 @@ impl Client {
             id,
             subject: subject.map(str::to_owned),
             format: format.to_owned(),
-            fetch_max_id: false,
+            ..Default::default()
         };
         cached(
             &self.shared.by_id,
@@ -600,6 +600,7 @@ impl Client {
             version: version.to_owned(),
             deleted,
             format: format.to_owned(),
+            ..Default::default()
         };
         self.call(request, |mut c, r| async move { c.get_version(r).await })
             .await

@@ -14,7 +14,7 @@
 //! | GET | `/openapi.yaml` | | none | [`OPENAPI_YAML`] |
 //! | GET | `/schemas/types` | | `GetSchemaTypes` | `["AVRO", ...]` |
 //! | GET | `/schemas` | `subjectPrefix deleted latestOnly offset limit` | `ListSchemas` | `[Schema]` |
-//! | GET | `/schemas/ids/{id}` | `subject format fetchMaxId` | `GetSchemaById` | `SchemaString` |
+//! | GET | `/schemas/ids/{id}` | `subject format fetchMaxId findTags` | `GetSchemaById` | `SchemaString` |
 //! | GET | `/schemas/ids/{id}/schema` | `subject format` | `GetSchemaById` | raw schema text |
 //! | GET | `/schemas/ids/{id}/subjects` | `subject deleted` | `ListSchemaIdSubjects` | `["s", ...]` |
 //! | GET | `/schemas/ids/{id}/versions` | `subject deleted` | `ListSchemaIdVersions` | `[{"subject","version"}]` |
@@ -30,10 +30,11 @@
 //! | DELETE | `/subjects/{s}` | `permanent` | `DeleteSubject` | `[1, 2]` |
 //! | GET | `/subjects/{s}/versions` | `deleted deletedOnly offset limit` | `ListVersions` | `[1, 2]` |
 //! | POST | `/subjects/{s}/versions` | `normalize` | `RegisterSchema` | `RegisterSchemaResponse` |
-//! | GET | `/subjects/{s}/versions/{v}` | `deleted format` | `GetVersion` | `Schema` |
+//! | GET | `/subjects/{s}/versions/{v}` | `deleted format findTags` | `GetVersion` | `Schema` |
 //! | GET | `/subjects/{s}/versions/{v}/schema` | `deleted format` | `GetVersion` | raw schema text |
 //! | GET | `/subjects/{s}/versions/{v}/referencedby` | `deleted offset limit` | `GetReferencedBy` | `[id, ...]` |
 //! | DELETE | `/subjects/{s}/versions/{v}` | `permanent` | `DeleteVersion` | `1` |
+//! | POST | `/subjects/{s}/versions/{v}/tags` | | `TagSchema` | `RegisterSchemaResponse` |
 //! | GET | `/subjects/{s}/metadata` | `key value deleted format` | `GetLatestWithMetadata` | `Schema` |
 //! | GET | `/config`, `/config/{s}` | `defaultToGlobal` | `GetConfig` | `{"compatibilityLevel":..}` |
 //! | PUT | `/config`, `/config/{s}` | | `SetConfig` | the config as merged, `{"compatibility":..}` |
@@ -54,7 +55,7 @@
 //! | POST | `/associations:batchMutate`, `/associations:batch` | `dryRun context` | `BatchMutateAssociations` | 207 `AssociationBatchResponse` |
 //!
 //! Query parameters Confluent has and the proto does not (`format` on
-//! register, `referenceFormat`, `findTags`, `aliases`, `ruleType`,
+//! register, `referenceFormat`, `aliases`, `ruleType`,
 //! `deletedAsNegative`, `offset`/`limit` on the `/schemas/ids/{id}` lists,
 //! `recursive`) are accepted and ignored.
 //!
@@ -191,6 +192,10 @@ fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
         .route(
             "/subjects/{subject}/versions/{version}/referencedby",
             get(subject_versions::get_subject_version_referencedby),
+        )
+        .route(
+            "/subjects/{subject}/versions/{version}/tags",
+            post(subject_versions::post_version_tags),
         )
         .route(
             "/config",

@@ -119,6 +119,8 @@ pub(crate) struct SchemaEntity<'a> {
     deleted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_set: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schema_tags: Vec<Value>,
 }
 
 pub(crate) fn schema_entity(schema: &Schema) -> Result<SchemaEntity<'_>, RestError> {
@@ -133,6 +135,7 @@ pub(crate) fn schema_entity(schema: &Schema) -> Result<SchemaEntity<'_>, RestErr
         schema: &schema.schema,
         deleted: schema.deleted,
         rule_set: raw(schema.rule_set_json.as_deref(), "ruleSet")?,
+        schema_tags: schema_tags(schema),
     })
 }
 
@@ -195,6 +198,8 @@ pub(crate) struct SchemaString<'a> {
     metadata: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_set: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    schema_tags: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_id: Option<i32>,
 }
@@ -212,8 +217,24 @@ pub(crate) fn schema_string(
         references: References(&schema.references),
         metadata: raw(schema.metadata_json.as_deref(), "metadata")?,
         rule_set: raw(schema.rule_set_json.as_deref(), "ruleSet")?,
+        schema_tags: schema_tags(schema),
         max_id: schema.max_id,
     })
+}
+
+/// `schemaTags`: Confluent's `SchemaTags` entities, as `findTags` found them.
+fn schema_tags(schema: &Schema) -> Vec<Value> {
+    schema
+        .schema_tags
+        .iter()
+        .map(|t| {
+            let entity = t.schema_entity.clone().unwrap_or_default();
+            serde_json::json!({
+                "schemaEntity": {"entityPath": entity.entity_path, "entityType": entity.entity_type},
+                "tags": t.tags,
+            })
+        })
+        .collect()
 }
 
 /// The fields of Confluent's `Config` entity in Jackson's order (as listed

@@ -115,6 +115,7 @@ fake_registry! {
     batch_get_associations(BatchGetAssociationsRequest) -> AssociationBatchResponse;
     batch_mutate_associations(BatchMutateAssociationsRequest) -> AssociationBatchResponse;
     list_contexts(ListContextsRequest) -> Contexts;
+    tag_schema(TagSchemaRequest) -> Schema;
     delete_context(DeleteContextRequest) -> DeleteContextResponse;
     get_cluster_id(GetClusterIdRequest) -> ClusterId;
     get_server_version(GetServerVersionRequest) -> ServerVersion;
@@ -195,6 +196,7 @@ fn stored_schema() -> Schema {
         deleted: false,
         max_id: None,
         guid: "1d20cbb9-e5e3-5e97-54e7-da170b6e5ddb".into(),
+        schema_tags: Vec::new(),
     }
 }
 
@@ -1390,4 +1392,61 @@ async fn contexts_and_server_metadata_translate_onto_their_calls() {
     });
     let reply = send(&fake, Method::GET, "/v1/metadata/deployment", None).await;
     assert_eq!(reply.body, r#"{"attributes":["opensource"]}"#);
+}
+
+#[tokio::test]
+async fn tags_translate_onto_their_calls() {
+    let fake = Fake::replying(stored_schema());
+    let body = r#"{"newVersion":3,"tagsToAdd":[{"schemaEntity":{"entityPath":"r.f","entityType":"sr_field"},"tags":["PII"]}],"rulesToRemove":["old"]}"#;
+    let reply = send(
+        &fake,
+        Method::POST,
+        "/subjects/orders-value/versions/latest/tags",
+        Some(body),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let request: TagSchemaRequest = fake.request();
+    assert_eq!(
+        (
+            request.subject.as_str(),
+            request.version.as_str(),
+            request.new_version
+        ),
+        ("orders-value", "latest", Some(3))
+    );
+    assert_eq!(request.tags_to_add[0].tags, ["PII"]);
+    assert_eq!(
+        request.tags_to_add[0].schema_entity,
+        Some(SchemaEntity {
+            entity_path: "r.f".into(),
+            entity_type: "sr_field".into()
+        })
+    );
+    assert_eq!(request.rules_to_remove, ["old"]);
+
+    // Tags found are rendered in Confluent's shape.
+    let mut tagged = stored_schema();
+    tagged.schema_tags = vec![SchemaTags {
+        schema_entity: Some(SchemaEntity {
+            entity_path: "r".into(),
+            entity_type: "sr_record".into(),
+        }),
+        tags: vec!["PII".into()],
+    }];
+    let fake = Fake::replying(tagged);
+    let reply = send(
+        &fake,
+        Method::GET,
+        "/subjects/orders-value/versions/2?findTags=PII&findTags=X",
+        None,
+    )
+    .await;
+    assert!(
+        reply.body.contains(r#""schemaTags":[{"schemaEntity":{"entityPath":"r","entityType":"sr_record"},"tags":["PII"]}]"#),
+        "{}",
+        reply.body
+    );
+    let request: GetVersionRequest = fake.request();
+    assert_eq!(request.find_tags, ["PII", "X"]);
 }

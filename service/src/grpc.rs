@@ -120,6 +120,7 @@ delegate! {
     batch_get_associations(api::BatchGetAssociationsRequest) -> api::AssociationBatchResponse;
     batch_mutate_associations(api::BatchMutateAssociationsRequest) -> api::AssociationBatchResponse;
     list_contexts(api::ListContextsRequest) -> api::Contexts;
+    tag_schema(api::TagSchemaRequest) -> api::Schema;
     delete_context(api::DeleteContextRequest) -> api::DeleteContextResponse;
 
 }

@@ -22,7 +22,8 @@
 //! Either way a write returns only once this node's state holds it.
 //!
 //! One file per job: `write` (the write path above), `schemas`, `subjects`,
-//! `settings` (config and mode), `compatibility`, `associations`, `work`
+//! `settings` (config and mode), `compatibility`, `associations`,
+//! `contexts`, `tags`, `work`
 //! (parses and comparisons on the compute pool) and `reply` (the API's
 //! messages built from the state).
 
@@ -33,6 +34,7 @@ mod reply;
 mod schemas;
 mod settings;
 mod subjects;
+mod tags;
 mod work;
 mod write;
 

@@ -12,7 +12,7 @@ pub(crate) mod schemas;
 pub(crate) mod subject_versions;
 pub(crate) mod subjects;
 
-use scute_proto::v1::{RegisterSchemaRequest, SchemaReference};
+use scute_proto::v1::{RegisterSchemaRequest, SchemaEntity, SchemaReference, SchemaTags};
 use serde_json::Value;
 
 use crate::{
@@ -45,8 +45,8 @@ impl SchemaBody {
 
 /// The whole `RegisterSchemaRequest` body (Confluent's
 /// `C:ent/requests/RegisterSchemaRequest.java`): `schema`, `schemaType`,
-/// `references`, `metadata`, `ruleSet`, `id`, `version`. Schema tags are
-/// not in the proto and are ignored, like unknown fields.
+/// `references`, `metadata`, `ruleSet`, `id`, `version`,
+/// `schemaTagsToAdd`, `schemaTagsToRemove`, `propagateSchemaTags`.
 pub(crate) fn register_request(
     subject: String,
     body: &JsonBody,
@@ -78,5 +78,34 @@ pub(crate) fn register_request_of(
         metadata_json: fields.json_text("metadata"),
         rule_set_json: fields.json_text("ruleSet"),
         file_descriptor_set: Default::default(),
+        schema_tags_to_add: schema_tags(&fields, "schemaTagsToAdd")?,
+        schema_tags_to_remove: schema_tags(&fields, "schemaTagsToRemove")?,
+        propagate_schema_tags: fields.bool("propagateSchemaTags")?.unwrap_or(false),
     })
+}
+
+/// A list of Confluent's `SchemaTags`:
+/// `[{"schemaEntity": {"entityPath", "entityType"}, "tags": [...]}]`.
+pub(crate) fn schema_tags(fields: &Fields<'_>, name: &str) -> Result<Vec<SchemaTags>, RestError> {
+    fields
+        .list(name)?
+        .into_iter()
+        .map(|item| {
+            let tags = Fields::of(item, "SchemaTags")?;
+            let schema_entity = tags
+                .object("schemaEntity")
+                .map(|entity| {
+                    let entity = Fields::of(entity, "SchemaEntity")?;
+                    Ok::<_, RestError>(SchemaEntity {
+                        entity_path: entity.string("entityPath")?.unwrap_or_default(),
+                        entity_type: entity.string("entityType")?.unwrap_or_default(),
+                    })
+                })
+                .transpose()?;
+            Ok(SchemaTags {
+                schema_entity,
+                tags: tags.strings("tags")?,
+            })
+        })
+        .collect()
 }

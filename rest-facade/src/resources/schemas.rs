@@ -60,6 +60,7 @@ fn by_id_request(
         subject: query.str("subject").map(str::to_owned),
         format: query.str("format").unwrap_or_default().to_owned(),
         fetch_max_id,
+        find_tags: query.all("findTags").map(str::to_owned).collect(),
     })
 }
 

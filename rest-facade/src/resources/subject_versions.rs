@@ -6,16 +6,16 @@ use axum::{
 };
 use scute_proto::v1::{
     DeleteVersionRequest, GetLatestWithMetadataRequest, GetReferencedByRequest, GetVersionRequest,
-    ListVersionsRequest,
+    ListVersionsRequest, TagSchemaRequest,
 };
 use tonic::Request;
 
 use crate::{
     AppState,
     error::RestError,
-    extract::{JsonBody, PathArgs, Query},
+    extract::{Fields, JsonBody, PathArgs, Query},
     render,
-    resources::register_request,
+    resources::{register_request, schema_tags},
 };
 
 /// `GET /subjects/{s}/versions`: `[1, 2, 3]`.
@@ -82,7 +82,32 @@ fn version_request(path: &PathArgs, query: &Query) -> Result<GetVersionRequest, 
         version: path.version()?,
         deleted: query.flag("deleted"),
         format: query.str("format").unwrap_or_default().to_owned(),
+        find_tags: query.all("findTags").map(str::to_owned).collect(),
     })
+}
+
+/// `POST /subjects/{s}/versions/{v}/tags`: the version's schema with tags
+/// added and removed, registered as a new version; `RegisterSchemaResponse`
+/// shape.
+pub(crate) async fn post_version_tags(
+    State(state): State<AppState>,
+    path: PathArgs,
+    body: JsonBody,
+) -> Result<Response, RestError> {
+    let fields = Fields::of(&body.0, "TagSchemaRequest")?;
+    let request = TagSchemaRequest {
+        subject: path.subject()?,
+        version: path.version()?,
+        new_version: fields.int("newVersion")?,
+        tags_to_add: schema_tags(&fields, "tagsToAdd")?,
+        tags_to_remove: schema_tags(&fields, "tagsToRemove")?,
+        metadata_json: fields.json_text("metadata"),
+        rule_set_json: fields.json_text("ruleSet"),
+        rules_to_merge_json: fields.json_text("rulesToMerge"),
+        rules_to_remove: fields.strings("rulesToRemove")?,
+    };
+    let reply = state.api.tag_schema(Request::new(request)).await?;
+    Ok(render::ok(render::register_response(&reply.into_inner())?))
 }
 
 /// `GET /subjects/{s}/versions/{v}`: `Schema` shape.

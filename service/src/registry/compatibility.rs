@@ -199,32 +199,7 @@ impl Registry {
                 .parse()
                 .map_err(|_| Error::InvalidSchemaType(schema_type.to_owned()))?
         };
-        let mut resolved = Vec::with_capacity(references.len());
-        for r in references {
-            let selector = VersionSelector::parse(&r.version.to_string()).map_err(|_| {
-                Error::InvalidReferenceVersion {
-                    name: r.name.clone(),
-                    version: r.version,
-                }
-            })?;
-            let version = match selector {
-                VersionSelector::Number(n) => n,
-                VersionSelector::Latest => {
-                    let subject = context::qualify_with_parent(subject, &r.subject);
-                    find_version(state, &subject, "latest", false)
-                        .map_err(|_| Error::ReferencedSubjectNotFound {
-                            name: r.name.clone(),
-                            subject: r.subject.clone(),
-                        })?
-                        .0
-                }
-            };
-            resolved.push(SchemaReference {
-                name: r.name.clone(),
-                subject: r.subject.clone(),
-                version,
-            });
-        }
+        let resolved = resolve_references(state, subject, references)?;
         let output = if normalize {
             Output::Normalized
         } else {
@@ -305,4 +280,40 @@ fn quoted_schema(schema: &str) -> String {
             &schema[..end]
         ),
     }
+}
+
+/// A request's references with `latest` (-1) resolved to a version, each
+/// looked for in the context of the subject that holds them.
+pub(super) fn resolve_references(
+    state: &State,
+    subject: &str,
+    references: &[api::SchemaReference],
+) -> Result<Vec<SchemaReference>, Error> {
+    let mut resolved = Vec::with_capacity(references.len());
+    for r in references {
+        let selector = VersionSelector::parse(&r.version.to_string()).map_err(|_| {
+            Error::InvalidReferenceVersion {
+                name: r.name.clone(),
+                version: r.version,
+            }
+        })?;
+        let version = match selector {
+            VersionSelector::Number(n) => n,
+            VersionSelector::Latest => {
+                let subject = context::qualify_with_parent(subject, &r.subject);
+                find_version(state, &subject, "latest", false)
+                    .map_err(|_| Error::ReferencedSubjectNotFound {
+                        name: r.name.clone(),
+                        subject: r.subject.clone(),
+                    })?
+                    .0
+            }
+        };
+        resolved.push(SchemaReference {
+            name: r.name.clone(),
+            subject: r.subject.clone(),
+            version,
+        });
+    }
+    Ok(resolved)
 }

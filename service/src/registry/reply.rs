@@ -28,6 +28,7 @@ pub(super) fn content_reply(id: SchemaId, content: &SchemaContent) -> api::Schem
         deleted: false,
         max_id: None,
         guid: guid::to_string(&content.guid),
+        schema_tags: Vec::new(),
     }
 }
 

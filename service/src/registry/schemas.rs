@@ -7,10 +7,11 @@ use scute_formats::SchemaType;
 use scute_proto::v1 as api;
 use scute_storage::record::{DEFAULT_TENANT, Record, SchemaValue};
 
+use super::compatibility::resolve_references;
 use super::reply::{content_reply, page, reference_to_api, schema_reply};
 use super::settings::{config_normalize, effective_level, effective_mode};
 use super::work::Output;
-use super::{Registry, SEARCH_LIMIT, associations};
+use super::{Registry, SEARCH_LIMIT, associations, tags};
 use crate::context;
 use crate::error::Error;
 use crate::guid;
@@ -47,6 +48,12 @@ impl Registry {
                 .iter()
                 .map(reference_to_api)
                 .collect();
+        }
+        if !req.schema_tags_to_add.is_empty()
+            || !req.schema_tags_to_remove.is_empty()
+            || req.propagate_schema_tags
+        {
+            req.schema = self.tagged_request_schema(&req).await?;
         }
         let subject = req.subject;
         let candidate = self
@@ -219,6 +226,51 @@ impl Registry {
         .await
     }
 
+    /// The schema of a registration with its tags changed: those to add and
+    /// remove, then (`propagate_schema_tags`) those of the latest version.
+    async fn tagged_request_schema(
+        &self,
+        req: &api::RegisterSchemaRequest,
+    ) -> Result<String, Error> {
+        let add = tags::tags_of(&req.schema_tags_to_add)?;
+        let remove = tags::tags_of(&req.schema_tags_to_remove)?;
+        let (stand_in, previous) = {
+            let state = self.read();
+            let references = resolve_references(&state, &req.subject, &req.references)?;
+            let schema_type = if req.schema_type.is_empty() {
+                SchemaType::Avro.to_string()
+            } else {
+                req.schema_type.clone()
+            };
+            let previous = state
+                .versions(&req.subject)
+                .and_then(|vs| vs.values().rev().find(|e| !e.deleted))
+                .map(|e| e.content.clone());
+            (
+                SchemaContent::new(schema_type, String::new(), references, None, None),
+                previous,
+            )
+        };
+        let mut text = req.schema.clone();
+        if !add.is_empty() || !remove.is_empty() {
+            text = self
+                .retag(&req.subject, &stand_in, &text, &add, &remove)
+                .await?;
+        }
+        if let Some(previous) = previous.filter(|_| req.propagate_schema_tags) {
+            let found = self
+                .find_tags(&req.subject, &previous, &["*".to_owned()])
+                .await;
+            let carried = tags::tags_of(&found)?;
+            if !carried.is_empty() {
+                text = self
+                    .retag(&req.subject, &stand_in, &text, &carried, &Vec::new())
+                    .await?;
+            }
+        }
+        Ok(text)
+    }
+
     pub async fn lookup_schema(
         &self,
         mut req: api::LookupSchemaRequest,
@@ -289,6 +341,7 @@ impl Registry {
         };
         self.apply_format(&space, &content, &req.format, &mut reply)
             .await;
+        reply.schema_tags = self.find_tags(&space, &content, &req.find_tags).await;
         Ok(reply)
     }
 

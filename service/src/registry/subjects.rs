@@ -77,6 +77,7 @@ impl Registry {
         };
         self.apply_format(&req.subject, &content, &req.format, &mut reply)
             .await;
+        reply.schema_tags = self.find_tags(&req.subject, &content, &req.find_tags).await;
         Ok(reply)
     }
 

@@ -262,7 +262,7 @@ fn describe(parses: &[Source], comparisons: &[Comparison]) -> String {
     }
 }
 
-fn texts(dependencies: &[(String, Arc<SchemaContent>)]) -> Vec<Dependency> {
+pub(crate) fn texts(dependencies: &[(String, Arc<SchemaContent>)]) -> Vec<Dependency> {
     dependencies
         .iter()
         .map(|(name, content)| Dependency {
