@@ -604,3 +604,32 @@ def test_associations_travel_between_nodes_and_confluents_records_replay(scute_f
     plain = {x: y for x, y in written[0].items() if x not in ("seq", "node")}
     assert plain in tombstoned, "the key Confluent compacts on"
     assert written[0] in tombstoned, "the stamped key it was written under"
+
+
+def test_contexts_travel_between_nodes_in_confluents_records(scute_factory, broker):
+    """A context Confluent made replays; one Scute makes reaches every node;
+    each node names the broker's cluster in its metadata."""
+    create_topic(broker, "_schemas")
+    schema = '{{"subject":"{0}","version":1,"id":{1},"schemaType":"AVRO","schema":"\\"{2}\\"","deleted":false}}'
+    produce(broker, "_schemas", [
+        ('{"keytype":"CONTEXT","tenant":"default","context":".conf","magic":0}',
+         '{"tenant":"default","context":".conf"}'),
+        ('{"keytype":"SCHEMA","subject":":.conf:c","version":1,"magic":1}', schema.format(":.conf:c", 1, "string")),
+        ('{"keytype":"SCHEMA","subject":"c","version":1,"magic":1}', schema.format("c", 1, "int")),
+    ])
+    a = start_node(scute_factory, broker, node=1, name="a")
+    b = start_node(scute_factory, broker, node=2, name="b")
+    s = requests.Session()
+    assert s.get(f"{a.url}/contexts", timeout=30).json() == [".", ".conf"]
+    assert s.get(f"{a.url}/schemas/ids/1?subject=:.conf:c", timeout=30).json()["schema"] == '"string"'
+    assert s.get(f"{a.url}/schemas/ids/1", timeout=30).json()["schema"] == '"int"'
+    r = s.post(f"{a.url}/contexts/.ours/subjects/x/versions", json={"schema": '"long"'}, timeout=30)
+    assert (r.status_code, r.json()["id"]) == (200, 1), r.text
+    on_b = eventually(lambda: s.get(f"{b.url}/contexts", timeout=30).json(), lambda x: ".ours" in x)
+    assert on_b == [".", ".conf", ".ours"]
+    records = read_topic(broker, "_schemas")
+    ours = [k for _, k, v in records if k["keytype"] == "CONTEXT" and k.get("context") == ".ours" and v]
+    assert ours and list(ours[0])[:4] == ["keytype", "tenant", "context", "magic"]
+    ident = s.get(f"{b.url}/v1/metadata/id", timeout=30).json()
+    assert ident["scope"]["clusters"]["schema-registry-cluster"] == "schema-registry"
+    assert ident["scope"]["clusters"].get("kafka-cluster"), ident

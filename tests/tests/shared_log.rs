@@ -268,3 +268,46 @@ async fn a_deleted_config_or_mode_tombstones_every_key_it_was_written_under() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_deleted_context_tombstones_every_key_it_was_written_under() {
+    let (registry, log) = unraced_node();
+    registry
+        .register_schema(api::RegisterSchemaRequest {
+            subject: ":.ctx:orders-value".into(),
+            schema: "\"string\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for permanent in [false, true] {
+        registry
+            .delete_subject(api::DeleteSubjectRequest {
+                subject: ":.ctx:orders-value".into(),
+                permanent,
+            })
+            .await
+            .unwrap();
+    }
+    registry
+        .delete_context(api::DeleteContextRequest {
+            context: ".ctx".into(),
+        })
+        .await
+        .unwrap();
+    let keyed = keys_of(&log, "CONTEXT");
+    let written: Vec<&String> = keyed.iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
+    assert!(!written.is_empty(), "{keyed:?}");
+    for key in written {
+        let last = keyed.iter().rev().find(|(k, _)| k == key).unwrap();
+        assert!(!last.1, "no tombstone after the last record under {key}");
+    }
+    assert_eq!(
+        registry
+            .list_contexts(api::ListContextsRequest::default())
+            .await
+            .unwrap()
+            .contexts,
+        ["."]
+    );
+}

@@ -171,6 +171,17 @@ impl Registry {
                                 .map(|stamp| r.encode_stamped(*stamp))
                                 .collect(),
                         ),
+                        Record::Context {
+                            context,
+                            live: false,
+                            ..
+                        } => Some(
+                            state
+                                .context_stamps(context)
+                                .iter()
+                                .map(|stamp| r.encode_stamped(*stamp))
+                                .collect(),
+                        ),
                         Record::Mode {
                             subject,
                             value: None,
