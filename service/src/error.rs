@@ -52,6 +52,8 @@ pub enum Error {
     InvalidMode,
     #[error("{0}")]
     OperationNotPermitted(String),
+    #[error("Forward mode only supported on global level")]
+    ForwardModeNotGlobal,
     #[error("Subject {0} in context {ctx} is in read-only mode", ctx = qualified_context(.0))]
     ReadOnlyMode(String),
     #[error("Subject {0} in context {ctx} is not in import mode", ctx = qualified_context(.0))]
@@ -193,7 +195,7 @@ impl Error {
             | Self::DescriptorSetNotProtobuf(_) => 42201,
             Self::InvalidVersion(_) => 42202,
             Self::InvalidCompatibilityLevel => 42203,
-            Self::InvalidMode => 42204,
+            Self::InvalidMode | Self::ForwardModeNotGlobal => 42204,
             Self::OperationNotPermitted(_)
             | Self::ReadOnlyMode(_)
             | Self::NotImportMode(_)

@@ -95,6 +95,9 @@ pub enum Mode {
     ReadOnly,
     ReadOnlyOverride,
     Import,
+    /// Confluent 8's mode for a registry that others' schemas are forwarded
+    /// to: registrations carry their ids, as in IMPORT; global only.
+    Forward,
 }
 
 impl Mode {
@@ -104,7 +107,14 @@ impl Mode {
             Self::ReadOnly => "READONLY",
             Self::ReadOnlyOverride => "READONLY_OVERRIDE",
             Self::Import => "IMPORT",
+            Self::Forward => "FORWARD",
         }
+    }
+
+    /// Registrations carry their own ids and versions and skip the
+    /// compatibility check.
+    pub fn takes_ids(self) -> bool {
+        matches!(self, Self::Import | Self::Forward)
     }
 
     pub fn read_only(self) -> bool {
@@ -121,6 +131,7 @@ impl FromStr for Mode {
             "READONLY" => Self::ReadOnly,
             "READONLY_OVERRIDE" => Self::ReadOnlyOverride,
             "IMPORT" => Self::Import,
+            "FORWARD" => Self::Forward,
             _ => return Err(Error::InvalidMode),
         })
     }

@@ -1484,3 +1484,58 @@ async fn modes_and_latest_as_confluent_resolves_them() {
         40403,
     );
 }
+
+/// Switching to IMPORT clears what is only soft-deleted, as Confluent does.
+#[tokio::test]
+async fn import_mode_starts_on_a_clean_slate() {
+    let r = TestRegistry::start().await.unwrap();
+    register(&r, "gone", &user_v1()).await;
+    r.call(DELETE, "/subjects/gone", None).await;
+    assert_eq!(
+        r.call(PUT, "/mode", Some(json!({"mode": "IMPORT"}))).await,
+        (StatusCode::OK, json!({"mode": "IMPORT"}))
+    );
+    assert_eq!(
+        r.call(GET, "/subjects?deleted=true", None).await.1,
+        json!([])
+    );
+    let (status, imported) = r
+        .call(
+            POST,
+            "/subjects/gone/versions",
+            Some(json!({"schema": user_v2(), "id": 1, "version": 1})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+}
+
+/// FORWARD: Confluent 8's global mode where registrations carry their ids.
+#[tokio::test]
+async fn forward_mode_takes_ids_and_is_global_only() {
+    let r = TestRegistry::start().await.unwrap();
+    assert_eq!(
+        r.call(PUT, "/mode/s", Some(json!({"mode": "FORWARD"})))
+            .await,
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"error_code": 42204, "message": "Forward mode only supported on global level"})
+        )
+    );
+    assert_eq!(
+        r.call(PUT, "/mode", Some(json!({"mode": "FORWARD"}))).await,
+        (StatusCode::OK, json!({"mode": "FORWARD"}))
+    );
+    let (status, forwarded) = r
+        .call(
+            POST,
+            "/subjects/s/versions",
+            Some(json!({"schema": user_v1(), "id": 77, "version": 3})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{forwarded}");
+    assert_eq!(
+        (&forwarded["id"], &forwarded["version"]),
+        (&json!(77), &json!(3))
+    );
+    assert_error(register(&r, "s", &user_v2()).await, 422, 42205);
+}

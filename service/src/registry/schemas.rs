@@ -99,9 +99,10 @@ impl Registry {
                 return Err(Error::StrongAssociationReferenced(r.subject.clone()));
             }
             let mode = effective_mode(state, &subject);
-            let import = mode == Mode::Import;
+            let import = mode.takes_ids();
             match (req.id, mode) {
-                (Some(_), Mode::Import) | (None, Mode::ReadWrite) => {}
+                (Some(_), m) if m.takes_ids() => {}
+                (None, Mode::ReadWrite) => {}
                 (_, m) if m.read_only() => {
                     return Err(Error::ReadOnlyMode(subject.clone()));
                 }

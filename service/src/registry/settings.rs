@@ -132,24 +132,44 @@ impl Registry {
             validate_subject(s)?;
         }
         let mode: Mode = req.mode.parse()?;
+        if mode == Mode::Forward && req.subject.is_some() {
+            return Err(Error::ForwardModeNotGlobal);
+        }
         let subject = req.subject;
         self.write("Update mode", |state| {
             let in_force = match &subject {
                 Some(s) => effective_mode(state, s),
                 None => global_mode(state),
             };
+            let mut records = Vec::new();
             // Already importing: nothing to check.
             if mode == Mode::Import && in_force != Mode::Import && !req.force {
                 // A context's level covers every subject in it.
-                let occupied = match subject.as_deref().map(context::parse) {
-                    Some(q) if q.name.is_empty() => state
-                        .subjects()
-                        .any(|(s, _)| context::of(s) == q.context && state.is_live(s)),
-                    Some(_) => subject.as_deref().is_some_and(|s| state.is_live(s)),
-                    None => state.subjects().any(|(s, _)| state.is_live(s)),
+                let scope = subject.as_deref().map(context::parse);
+                let covered = |s: &str| match scope {
+                    Some(q) if q.name.is_empty() => context::of(s) == q.context,
+                    Some(_) => Some(s) == subject.as_deref(),
+                    None => true,
                 };
-                if occupied {
+                if state
+                    .subjects()
+                    .any(|(s, _)| covered(s) && state.is_live(s))
+                {
                     return Err(Error::ImportOverExistingSubjects);
+                }
+                // What is left is soft-deleted: it goes for good, so that
+                // imported versions and ids land on a clean slate.
+                for (s, versions) in state.subjects().filter(|(s, _)| covered(s)) {
+                    for (version, _) in versions.iter() {
+                        if state.referrers(s, *version).next().is_some() {
+                            return Err(Error::ReferenceExists(s.to_string(), *version));
+                        }
+                        records.push(Record::Schema {
+                            subject: s.to_string(),
+                            version: *version,
+                            value: None,
+                        });
+                    }
                 }
             }
             let value = ModeValue {
@@ -157,11 +177,12 @@ impl Registry {
                 mode: mode.to_string(),
                 extra: Default::default(),
             };
+            records.push(Record::Mode {
+                subject: subject.clone(),
+                value: Some(value),
+            });
             Ok((
-                vec![Record::Mode {
-                    subject: subject.clone(),
-                    value: Some(value),
-                }],
+                records,
                 api::Mode {
                     mode: mode.to_string(),
                 },
