@@ -8,6 +8,7 @@ mod normalize;
 mod parse;
 mod precheck;
 mod print;
+mod tags;
 mod wellknown;
 
 #[cfg(test)]
@@ -70,31 +71,23 @@ impl ProtobufSchema {
         &self.canonical
     }
 
-    /// Confluent's `copy(tagsToAdd, tagsToRemove)`: not available for
-    /// PROTOBUF yet. Confluent rewrites the options of wire's `ProtoFileElement`
-    /// through a JSON round trip and prints the result with wire's printer;
-    /// that printing is not reproduced here, so a change is refused rather
-    /// than stored in a form Confluent would not store.
+    /// Confluent's `copy(tagsToAdd, tagsToRemove)`, then its canonical
+    /// text: the tags are written into `(confluent.message_meta)` and
+    /// `(confluent.field_meta)` options (see [`tags`]).
     pub fn with_tags(
         &self,
         add: &crate::SchemaTags,
         remove: &crate::SchemaTags,
-        _dependencies: &[Dependency],
-        _limits: &Limits,
+        dependencies: &[Dependency],
+        limits: &Limits,
     ) -> Result<String, FormatError> {
-        if add.is_empty() && remove.is_empty() {
-            return Ok(self.canonical.clone());
-        }
-        Err(FormatError::Tags(
-            "Schema tags are not supported for PROTOBUF schemas".to_owned(),
-        ))
+        tags::with_tags(self, add, remove, dependencies, limits)
     }
 
-    /// Confluent's `inlineTaggedEntities()`: the `ProtobufSchema` read has
-    /// no override of it; what the interface's default answers was not
-    /// established, so nothing is listed.
+    /// Confluent's `inlineTaggedEntities()`: each tagged message and field
+    /// with its tags (what `findTags` answers from).
     pub fn tagged_entities(&self) -> crate::SchemaTags {
-        Vec::new()
+        tags::tagged_entities(self)
     }
 
     /// Confluent's normalized text.

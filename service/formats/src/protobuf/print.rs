@@ -44,7 +44,9 @@ enum OptValue {
     Map(Vec<(String, MapValue)>),
 }
 
-enum MapValue {
+/// A value inside an aggregate option (also what schema tags rewrite).
+#[derive(Debug, Clone)]
+pub(crate) enum MapValue {
     Str(String),
     Raw(String),
     Map(Vec<(String, MapValue)>),
@@ -359,7 +361,7 @@ fn enum_options(e: &EnumDescriptorProto, from_text: bool) -> Vec<Opt> {
 /// A text-format message value, as protox-parse hands it over (tokens
 /// separated by spaces): `key : value` pairs, nested `{}`, lists `[]`.
 /// Repeated keys become a list, as Confluent's parser makes them.
-fn parse_aggregate(text: &str) -> Option<Vec<(String, MapValue)>> {
+pub(crate) fn parse_aggregate(text: &str) -> Option<Vec<(String, MapValue)>> {
     let tokens = tokenize(text)?;
     let mut pos = 0;
     let entries = parse_entries(&tokens, &mut pos)?;
@@ -404,24 +406,63 @@ fn tokenize(text: &str) -> Option<Vec<String>> {
     Some(tokens)
 }
 
+/// A quoted token's text: protobuf's escapes (protox-parse writes bytes
+/// outside printable ASCII as `\xHH`), read as UTF-8.
 fn unquote(token: &str) -> String {
     let inner = &token[1..token.len().saturating_sub(1).max(1)];
-    let mut out = String::new();
-    let mut chars = inner.chars();
+    let mut out: Vec<u8> = Vec::with_capacity(inner.len());
+    let mut chars = inner.chars().peekable();
+    let mut utf8 = [0u8; 4];
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some(o) => out.push(o),
-                None => {}
-            }
-        } else {
-            out.push(c);
+        if c != '\\' {
+            out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            continue;
         }
+        let Some(e) = chars.next() else { break };
+        let byte = match e {
+            'n' => b'\n',
+            't' => b'\t',
+            'r' => b'\r',
+            'a' => 0x07,
+            'b' => 0x08,
+            'f' => 0x0c,
+            'v' => 0x0b,
+            'x' | 'X' => {
+                let mut value = 0u32;
+                let mut digits = 0;
+                while digits < 2
+                    && let Some(d) = chars.peek().and_then(|d| d.to_digit(16))
+                {
+                    value = value * 16 + d;
+                    digits += 1;
+                    chars.next();
+                }
+                if digits == 0 {
+                    out.push(b'x');
+                    continue;
+                }
+                value as u8
+            }
+            '0'..='7' => {
+                let mut value = e.to_digit(8).unwrap_or(0);
+                let mut digits = 1;
+                while digits < 3
+                    && let Some(d) = chars.peek().and_then(|d| d.to_digit(8))
+                {
+                    value = value * 8 + d;
+                    digits += 1;
+                    chars.next();
+                }
+                (value & 0xff) as u8
+            }
+            other => {
+                out.extend_from_slice(other.encode_utf8(&mut utf8).as_bytes());
+                continue;
+            }
+        };
+        out.push(byte);
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn parse_entries(tokens: &[String], pos: &mut usize) -> Option<Vec<(String, MapValue)>> {
