@@ -152,3 +152,41 @@ async fn registrations_carry_tags() {
         "{second}"
     );
 }
+
+#[tokio::test]
+async fn protobuf_fields_take_confluents_field_meta() {
+    let r = TestRegistry::start().await.unwrap();
+    let proto = "syntax = \"proto3\";\npackage com.example;\n\nmessage Message1 {\n  string f1 = 1;\n  string f2 = 2;\n}\n";
+    let (status, _) = r
+        .call(
+            Method::POST,
+            "/subjects/p/versions",
+            Some(json!({"schemaType": "PROTOBUF", "schema": proto})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, tagged) = r
+        .call(
+            Method::POST,
+            "/subjects/p/versions/1/tags",
+            Some(json!({"tagsToAdd": [
+                entity("Message1.f1", "sr_field", &["TAG1"]),
+                entity(".Message1.f1", "sr_field", &["TAG2"])
+            ]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tagged}");
+    assert_eq!(
+        tagged["schema"],
+        json!(
+            "syntax = \"proto3\";\npackage com.example;\n\nmessage Message1 {\n  string f1 = 1 [(confluent.field_meta) = {\n    tags: [\n      \"TAG1\",\n      \"TAG2\"\n    ]\n  }];\n  string f2 = 2;\n}\n"
+        )
+    );
+    let (_, found) = r
+        .call(Method::GET, "/subjects/p/versions/2?findTags=TAG1", None)
+        .await;
+    assert_eq!(
+        found["schemaTags"],
+        json!([entity("Message1.f1", "sr_field", &["TAG1", "TAG2"])])
+    );
+}
