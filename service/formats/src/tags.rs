@@ -6,12 +6,13 @@
 //! the tagged entities) lives in each format's `tags` module; this module
 //! holds what they share, so all formats read requests the same way.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
 use serde_json::Value;
 
-use crate::FormatError;
+use crate::{FormatError, SchemaType};
 
 /// What a tag is attached to: Confluent's `SchemaEntity.EntityType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +89,13 @@ impl PartialEq for SchemaEntity {
 
 impl Eq for SchemaEntity {}
 
+impl std::hash::Hash for SchemaEntity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+        self.normalized_path().hash(state);
+    }
+}
+
 /// Tags by entity, in insertion order: Confluent's
 /// `LinkedHashMap<SchemaEntity, LinkedHashSet<String>>`.
 pub type SchemaTags = Vec<(SchemaEntity, Vec<String>)>;
@@ -100,22 +108,54 @@ where
     I: IntoIterator<Item = &'a (SchemaEntity, Vec<String>)>,
 {
     let mut out: SchemaTags = Vec::new();
+    let mut at: HashMap<SchemaEntity, usize> = HashMap::new();
     for (entity, tags) in entries {
-        let at = match out.iter().position(|(e, _)| e.same(entity)) {
-            Some(at) => at,
+        let slot = *at.entry(entity.clone()).or_insert_with(|| {
+            out.push((entity.clone(), Vec::new()));
+            out.len() - 1
+        });
+        out[slot].1.extend(tags.iter().cloned());
+    }
+    for (_, tags) in &mut out {
+        *tags = unique(std::mem::take(tags));
+    }
+    out
+}
+
+/// The strings in first-seen order, each once. A set beside the list keeps
+/// this linear: a request or a stored schema may carry a great many tags.
+pub(crate) fn unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
+}
+
+/// Tagged entities as a listing collects them: Java's `map.put`, where a
+/// later entry for an entity replaces the earlier one's tags at its place.
+#[derive(Default)]
+pub(crate) struct Tagged {
+    list: SchemaTags,
+    /// Where each entity (by exact path and kind) sits in `list`.
+    at: HashMap<(String, EntityKind), usize>,
+}
+
+impl Tagged {
+    pub(crate) fn put(&mut self, entity: SchemaEntity, tags: Vec<String>) {
+        let key = (entity.path.clone(), entity.kind);
+        match self.at.get(&key) {
+            Some(&slot) => self.list[slot].1 = tags,
             None => {
-                out.push((entity.clone(), Vec::new()));
-                out.len() - 1
-            }
-        };
-        let set = &mut out[at].1;
-        for tag in tags {
-            if !set.contains(tag) {
-                set.push(tag.clone());
+                self.at.insert(key, self.list.len());
+                self.list.push((entity, tags));
             }
         }
     }
-    out
+
+    pub(crate) fn into_list(self) -> SchemaTags {
+        self.list
+    }
 }
 
 /// The entities a tag change touches, in Confluent's order: those with
@@ -128,34 +168,36 @@ pub(crate) struct Change<'a> {
 }
 
 pub(crate) fn changes<'a>(add: &'a SchemaTags, remove: &'a SchemaTags) -> Vec<Change<'a>> {
-    let find = |map: &'a SchemaTags, e: &SchemaEntity| -> &'a [String] {
-        map.iter()
-            .find(|(k, _)| k.same(e))
-            .map_or(&[][..], |(_, v)| v.as_slice())
-    };
-    let mut out: Vec<Change<'a>> = Vec::new();
-    for (entity, _) in add.iter().chain(remove.iter()) {
-        if out.iter().any(|c| c.entity.same(entity)) {
-            continue;
+    // The first entry of each entity, as Confluent's maps keep one.
+    let index = |map: &'a SchemaTags| {
+        let mut by: HashMap<&'a SchemaEntity, &'a [String]> = HashMap::new();
+        for (entity, tags) in map {
+            by.entry(entity).or_insert(tags.as_slice());
         }
-        out.push(Change {
+        by
+    };
+    let (to_add, to_remove) = (index(add), index(remove));
+    let mut seen = HashSet::new();
+    add.iter()
+        .chain(remove.iter())
+        .filter(|(entity, _)| seen.insert(entity))
+        .map(|(entity, _)| Change {
             entity,
-            add: find(add, entity),
-            remove: find(remove, entity),
-        });
-    }
-    out
+            add: to_add.get(entity).copied().unwrap_or_default(),
+            remove: to_remove.get(entity).copied().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Applies one change to an entity's current tags: Confluent adds to the
 /// ordered set, then removes; existing tags keep their places.
 pub(crate) fn apply(current: &mut Vec<String>, change: &Change<'_>) {
-    for tag in change.add {
-        if !current.contains(tag) {
-            current.push(tag.clone());
-        }
-    }
-    current.retain(|t| !change.remove.contains(t));
+    let all = std::mem::take(current)
+        .into_iter()
+        .chain(change.add.iter().cloned());
+    let remove: HashSet<&String> = change.remove.iter().collect();
+    *current = unique(all);
+    current.retain(|t| !remove.contains(t));
 }
 
 /// Confluent's answer for a path that names nothing in the schema (Java's
@@ -210,20 +252,11 @@ pub(crate) fn tags_of(
     object: &serde_json::Map<String, Value>,
     key: &str,
 ) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
     match object.get(key) {
-        None => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                let text = tag_text(item);
-                if !out.contains(&text) {
-                    out.push(text);
-                }
-            }
-        }
-        Some(_) => return Err(format!("'{key}' is not an array")),
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(unique(items.iter().map(tag_text))),
+        Some(_) => Err(format!("'{key}' is not an array")),
     }
-    Ok(out)
 }
 
 /// Writes `tags` under `key` (replacing in place, or appending), or removes
@@ -243,16 +276,56 @@ pub(crate) fn store_tags(
     }
 }
 
-/// Adds `tags` to `out` under `entity` as Java's `map.put` does: a later
-/// entry for an entity replaces the earlier one's tags, at its place.
-pub(crate) fn put(out: &mut SchemaTags, entity: SchemaEntity, tags: Vec<String>) {
-    match out
-        .iter_mut()
-        .find(|(e, _)| e.path == entity.path && e.kind == entity.kind)
-    {
-        Some(slot) => slot.1 = tags,
-        None => out.push((entity, tags)),
+/// Where AVRO and JSON Schema keep tags: a property of the object.
+pub(crate) const TAGS_PROPERTY: &str = "confluent:tags";
+
+/// A step into a JSON value, owned so that the value can be changed after
+/// the search that found it.
+#[derive(Debug, Clone)]
+pub(crate) enum JsonStep {
+    Key(String),
+    Index(usize),
+}
+
+fn navigate<'v>(mut value: &'v mut Value, path: &[JsonStep]) -> Option<&'v mut Value> {
+    for step in path {
+        value = match (step, value) {
+            (JsonStep::Key(k), Value::Object(map)) => map.get_mut(k)?,
+            (JsonStep::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
     }
+    Some(value)
+}
+
+/// Confluent's `copy(add, remove)` on a schema's JSON (AVRO, JSON
+/// Schema): each entity `find` locates gets its `confluent:tags`
+/// rewritten, in Confluent's order of changes.
+pub(crate) fn retag_json(
+    json: &mut Value,
+    add: &SchemaTags,
+    remove: &SchemaTags,
+    schema_type: SchemaType,
+    mut find: impl FnMut(&Value, &SchemaEntity) -> Result<Vec<JsonStep>, FormatError>,
+) -> Result<(), FormatError> {
+    let add = merge_tags(add);
+    let remove = merge_tags(remove);
+    for change in changes(&add, &remove) {
+        let path = find(json, change.entity)?;
+        let Some(Value::Object(object)) = navigate(json, &path) else {
+            // A record or a field is always an object; Java would fail on
+            // the cast.
+            return Err(no_match(&change.entity.path));
+        };
+        let mut current =
+            tags_of(object, TAGS_PROPERTY).map_err(|reason| FormatError::Invalid {
+                schema_type,
+                reason,
+            })?;
+        apply(&mut current, &change);
+        store_tags(object, TAGS_PROPERTY, current);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

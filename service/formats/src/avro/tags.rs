@@ -14,11 +14,8 @@ use serde_json::Value;
 use super::model::{Graph, Node, NodeId, Props};
 use super::{AvroSchema, invalid};
 use crate::limits::{self, Limits};
-use crate::tags::{self, EntityKind, SchemaEntity, SchemaTags};
-use crate::{Dependency, FormatError};
-
-/// The property Confluent keeps tags in.
-const TAGS: &str = "confluent:tags";
+use crate::tags::{self, EntityKind, JsonStep, SchemaEntity, SchemaTags, TAGS_PROPERTY as TAGS};
+use crate::{Dependency, FormatError, SchemaType};
 
 /// One step from a JSON value to a child of it.
 #[derive(Debug, Clone, Copy)]
@@ -35,42 +32,12 @@ pub(crate) fn with_tags(
     dependencies: &[Dependency],
     limits: &Limits,
 ) -> Result<String, FormatError> {
-    let add = tags::merge_tags(add);
-    let remove = tags::merge_tags(remove);
     let mut json = limits::read_json(schema.canonical(), limits).map_err(invalid)?;
     let mut visits = 0usize;
-    for change in tags::changes(&add, &remove) {
-        let path = find_entity(&json, change.entity, &mut visits)?;
-        let Some(Value::Object(object)) = navigate(&mut json, &path) else {
-            // A record or a field is always an object; Java would fail on
-            // the cast.
-            return Err(tags::no_match(&change.entity.path));
-        };
-        let mut current = tags::tags_of(object, TAGS).map_err(invalid)?;
-        tags::apply(&mut current, &change);
-        tags::store_tags(object, TAGS, current);
-    }
-    let text = json.to_string();
-    AvroSchema::parse_with(&text, dependencies, limits).map(|s| s.canonical)
-}
-
-/// An owned path to a node, so the JSON can be borrowed mutably after the
-/// search.
-#[derive(Debug, Clone)]
-enum OwnedStep {
-    Key(String),
-    Index(usize),
-}
-
-fn navigate<'v>(mut value: &'v mut Value, path: &[OwnedStep]) -> Option<&'v mut Value> {
-    for step in path {
-        value = match (step, value) {
-            (OwnedStep::Key(k), Value::Object(map)) => map.get_mut(k)?,
-            (OwnedStep::Index(i), Value::Array(items)) => items.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(value)
+    tags::retag_json(&mut json, add, remove, SchemaType::Avro, |json, entity| {
+        find_entity(json, entity, &mut visits)
+    })?;
+    AvroSchema::parse_with(&json.to_string(), dependencies, limits).map(|s| s.canonical)
 }
 
 /// Java's `Arrays.copyOfRange(ids, 0, to)` refusal for paths too short to
@@ -85,7 +52,7 @@ fn find_entity(
     root: &Value,
     entity: &SchemaEntity,
     visits: &mut usize,
-) -> Result<Vec<OwnedStep>, FormatError> {
+) -> Result<Vec<JsonStep>, FormatError> {
     let ids = tags::java_split_dots(&entity.path);
     let n = ids.len();
     let (namespace, record, field) = match entity.kind {
@@ -175,8 +142,8 @@ fn find_entity(
     let mut path = Vec::new();
     while let Some((parent, Some(step))) = arena.get(at).copied() {
         path.push(match step {
-            Step::Key(k) => OwnedStep::Key(k.to_owned()),
-            Step::Index(i) => OwnedStep::Index(i),
+            Step::Key(k) => JsonStep::Key(k.to_owned()),
+            Step::Index(i) => JsonStep::Index(i),
         });
         at = parent;
     }
@@ -218,7 +185,7 @@ pub(crate) fn tagged_entities(graph: &Graph, root: NodeId) -> SchemaTags {
         Visit(NodeId),
         Field(NodeId, usize),
     }
-    let mut out: SchemaTags = Vec::new();
+    let mut out = tags::Tagged::default();
     let mut visited: HashSet<&str> = HashSet::new();
     let mut stack = vec![Work::Visit(root)];
     while let Some(work) = stack.pop() {
@@ -230,7 +197,7 @@ pub(crate) fn tagged_entities(graph: &Graph, root: NodeId) -> SchemaTags {
                     let found = inline_tags(&f.props);
                     if !found.is_empty() {
                         let path = format!("{}.{}", info.name.full, f.name);
-                        tags::put(&mut out, SchemaEntity::new(path, EntityKind::Field), found);
+                        out.put(SchemaEntity::new(path, EntityKind::Field), found);
                     }
                 }
             }
@@ -247,7 +214,7 @@ pub(crate) fn tagged_entities(graph: &Graph, root: NodeId) -> SchemaTags {
                     let found = inline_tags(&info.props);
                     if !found.is_empty() {
                         let entity = SchemaEntity::new(info.name.full.clone(), EntityKind::Record);
-                        tags::put(&mut out, entity, found);
+                        out.put(entity, found);
                     }
                     for (i, f) in fields.iter().enumerate().rev() {
                         stack.push(Work::Visit(f.ty));
@@ -258,23 +225,17 @@ pub(crate) fn tagged_entities(graph: &Graph, root: NodeId) -> SchemaTags {
             },
         }
     }
-    out
+    out.into_list()
 }
 
 /// The tags of a schema or field as Avro Java's `getObjectProp` gives them:
 /// only an array counts; each element once, in order.
 fn inline_tags(props: &Props) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some((_, Value::Array(items))) = props.iter().find(|(k, _)| k == TAGS) {
-        for item in items {
-            let text = match item {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            if !out.contains(&text) {
-                out.push(text);
-            }
-        }
+    match props.iter().find(|(k, _)| k == TAGS) {
+        Some((_, Value::Array(items))) => tags::unique(items.iter().map(|item| match item {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })),
+        _ => Vec::new(),
     }
-    out
 }

@@ -545,6 +545,31 @@ mod tags {
     const PLAIN: &str =
         r#"{"type":"record","name":"myrecord","fields":[{"name":"f1","type":"string"}]}"#;
 
+    /// A request may carry a great many tags, and a stored schema too:
+    /// merging, adding and reading them back stays linear.
+    #[test]
+    fn a_hundred_thousand_tags_on_one_record() {
+        let many: Vec<String> = (0..100_000).map(|i| format!("T{i}")).collect();
+        let add = vec![
+            (
+                SchemaEntity::new("myrecord", EntityKind::Record),
+                many.clone(),
+            ),
+            (
+                SchemaEntity::new(".myrecord", EntityKind::Record),
+                many.clone(),
+            ),
+        ];
+        let text = tag(PLAIN, &add, &Vec::new()).unwrap();
+        let listed = parse(SchemaType::Avro, &text, &[])
+            .unwrap()
+            .tagged_entities();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].1, many);
+        let remove = vec![(SchemaEntity::new("myrecord", EntityKind::Record), many)];
+        assert_eq!(tag(&text, &Vec::new(), &remove).unwrap(), PLAIN);
+    }
+
     #[test]
     fn record_and_field_tags_go_after_the_standard_attributes() {
         let add = tags(&[("myrecord", EntityKind::Record, &["TAG1"])]);

@@ -239,7 +239,7 @@ struct Builder<'d, 'a> {
 /// Keywords that make an untyped schema an object schema, per loader:
 /// everit for drafts 4 to 7, json-sKema (translated to everit's model) for
 /// 2019-09 and 2020-12. Keywords a loader does not know imply nothing.
-pub(crate) const OBJECT_KEYWORDS: &[&str] = &[
+const OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
     "additionalProperties",
@@ -249,7 +249,7 @@ pub(crate) const OBJECT_KEYWORDS: &[&str] = &[
     "dependencies",
     "propertyNames",
 ];
-pub(crate) const MODERN_OBJECT_KEYWORDS: &[&str] = &[
+const MODERN_OBJECT_KEYWORDS: &[&str] = &[
     "properties",
     "required",
     "additionalProperties",
@@ -261,7 +261,7 @@ pub(crate) const MODERN_OBJECT_KEYWORDS: &[&str] = &[
     "propertyNames",
     "unevaluatedProperties",
 ];
-pub(crate) const ARRAY_KEYWORDS: &[&str] = &[
+const ARRAY_KEYWORDS: &[&str] = &[
     "items",
     "additionalItems",
     "minItems",
@@ -271,7 +271,7 @@ pub(crate) const ARRAY_KEYWORDS: &[&str] = &[
 ];
 /// `minContains` and `maxContains` alone build nothing in json-sKema: they
 /// only qualify `contains`.
-pub(crate) const MODERN_ARRAY_KEYWORDS: &[&str] = &[
+const MODERN_ARRAY_KEYWORDS: &[&str] = &[
     "items",
     "prefixItems",
     "minItems",
@@ -280,8 +280,8 @@ pub(crate) const MODERN_ARRAY_KEYWORDS: &[&str] = &[
     "contains",
     "unevaluatedItems",
 ];
-pub(crate) const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
-pub(crate) const NUMBER_KEYWORDS: &[&str] = &[
+const STRING_KEYWORDS: &[&str] = &["minLength", "maxLength", "pattern", "format"];
+const NUMBER_KEYWORDS: &[&str] = &[
     "minimum",
     "maximum",
     "exclusiveMinimum",
@@ -401,33 +401,9 @@ impl<'a> Builder<'_, 'a> {
                 }));
             }
             _ => {
-                let modern = draft.is_modern();
-                let (array, object) = if modern {
-                    (MODERN_ARRAY_KEYWORDS, MODERN_OBJECT_KEYWORDS)
-                } else {
-                    (ARRAY_KEYWORDS, OBJECT_KEYWORDS)
-                };
-                // json-sKema builds nothing for an empty `properties` or
-                // `patternProperties`, so they imply no object.
-                let implies = |k: &str| match obj.get(k) {
-                    None => false,
-                    Some(Value::Object(m))
-                        if modern && (k == "properties" || k == "patternProperties") =>
-                    {
-                        !m.is_empty()
-                    }
-                    Some(_) => true,
-                };
-                for (keywords, t) in [
-                    (NUMBER_KEYWORDS, "number"),
-                    (STRING_KEYWORDS, "string"),
-                    (array, "array"),
-                    (object, "object"),
-                ] {
-                    if keywords.iter().any(|k| implies(k)) {
-                        let kind = self.typed(doc, pointer, obj, t)?;
-                        parts.push(self.push(kind));
-                    }
+                for t in implied_types(obj, draft.is_modern()) {
+                    let kind = self.typed(doc, pointer, obj, t)?;
+                    parts.push(self.push(kind));
                 }
             }
         }
@@ -673,4 +649,33 @@ fn plain(kind: Kind) -> Node {
         meta: Meta::default(),
         kind,
     }
+}
+
+/// The types an untyped schema's keywords make it, in everit's order
+/// (number, string, array, object): one per kind of keyword present. In
+/// 2019-09 and later, json-sKema builds nothing for an empty `properties`
+/// or `patternProperties`, so they imply no object.
+pub(crate) fn implied_types(obj: &Map<String, Value>, modern: bool) -> Vec<&'static str> {
+    let (array, object) = if modern {
+        (MODERN_ARRAY_KEYWORDS, MODERN_OBJECT_KEYWORDS)
+    } else {
+        (ARRAY_KEYWORDS, OBJECT_KEYWORDS)
+    };
+    let implies = |k: &str| match obj.get(k) {
+        None => false,
+        Some(Value::Object(m)) if modern && (k == "properties" || k == "patternProperties") => {
+            !m.is_empty()
+        }
+        Some(_) => true,
+    };
+    [
+        (NUMBER_KEYWORDS, "number"),
+        (STRING_KEYWORDS, "string"),
+        (array, "array"),
+        (object, "object"),
+    ]
+    .into_iter()
+    .filter(|(keywords, _)| keywords.iter().any(|k| implies(k)))
+    .map(|(_, t)| t)
+    .collect()
 }

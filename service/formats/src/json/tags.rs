@@ -16,16 +16,11 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::model::{
-    ARRAY_KEYWORDS, MODERN_ARRAY_KEYWORDS, MODERN_OBJECT_KEYWORDS, NUMBER_KEYWORDS,
-    OBJECT_KEYWORDS, STRING_KEYWORDS,
-};
+use super::model::implied_types;
 use super::{JsonSchema, invalid};
 use crate::limits::{self, Limits};
-use crate::tags::{self, EntityKind, SchemaEntity, SchemaTags};
-use crate::{Dependency, FormatError};
-
-const TAGS: &str = "confluent:tags";
+use crate::tags::{self, EntityKind, JsonStep, SchemaEntity, SchemaTags, TAGS_PROPERTY as TAGS};
+use crate::{Dependency, FormatError, SchemaType};
 
 /// Reference hops one comparison follows: Confluent would follow a cycle
 /// until its stack overflows; this stops early instead.
@@ -39,39 +34,12 @@ pub(crate) fn with_tags(
     dependencies: &[Dependency],
     limits: &Limits,
 ) -> Result<String, FormatError> {
-    let add = tags::merge_tags(add);
-    let remove = tags::merge_tags(remove);
     let mut json = limits::read_json(schema.canonical(), limits).map_err(invalid)?;
     let work = Work::default();
-    for change in tags::changes(&add, &remove) {
-        let path = find_entity(&json, change.entity, &work)?;
-        let Some(Value::Object(object)) = navigate(&mut json, &path) else {
-            return Err(tags::no_match(&change.entity.path));
-        };
-        let mut current = tags::tags_of(object, TAGS).map_err(invalid)?;
-        tags::apply(&mut current, &change);
-        tags::store_tags(object, TAGS, current);
-    }
-    let text = json.to_string();
-    JsonSchema::parse_with(&text, dependencies, limits).map(|s| s.canonical)
-}
-
-/// A step into a JSON value, owned so the value can be changed after.
-#[derive(Debug, Clone)]
-enum Step {
-    Key(String),
-    Index(usize),
-}
-
-fn navigate<'v>(mut value: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
-    for step in path {
-        value = match (step, value) {
-            (Step::Key(k), Value::Object(map)) => map.get_mut(k)?,
-            (Step::Index(i), Value::Array(items)) => items.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(value)
+    tags::retag_json(&mut json, add, remove, SchemaType::Json, |json, entity| {
+        find_entity(json, entity, &work)
+    })?;
+    JsonSchema::parse_with(&json.to_string(), dependencies, limits).map(|s| s.canonical)
 }
 
 /// The work budget of one tag change (comparisons and nodes visited).
@@ -99,13 +67,17 @@ impl Work {
 
 /// `JsonSchemaUtils.findMatchingEntity` (its `findNodeHelper`): the path to
 /// the schema object `entity` names.
-fn find_entity(root: &Value, entity: &SchemaEntity, work: &Work) -> Result<Vec<Step>, FormatError> {
+fn find_entity(
+    root: &Value,
+    entity: &SchemaEntity,
+    work: &Work,
+) -> Result<Vec<JsonStep>, FormatError> {
     let mut tokens: std::collections::VecDeque<&str> =
         tags::java_split_dots(&entity.path).into_iter().collect();
     let record = entity.kind == EntityKind::Record;
     let none = || tags::no_match(&entity.path);
     let mut node = root;
-    let mut path: Vec<Step> = Vec::new();
+    let mut path: Vec<JsonStep> = Vec::new();
     loop {
         if !work.step() {
             return Err(tags::too_much_work());
@@ -148,8 +120,8 @@ fn find_entity(root: &Value, entity: &SchemaEntity, work: &Work) -> Result<Vec<S
                 let Some(child) = map.get(&name) else {
                     return Err(none());
                 };
-                path.push(Step::Key(container.to_owned()));
-                path.push(Step::Key(name));
+                path.push(JsonStep::Key(container.to_owned()));
+                path.push(JsonStep::Key(name));
                 node = child;
                 if tokens.is_empty() {
                     return Ok(path);
@@ -181,8 +153,8 @@ fn find_entity(root: &Value, entity: &SchemaEntity, work: &Work) -> Result<Vec<S
                             order.len()
                         )));
                     };
-                    path.push(Step::Key(keyword.to_owned()));
-                    path.push(Step::Index(at));
+                    path.push(JsonStep::Key(keyword.to_owned()));
+                    path.push(JsonStep::Index(at));
                     node = &items[at];
                 } else {
                     // `"type": [..]` (anyof) or if/then/else (allof) make a
@@ -202,9 +174,9 @@ fn find_entity(root: &Value, entity: &SchemaEntity, work: &Work) -> Result<Vec<S
     }
 }
 
-fn descend<'a>(node: &'a Value, key: &str, path: &mut Vec<Step>) -> Option<&'a Value> {
+fn descend<'a>(node: &'a Value, key: &str, path: &mut Vec<JsonStep>) -> Option<&'a Value> {
     let child = node.get(key)?;
-    path.push(Step::Key(key.to_owned()));
+    path.push(JsonStep::Key(key.to_owned()));
     Some(child)
 }
 
@@ -373,30 +345,11 @@ fn view<'a>(value: &'a Value, modern: bool, root: &'a Value) -> View<'a> {
             parts.push(VKind::Combined(Crit::AnyOf, subs));
         }
         _ => {
-            let (array, object) = if modern {
-                (MODERN_ARRAY_KEYWORDS, MODERN_OBJECT_KEYWORDS)
-            } else {
-                (ARRAY_KEYWORDS, OBJECT_KEYWORDS)
-            };
-            let implies = |k: &str| match obj.get(k) {
-                None => false,
-                Some(Value::Object(m))
-                    if modern && (k == "properties" || k == "patternProperties") =>
-                {
-                    !m.is_empty()
-                }
-                Some(_) => true,
-            };
-            for (keywords, t) in [
-                (NUMBER_KEYWORDS, "number"),
-                (STRING_KEYWORDS, "string"),
-                (array, "array"),
-                (object, "object"),
-            ] {
-                if keywords.iter().any(|k| implies(k)) {
-                    parts.push(typed(obj, t));
-                }
-            }
+            parts.extend(
+                implied_types(obj, modern)
+                    .into_iter()
+                    .map(|t| typed(obj, t)),
+            );
         }
     }
     if let Some(Value::Array(values)) = obj.get("enum") {
@@ -411,15 +364,9 @@ fn view<'a>(value: &'a Value, modern: bool, root: &'a Value) -> View<'a> {
         (Crit::OneOf, "oneOf"),
     ] {
         if let Some(Value::Array(items)) = obj.get(keyword) {
-            let mut seen: Vec<&Value> = Vec::new();
-            for item in items {
-                if !seen.contains(&item) {
-                    seen.push(item);
-                }
-            }
             parts.push(VKind::Combined(
                 crit,
-                seen.into_iter().map(Sub::Json).collect(),
+                distinct(items).into_iter().map(Sub::Json).collect(),
             ));
         }
     }
@@ -676,13 +623,60 @@ fn all_items(obj: &Map<String, Value>) -> Option<&Value> {
 }
 
 fn distinct_texts(values: &[Value]) -> Vec<String> {
-    let mut seen: Vec<&Value> = Vec::new();
+    distinct(values).into_iter().map(java_text).collect()
+}
+
+/// The values in first-seen order, each once by JSON equality (Java's
+/// `LinkedHashSet<JsonNode>`). Values are bucketed by a hash that agrees
+/// with equality, so a schema listing many subschemas stays linear.
+fn distinct(values: &[Value]) -> Vec<&Value> {
+    let mut buckets: std::collections::HashMap<u64, Vec<&Value>> = Default::default();
+    let mut out = Vec::new();
     for v in values {
-        if !seen.contains(&v) {
-            seen.push(v);
+        let bucket = buckets.entry(json_hash(v)).or_default();
+        if !bucket.contains(&v) {
+            bucket.push(v);
+            out.push(v);
         }
     }
-    seen.into_iter().map(java_text).collect()
+    out
+}
+
+/// A hash equal for equal JSON values: objects hash their entries in any
+/// order, as their equality ignores it. The value's nesting was bounded
+/// when it was read, so the recursion is too.
+fn json_hash(v: &Value) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        // As `Number`'s equality: by kind, and floats by value (0.0 is -0.0).
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => (2u8, 0u8, u).hash(&mut h),
+            (None, Some(i), _) => (2u8, 1u8, i).hash(&mut h),
+            (None, None, f) => {
+                let f = f.filter(|f| *f != 0.0).unwrap_or(0.0);
+                (2u8, 2u8, f.to_bits()).hash(&mut h)
+            }
+        },
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(items) => {
+            (4u8, items.len()).hash(&mut h);
+            for item in items {
+                json_hash(item).hash(&mut h);
+            }
+        }
+        Value::Object(map) => {
+            let entries = map.iter().fold(0u64, |acc, (k, v)| {
+                let mut e = DefaultHasher::new();
+                (k, json_hash(v)).hash(&mut e);
+                acc.wrapping_add(e.finish())
+            });
+            (5u8, map.len(), entries).hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// The keys of `map` in the order a Java `HashMap` filled in this order
@@ -711,16 +705,10 @@ fn java_hash_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
 /// The tags a schema object carries (`getUnprocessedProperties()`): an
 /// array only, each element's text once.
 fn inline_tags(src: Option<&Map<String, Value>>) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(Value::Array(items)) = src.and_then(|o| o.get(TAGS)) {
-        for item in items {
-            let text = java_text(item);
-            if !out.contains(&text) {
-                out.push(text);
-            }
-        }
+    match src.and_then(|o| o.get(TAGS)) {
+        Some(Value::Array(items)) => tags::unique(items.iter().map(java_text)),
+        _ => Vec::new(),
     }
-    out
 }
 
 /// Confluent's `JsonSchema.inlineTaggedEntities()`.
@@ -735,17 +723,17 @@ pub(crate) fn tagged_entities(schema: &JsonSchema) -> SchemaTags {
     };
     let work = Work::default();
     let mut walk = Walk {
-        out: Vec::new(),
+        out: tags::Tagged::default(),
         visited: HashSet::new(),
         cx: Cx { work: &work },
     };
     let modern = schema.draft().is_modern();
     walk.visit(&view(&json, modern, &json), String::new(), false);
-    walk.out
+    walk.out.into_list()
 }
 
 struct Walk<'w> {
-    out: SchemaTags,
+    out: tags::Tagged,
     visited: HashSet<String>,
     cx: Cx<'w>,
 }
@@ -777,7 +765,7 @@ impl Walk<'_> {
                     let found = inline_tags(schema.src);
                     if !found.is_empty() {
                         let entity = SchemaEntity::new(scoped.clone(), EntityKind::Record);
-                        tags::put(&mut self.out, entity, found);
+                        self.out.put(entity, found);
                     }
                 }
                 if let Some(Value::Object(props)) = obj.get("properties") {
@@ -787,7 +775,7 @@ impl Walk<'_> {
                         let found = inline_tags(property.src);
                         if !found.is_empty() {
                             let entity = SchemaEntity::new(path.clone(), EntityKind::Field);
-                            tags::put(&mut self.out, entity, found);
+                            self.out.put(entity, found);
                         }
                         self.visit(&property, format!("{path}."), true);
                     }
@@ -831,5 +819,32 @@ impl Walk<'_> {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distinct_values_follow_json_equality() {
+        let values: Vec<Value> = serde_json::from_str(
+            r#"[{"a":1,"b":[2]},{"b":[2],"a":1},{"a":1.0,"b":[2]},0.0,-0.0,"x",{"a":1,"b":[3]}]"#,
+        )
+        .unwrap();
+        let kept: Vec<String> = distinct(&values).iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            kept,
+            [
+                r#"{"a":1,"b":[2]}"#,
+                r#"{"a":1.0,"b":[2]}"#,
+                "0.0",
+                "\"x\"",
+                r#"{"a":1,"b":[3]}"#
+            ]
+        );
+        // Many distinct subschemas stay linear.
+        let many: Vec<Value> = (0..200_000).map(|i| serde_json::json!({"n": i})).collect();
+        assert_eq!(distinct(&many).len(), 200_000);
     }
 }

@@ -644,6 +644,7 @@ fn remove_tags(merged: &mut Merged, meta: &str, remove: &[String]) -> Result<(),
         MapValue::List(items) => items.clone(),
         single => vec![single.clone()],
     };
+    let remove: HashSet<&String> = remove.iter().collect();
     let remaining: Vec<MapValue> = all
         .into_iter()
         .filter(|t| !matches!(t, MapValue::Str(s) if remove.contains(s)))
@@ -692,17 +693,10 @@ fn meta_tags(options: &[UninterpretedOption], meta: &str, work: &mut Work) -> Ve
         MapValue::List(items) => items.as_slice(),
         single => std::slice::from_ref(single),
     };
-    let mut out: Vec<String> = Vec::new();
-    for item in items {
-        let text = match item {
-            MapValue::Str(s) | MapValue::Raw(s) => s.clone(),
-            MapValue::Map(_) | MapValue::List(_) => continue,
-        };
-        if !out.contains(&text) {
-            out.push(text);
-        }
-    }
-    out
+    tags::unique(items.iter().filter_map(|item| match item {
+        MapValue::Str(s) | MapValue::Raw(s) => Some(s.clone()),
+        MapValue::Map(_) | MapValue::List(_) => None,
+    }))
 }
 
 fn element_options<T>(
@@ -733,7 +727,7 @@ pub(crate) fn tagged_entities(schema: &ProtobufSchema) -> SchemaTags {
         Message(&'a DescriptorProto, String),
         Oneofs(&'a DescriptorProto, String),
     }
-    let mut out: SchemaTags = Vec::new();
+    let mut out = tags::Tagged::default();
     let mut work = Work::default();
     let mut stack: Vec<Step<'_>> = file
         .message_type
@@ -751,11 +745,7 @@ pub(crate) fn tagged_entities(schema: &ProtobufSchema) -> SchemaTags {
                 let options = element_options(m.options.as_ref(), |o| &o.uninterpreted_option);
                 let found = meta_tags(options, MESSAGE_META, &mut work);
                 if !found.is_empty() {
-                    tags::put(
-                        &mut out,
-                        SchemaEntity::new(path.clone(), EntityKind::Record),
-                        found,
-                    );
+                    out.put(SchemaEntity::new(path.clone(), EntityKind::Record), found);
                 }
                 let real_oneof = |f: &prost_types::FieldDescriptorProto| {
                     f.oneof_index.is_some() && !f.proto3_optional()
@@ -794,12 +784,12 @@ pub(crate) fn tagged_entities(schema: &ProtobufSchema) -> SchemaTags {
             }
         }
     }
-    out
+    out.into_list()
 }
 
 /// Lists a field under `path` when its meta option has tags.
 fn field_tags(
-    out: &mut SchemaTags,
+    out: &mut tags::Tagged,
     path: &str,
     f: &prost_types::FieldDescriptorProto,
     work: &mut Work,
@@ -808,7 +798,7 @@ fn field_tags(
     let found = meta_tags(options, FIELD_META, work);
     if !found.is_empty() {
         let entity = SchemaEntity::new(format!("{path}.{}", f.name()), EntityKind::Field);
-        tags::put(out, entity, found);
+        out.put(entity, found);
     }
 }
 
@@ -1072,6 +1062,21 @@ mod tests {
 
     /// `mergeOptions` collects into a `HashMap`: the options of a tagged
     /// element come back in its order (checked against Java's).
+    /// Plain options by these names, merged: their names in Java's order.
+    fn java_order(names: &[&str]) -> Vec<String> {
+        let options: Vec<Opt> = names
+            .iter()
+            .map(|n| Opt {
+                name: (*n).to_owned(),
+                parenthesized: false,
+                map: None,
+                written: None,
+            })
+            .collect();
+        let merged = Merged::build(options, &mut Work::default()).unwrap();
+        merged.ordered().iter().map(|o| o.name.clone()).collect()
+    }
+
     #[test]
     fn options_come_back_in_java_hash_map_order() {
         let names = [
@@ -1092,17 +1097,7 @@ mod tests {
             "x8",
             "confluent.field_meta",
         ];
-        let options: Vec<Opt> = names
-            .iter()
-            .map(|n| Opt {
-                name: (*n).to_owned(),
-                parenthesized: false,
-                map: None,
-                written: None,
-            })
-            .collect();
-        let merged = Merged::build(options, &mut Work::default()).unwrap();
-        let order: Vec<&str> = merged.ordered().iter().map(|o| o.name.as_str()).collect();
+        let order = java_order(&names);
         // Java 17: `Collectors.toMap(k -> k, k -> 1, (a, b) -> a).keySet()`.
         assert_eq!(
             order,
@@ -1139,17 +1134,7 @@ mod tests {
             "deprecated",
             "zz",
         ];
-        let options: Vec<Opt> = names
-            .iter()
-            .map(|n| Opt {
-                name: (*n).to_owned(),
-                parenthesized: false,
-                map: None,
-                written: None,
-            })
-            .collect();
-        let merged = Merged::build(options, &mut Work::default()).unwrap();
-        let order: Vec<&str> = merged.ordered().iter().map(|o| o.name.as_str()).collect();
+        let order = java_order(&names);
         assert_eq!(
             order,
             [
