@@ -189,4 +189,14 @@ async fn protobuf_fields_take_confluents_field_meta() {
         found["schemaTags"],
         json!([entity("Message1.f1", "sr_field", &["TAG1", "TAG2"])])
     );
+    // One read may ask for both an output format and the tags.
+    let (_, both) = r
+        .call(
+            Method::GET,
+            "/subjects/p/versions/2?format=serialized&findTags=TAG2",
+            None,
+        )
+        .await;
+    assert_eq!(both["schemaTags"], found["schemaTags"]);
+    assert!(!both["schema"].as_str().unwrap().contains("message"), "{both}");
 }

@@ -10,7 +10,7 @@ use scute_storage::record::{DEFAULT_TENANT, Record, SchemaValue};
 use super::compatibility::resolve_references;
 use super::reply::{content_reply, page, reference_to_api, schema_reply};
 use super::settings::{config_normalize, effective_level, effective_mode};
-use super::work::Output;
+use super::work::{Output, Parsed};
 use super::{Registry, SEARCH_LIMIT, associations, tags};
 use crate::context;
 use crate::error::Error;
@@ -259,10 +259,17 @@ impl Registry {
                 .await?;
         }
         if let Some(previous) = previous.filter(|_| req.propagate_schema_tags) {
-            let found = self
-                .find_tags(&req.subject, &previous, &["*".to_owned()])
-                .await;
-            let carried = tags::tags_of(&found)?;
+            // A latest version that no longer parses has no tags to give.
+            let carried = match self
+                .parse_stored(&req.subject, &previous, Output::Canonical)
+                .await
+            {
+                Ok(parsed) => self.tagged_parts(parsed).await?,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the latest version could not be read for its tags");
+                    Vec::new()
+                }
+            };
             if !carried.is_empty() {
                 text = self
                     .retag(&req.subject, &stand_in, &text, &carried, &Vec::new())
@@ -340,52 +347,78 @@ impl Registry {
             }
             (reply, content.clone(), context::qualify(space, ""))
         };
-        self.apply_format(&space, &content, &req.format, &mut reply)
+        self.finish_read(&space, &content, &req.format, &req.find_tags, &mut reply)
             .await;
-        reply.schema_tags = self.find_tags(&space, &content, &req.find_tags).await;
         Ok(reply)
     }
 
-    /// Rewrites the schema text for an output `format`: Confluent's
-    /// `resolved` for AVRO (referenced types written in full) and
-    /// `serialized` for PROTOBUF (a base64 FileDescriptorProto). Formats that
-    /// do not apply are ignored, as Confluent ignores them.
-    pub(super) async fn apply_format(
+    /// What a read of a stored schema asks beyond its text, from one
+    /// parse: the text in an output `format` (Confluent's `resolved` for
+    /// AVRO, referenced types written in full; `serialized` for PROTOBUF, a
+    /// base64 FileDescriptorProto; formats that do not apply are ignored, as
+    /// Confluent ignores them) and the parts tagged with `find_tags`.
+    pub(super) async fn finish_read(
         &self,
         parent: &str,
         content: &SchemaContent,
         format: &str,
+        find_tags: &[String],
         reply: &mut api::Schema,
     ) {
         let output = match format {
             "resolved" if content.schema_type == "AVRO" && !content.references.is_empty() => {
-                Output::Resolved
+                Some(Output::Resolved)
             }
-            "serialized" if content.schema_type == "PROTOBUF" => Output::Serialized,
-            _ => return,
+            "serialized" if content.schema_type == "PROTOBUF" => Some(Output::Serialized),
+            _ => None,
         };
-        let Ok(schema_type) = content.schema_type.parse::<SchemaType>() else {
+        if output.is_none() && find_tags.is_empty() {
             return;
-        };
-        let mut work = self.work();
-        let parsed = self
-            .with_work(&mut work, |state, work| {
-                work.parse(
-                    state,
-                    parent,
-                    schema_type,
-                    &content.schema,
-                    &content.references,
-                    output,
-                )
-            })
-            .await;
-        match parsed {
-            Ok(parsed) => reply.schema = parsed.text.clone(),
+        }
+        let parsed = match self
+            .parse_stored(parent, content, output.unwrap_or(Output::Canonical))
+            .await
+        {
+            Ok(parsed) => parsed,
             Err(e) => {
-                tracing::warn!(error = %e, "a stored schema could not be formatted; returning it as stored")
+                tracing::warn!(error = %e, "a stored schema could not be read; returning it as stored");
+                return;
+            }
+        };
+        if output.is_some() {
+            reply.schema = parsed.text.clone();
+        }
+        if !find_tags.is_empty() {
+            match self.tagged_parts(parsed).await {
+                Ok(all) => reply.schema_tags = tags::found_tags(all, find_tags),
+                Err(e) => tracing::warn!(error = %e, "a stored schema's tags could not be listed"),
             }
         }
+    }
+
+    /// A stored schema, parsed (its references in `parent`'s context).
+    pub(super) async fn parse_stored(
+        &self,
+        parent: &str,
+        content: &SchemaContent,
+        output: Output,
+    ) -> Result<Arc<Parsed>, Error> {
+        let schema_type = content
+            .schema_type
+            .parse::<SchemaType>()
+            .map_err(|_| Error::InvalidSchemaType(content.schema_type.clone()))?;
+        let mut work = self.work();
+        self.with_work(&mut work, |state, work| {
+            work.parse(
+                state,
+                parent,
+                schema_type,
+                &content.schema,
+                &content.references,
+                output,
+            )
+        })
+        .await
     }
 
     pub async fn list_schema_id_versions(
@@ -468,7 +501,7 @@ impl Registry {
                 context::qualify(space, ""),
             )
         };
-        self.apply_format(&space, &content, &req.format, &mut reply)
+        self.finish_read(&space, &content, &req.format, &[], &mut reply)
             .await;
         Ok(reply)
     }

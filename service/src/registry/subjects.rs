@@ -75,9 +75,14 @@ impl Registry {
                 entry.content.clone(),
             )
         };
-        self.apply_format(&req.subject, &content, &req.format, &mut reply)
-            .await;
-        reply.schema_tags = self.find_tags(&req.subject, &content, &req.find_tags).await;
+        self.finish_read(
+            &req.subject,
+            &content,
+            &req.format,
+            &req.find_tags,
+            &mut reply,
+        )
+        .await;
         Ok(reply)
     }
 
@@ -117,7 +122,7 @@ impl Registry {
                 entry.content.clone(),
             )
         };
-        self.apply_format(&req.subject, &content, &req.format, &mut reply)
+        self.finish_read(&req.subject, &content, &req.format, &[], &mut reply)
             .await;
         Ok(reply)
     }

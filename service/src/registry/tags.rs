@@ -3,7 +3,9 @@
 //! (`TagSchema`, or a registration with tags to add and remove), and found
 //! again (`find_tags`).
 
+use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use scute_formats::{EntityKind, SchemaEntity, SchemaType};
 use scute_proto::v1 as api;
@@ -11,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::Registry;
 use super::subjects::find_version;
-use super::work::{Output, dependencies, texts};
+use super::work::{Parsed, dependencies, texts};
 use crate::context;
 use crate::error::Error;
 use crate::model::{VersionSelector, validate_subject};
@@ -105,55 +107,39 @@ impl Registry {
             .map_err(|e| Error::InvalidSchema(e.to_string()))
     }
 
-    /// The parts of a stored schema tagged with any of `wanted` ("*": any),
-    /// each with all its tags.
-    pub(super) async fn find_tags(
+    /// Every tagged part of a parsed schema, listed on the compute pool
+    /// (a large schema's listing is work like any other).
+    pub(super) async fn tagged_parts(
         &self,
-        parent: &str,
-        content: &SchemaContent,
-        wanted: &[String],
-    ) -> Vec<api::SchemaTags> {
-        if wanted.is_empty() {
-            return Vec::new();
-        }
-        let Ok(schema_type) = content.schema_type.parse::<SchemaType>() else {
-            return Vec::new();
-        };
-        let mut work = self.work();
-        let parsed = self
-            .with_work(&mut work, |state, work| {
-                work.parse(
-                    state,
-                    parent,
-                    schema_type,
-                    &content.schema,
-                    &content.references,
-                    Output::Canonical,
-                )
+        parsed: Arc<Parsed>,
+    ) -> Result<scute_formats::SchemaTags, Error> {
+        let compute = &self.compute;
+        compute
+            .run("listing a schema's tags", compute.deadline(), move || {
+                parsed.schema.tagged_entities()
             })
-            .await;
-        let parsed = match parsed {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                tracing::warn!(error = %e, "a stored schema could not be read for its tags");
-                return Vec::new();
-            }
-        };
-        let any = wanted.iter().any(|t| t == "*");
-        parsed
-            .schema
-            .tagged_entities()
-            .into_iter()
-            .filter(|(_, tags)| any || tags.iter().any(|t| wanted.contains(t)))
-            .map(|(entity, tags)| api::SchemaTags {
-                schema_entity: Some(api::SchemaEntity {
-                    entity_path: entity.path,
-                    entity_type: entity.kind.as_str().to_owned(),
-                }),
-                tags,
-            })
-            .collect()
+            .await
     }
+}
+
+/// The parts `findTags` asks for: those with any of `wanted` ("*": any),
+/// each with all its tags.
+pub(super) fn found_tags(
+    all: scute_formats::SchemaTags,
+    wanted: &[String],
+) -> Vec<api::SchemaTags> {
+    let wanted: HashSet<&str> = wanted.iter().map(String::as_str).collect();
+    let any = wanted.contains("*");
+    all.into_iter()
+        .filter(|(_, tags)| any || tags.iter().any(|t| wanted.contains(t.as_str())))
+        .map(|(entity, tags)| api::SchemaTags {
+            schema_entity: Some(api::SchemaEntity {
+                entity_path: entity.path,
+                entity_type: entity.kind.as_str().to_owned(),
+            }),
+            tags,
+        })
+        .collect()
 }
 
 /// Tags from a request, as the formats take them.
@@ -193,13 +179,20 @@ fn rule_set_of(req: &api::TagSchemaRequest, old: Option<&Value>) -> Result<Optio
             let Some(new) = merge.get(list).and_then(Value::as_array) else {
                 continue;
             };
-            let names: Vec<&Value> = new.iter().filter_map(|r| r.get("name")).collect();
+            let names: HashSet<String> = new
+                .iter()
+                .filter_map(|r| r.get("name"))
+                .map(Value::to_string)
+                .collect();
             let kept: Vec<Value> = rules
                 .get(list)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter(|r| r.get("name").is_none_or(|n| !names.contains(&n)))
+                .filter(|r| {
+                    r.get("name")
+                        .is_none_or(|n| !names.contains(&n.to_string()))
+                })
                 .cloned()
                 .chain(new.iter().cloned())
                 .collect();
@@ -208,12 +201,13 @@ fn rule_set_of(req: &api::TagSchemaRequest, old: Option<&Value>) -> Result<Optio
             }
         }
     }
+    let removed: HashSet<&str> = req.rules_to_remove.iter().map(String::as_str).collect();
     for list in RULE_LISTS {
         if let Some(Value::Array(items)) = rules.get_mut(list) {
             items.retain(|r| {
                 r.get("name")
                     .and_then(Value::as_str)
-                    .is_none_or(|n| !req.rules_to_remove.iter().any(|x| x == n))
+                    .is_none_or(|n| !removed.contains(n))
             });
         }
     }
