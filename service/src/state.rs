@@ -592,6 +592,11 @@ impl State {
         ids.into_iter()
     }
 
+    /// The context's name as the state holds it, if it holds ids.
+    pub fn id_context(&self, context: &str) -> Option<&str> {
+        self.spaces.get_key_value(context).map(|(k, _)| &**k)
+    }
+
     /// The contexts that hold ids, the default one first.
     pub fn id_contexts(&self) -> impl Iterator<Item = &str> {
         self.spaces.keys().map(|k| &**k)

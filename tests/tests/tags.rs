@@ -198,5 +198,8 @@ async fn protobuf_fields_take_confluents_field_meta() {
         )
         .await;
     assert_eq!(both["schemaTags"], found["schemaTags"]);
-    assert!(!both["schema"].as_str().unwrap().contains("message"), "{both}");
+    assert!(
+        !both["schema"].as_str().unwrap().contains("message"),
+        "{both}"
+    );
 }

@@ -592,7 +592,7 @@ pub(super) fn find_id<'s>(
         _ => context::DEFAULT,
     };
     // The context as the state names it, for the lifetime of the answer.
-    let space = state.id_contexts().find(|c| *c == space)?;
+    let space = state.id_context(space)?;
     let named = |space: &'s str, name: &str| {
         state
             .id_users(space, id)
