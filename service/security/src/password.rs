@@ -1,0 +1,1 @@
+//! Karapace's password hashes (being written).

@@ -1,0 +1,1 @@
+//! Karapace's user file (being written).
