@@ -66,6 +66,8 @@ pub fn http_status(error_code: i32) -> u16 {
 /// `ErrorInfo.reason`: an upper-snake name for the code, stable across releases.
 fn reason(error_code: i32) -> &'static str {
     match error_code {
+        40101 => "UNAUTHENTICATED",
+        40301 => "FORBIDDEN",
         40401 => "SUBJECT_NOT_FOUND",
         40402 => "VERSION_NOT_FOUND",
         40403 => "SCHEMA_NOT_FOUND",

@@ -122,6 +122,40 @@ pub(crate) struct AppState {
     pub(crate) config: RestConfig,
 }
 
+/// One request's view of the API: every call it makes carries what the
+/// server learned of the request's caller (the authenticated principal,
+/// the connection) as the call's extensions, exactly as a gRPC call's do,
+/// so the registry sees one caller however it was reached.
+pub(crate) struct Call {
+    pub(crate) api: Arc<dyn SchemaRegistry>,
+    caller: http::Extensions,
+}
+
+impl Call {
+    /// An API request of `message`, on behalf of this request's caller.
+    pub(crate) fn request<T>(&self, message: T) -> tonic::Request<T> {
+        tonic::Request::from_parts(
+            tonic::metadata::MetadataMap::new(),
+            self.caller.clone(),
+            message,
+        )
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Call {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            api: state.api.clone(),
+            caller: parts.extensions.clone(),
+        })
+    }
+}
+
 /// The Confluent REST API over `api`, with the default [`RestConfig`].
 pub fn router(api: Arc<dyn SchemaRegistry>) -> Router {
     router_with_config(api, RestConfig::default())

@@ -154,6 +154,16 @@ pub enum Error {
     /// a 500 (Confluent's generic error), the server goes on.
     #[error("{0}")]
     Internal(String),
+    /// No credentials, or ones that prove nothing. The reason goes to the
+    /// log and the audit log; the caller learns only this.
+    #[error("Unauthorized")]
+    Unauthenticated,
+    /// An authenticated caller without the permission the call needs.
+    #[error("User is denied operation {operation} on {resource}")]
+    Forbidden {
+        operation: &'static str,
+        resource: String,
+    },
 }
 
 impl Error {
@@ -215,12 +225,16 @@ impl Error {
             Self::Overloaded(_) => 503,
             Self::WorkDeadline(_) => 50002,
             Self::Internal(_) => 500,
+            Self::Unauthenticated => 40101,
+            Self::Forbidden { .. } => 40301,
         }
     }
 
     /// The gRPC code the error travels as.
     pub fn grpc_code(&self) -> Code {
         match self.error_code() {
+            40101 => Code::Unauthenticated,
+            40301 => Code::PermissionDenied,
             40401..=40403 | 40410 => Code::NotFound,
             40404..=40409 => Code::FailedPrecondition,
             40903 => Code::AlreadyExists,

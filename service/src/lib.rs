@@ -11,6 +11,8 @@
 //! * `config` and [`start`]/[`run`]: the whole server, callable from tests.
 //! * `cli`: `scute schema|subject|config`, a client of any registry's API.
 
+mod access;
+pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod compute;
@@ -41,6 +43,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use access::Policy;
 pub use config::Config;
 pub use error::Error;
 

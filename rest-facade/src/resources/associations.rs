@@ -9,7 +9,7 @@
 //! `schema-registry-client` crate's associated subject-name strategy asks,
 //! and it answers as `GET /associations/resources/{ns}/{name}` does.
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use http::StatusCode;
 use scute_proto::v1::{
     AssociationChange, AssociationOp, AssociationOps, AssociationQuery, AssociationRequest,
@@ -17,10 +17,9 @@ use scute_proto::v1::{
     ListAssociationsRequest, ResourceName, list_associations_request::By,
 };
 use serde_json::Value;
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{Fields, JsonBody, PathArgs, Query},
     render,
@@ -49,8 +48,8 @@ fn lifecycle(query: &Query) -> Result<String, RestError> {
     }
 }
 
-async fn list(state: AppState, request: ListAssociationsRequest) -> Result<Response, RestError> {
-    let reply = state.api.list_associations(Request::new(request)).await?;
+async fn list(state: Call, request: ListAssociationsRequest) -> Result<Response, RestError> {
+    let reply = state.api.list_associations(state.request(request)).await?;
     let associations = reply.into_inner().associations;
     Ok(render::ok(
         associations
@@ -62,7 +61,7 @@ async fn list(state: AppState, request: ListAssociationsRequest) -> Result<Respo
 
 /// `GET /associations/subjects/{s}`.
 pub(crate) async fn get_by_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -72,7 +71,7 @@ pub(crate) async fn get_by_subject(
 
 /// `GET /associations/resources/{id}`.
 pub(crate) async fn get_by_resource_id(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -83,7 +82,7 @@ pub(crate) async fn get_by_resource_id(
 /// `GET /associations/resources/{ns}/{name}`: `-` for any namespace, or for
 /// every resource of one.
 pub(crate) async fn get_by_resource_name(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -97,10 +96,7 @@ pub(crate) async fn get_by_resource_name(
 
 /// `GET /associations?resourceName=..&resourceNamespace=..`: the namespace
 /// defaults to any.
-pub(crate) async fn get_by_query(
-    State(state): State<AppState>,
-    query: Query,
-) -> Result<Response, RestError> {
+pub(crate) async fn get_by_query(state: Call, query: Query) -> Result<Response, RestError> {
     let resource = ResourceName {
         namespace: query.str("resourceNamespace").unwrap_or("-").to_owned(),
         name: query.str("resourceName").unwrap_or_default().to_owned(),
@@ -147,12 +143,12 @@ fn association_request(body: &Value, dry_run: bool) -> Result<AssociationRequest
 /// `POST /associations`. `context` is accepted and ignored: Scute has one
 /// context.
 pub(crate) async fn post_associations(
-    State(state): State<AppState>,
+    state: Call,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
     let request = association_request(&body.0, query.flag("dryRun"))?;
-    let reply = state.api.create_association(Request::new(request)).await?;
+    let reply = state.api.create_association(state.request(request)).await?;
     Ok(render::ok(render::association_response(
         &reply.into_inner(),
     )?))
@@ -161,7 +157,7 @@ pub(crate) async fn post_associations(
 /// `PUT /associations/resources/{id}`: creates or updates; the body's
 /// `resourceId`, when given, must be the path's.
 pub(crate) async fn put_by_resource_id(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,
@@ -170,7 +166,7 @@ pub(crate) async fn put_by_resource_id(
     request.addressed_resource_id = path.resource_id()?;
     let reply = state
         .api
-        .create_or_update_association(Request::new(request))
+        .create_or_update_association(state.request(request))
         .await?;
     Ok(render::ok(render::association_response(
         &reply.into_inner(),
@@ -179,7 +175,7 @@ pub(crate) async fn put_by_resource_id(
 
 /// `DELETE /associations/resources/{id}`: 204, or 202 with `async`.
 pub(crate) async fn delete_by_resource_id(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -191,7 +187,10 @@ pub(crate) async fn delete_by_resource_id(
         cascade_lifecycle: query.flag("cascadeLifecycle"),
         dry_run,
     };
-    state.api.delete_associations(Request::new(request)).await?;
+    state
+        .api
+        .delete_associations(state.request(request))
+        .await?;
     let status = if query.flag("async") && !dry_run {
         StatusCode::ACCEPTED
     } else {
@@ -210,7 +209,7 @@ fn multi_status(body: Value) -> Response {
 
 /// `POST /associations:batchGet`: `{"requests": [AssociationGetRequest]}`.
 pub(crate) async fn post_batch_get(
-    State(state): State<AppState>,
+    state: Call,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
@@ -236,7 +235,7 @@ pub(crate) async fn post_batch_get(
     };
     let reply = state
         .api
-        .batch_get_associations(Request::new(request))
+        .batch_get_associations(state.request(request))
         .await?;
     Ok(multi_status(render::association_batch(
         &reply.into_inner(),
@@ -246,7 +245,7 @@ pub(crate) async fn post_batch_get(
 /// `POST /associations:batchMutate`: `{"requests": [AssociationOpRequest]}`,
 /// each op with its `opType`.
 pub(crate) async fn post_batch_mutate(
-    State(state): State<AppState>,
+    state: Call,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
@@ -283,7 +282,7 @@ pub(crate) async fn post_batch_mutate(
     };
     let reply = state
         .api
-        .batch_mutate_associations(Request::new(request))
+        .batch_mutate_associations(state.request(request))
         .await?;
     Ok(multi_status(render::association_batch(
         &reply.into_inner(),

@@ -2,13 +2,12 @@
 //! `CompatibilityResource`. Answers `{"is_compatible": bool}`, plus
 //! `messages` when `verbose=true` (an empty list when compatible).
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use scute_proto::v1::CheckCompatibilityRequest;
 use serde_json::json;
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{JsonBody, PathArgs, Query},
     render,
@@ -16,7 +15,7 @@ use crate::{
 };
 
 async fn check(
-    state: AppState,
+    state: Call,
     subject: String,
     version: Option<String>,
     query: Query,
@@ -39,7 +38,7 @@ async fn check(
     };
     let reply = state
         .api
-        .check_compatibility(Request::new(request))
+        .check_compatibility(state.request(request))
         .await?
         .into_inner();
     let body = if verbose {
@@ -52,7 +51,7 @@ async fn check(
 
 /// `POST /compatibility/subjects/{s}/versions/{v}`: against one version.
 pub(crate) async fn post_compatibility_subject_version(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,
@@ -63,7 +62,7 @@ pub(crate) async fn post_compatibility_subject_version(
 /// `POST /compatibility/subjects/{s}/versions`: against every version the
 /// subject's level says to.
 pub(crate) async fn post_compatibility_subject_versions(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,

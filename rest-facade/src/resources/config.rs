@@ -4,13 +4,12 @@
 //! `{"compatibilityLevel": ..}` (the `Config` entity), `PUT` takes
 //! `{"compatibility": ..}` and echoes the request back.
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use scute_proto::v1::{Config, DeleteConfigRequest, GetConfigRequest, SetConfigRequest};
 use serde_json::Value;
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{Fields, JsonBody, PathArgs, Query},
     render,
@@ -36,59 +35,45 @@ fn update_request(subject: Option<String>, body: &JsonBody) -> Result<SetConfigR
     })
 }
 
-async fn get(
-    state: AppState,
-    subject: Option<String>,
-    query: Query,
-) -> Result<Response, RestError> {
+async fn get(state: Call, subject: Option<String>, query: Query) -> Result<Response, RestError> {
     let request = GetConfigRequest {
         subject,
         default_to_global: query.flag("defaultToGlobal"),
     };
-    let reply = state.api.get_config(Request::new(request)).await?;
+    let reply = state.api.get_config(state.request(request)).await?;
     Ok(render::ok(render::config_entity(&reply.into_inner())?))
 }
 
-async fn put(
-    state: AppState,
-    subject: Option<String>,
-    body: JsonBody,
-) -> Result<Response, RestError> {
+async fn put(state: Call, subject: Option<String>, body: JsonBody) -> Result<Response, RestError> {
     let request = update_request(subject, &body)?;
-    let taken = state.api.set_config(Request::new(request)).await?;
+    let taken = state.api.set_config(state.request(request)).await?;
     Ok(render::ok(render::config_update(&taken.into_inner())?))
 }
 
-async fn delete(state: AppState, subject: Option<String>) -> Result<Response, RestError> {
+async fn delete(state: Call, subject: Option<String>) -> Result<Response, RestError> {
     let request = DeleteConfigRequest { subject };
-    let reply = state.api.delete_config(Request::new(request)).await?;
+    let reply = state.api.delete_config(state.request(request)).await?;
     Ok(render::ok(render::config_entity(&reply.into_inner())?))
 }
 
 /// `GET /config`: the global config.
-pub(crate) async fn get_config(
-    State(state): State<AppState>,
-    query: Query,
-) -> Result<Response, RestError> {
+pub(crate) async fn get_config(state: Call, query: Query) -> Result<Response, RestError> {
     get(state, None, query).await
 }
 
 /// `PUT /config`.
-pub(crate) async fn put_config(
-    State(state): State<AppState>,
-    body: JsonBody,
-) -> Result<Response, RestError> {
+pub(crate) async fn put_config(state: Call, body: JsonBody) -> Result<Response, RestError> {
     put(state, None, body).await
 }
 
 /// `DELETE /config`: reverts to the default; answers the old config.
-pub(crate) async fn delete_config(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn delete_config(state: Call) -> Result<Response, RestError> {
     delete(state, None).await
 }
 
 /// `GET /config/{s}`.
 pub(crate) async fn get_config_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -97,7 +82,7 @@ pub(crate) async fn get_config_subject(
 
 /// `PUT /config/{s}`.
 pub(crate) async fn put_config_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     body: JsonBody,
 ) -> Result<Response, RestError> {
@@ -106,7 +91,7 @@ pub(crate) async fn put_config_subject(
 
 /// `DELETE /config/{s}`.
 pub(crate) async fn delete_config_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
 ) -> Result<Response, RestError> {
     delete(state, Some(path.subject()?)).await

@@ -1,19 +1,18 @@
 //! `/v1/metadata`: Confluent's `ServerMetadataResource`.
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use scute_proto::v1::{GetClusterIdRequest, GetDeploymentRequest, GetServerVersionRequest};
 use serde_json::{Map, Value, json};
-use tonic::Request;
 
-use crate::{AppState, error::RestError, render};
+use crate::{Call, error::RestError, render};
 
 /// `GET /v1/metadata/id`: Confluent's `ServerClusterId`, whose empty `id`
 /// is left out and whose scope names the Kafka cluster (left out too on
 /// the embedded log, which has none) and the registry's group.
-pub(crate) async fn get_id(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn get_id(state: Call) -> Result<Response, RestError> {
     let reply = state
         .api
-        .get_cluster_id(Request::new(GetClusterIdRequest {}))
+        .get_cluster_id(state.request(GetClusterIdRequest {}))
         .await?
         .into_inner();
     let mut clusters = Map::new();
@@ -30,10 +29,10 @@ pub(crate) async fn get_id(State(state): State<AppState>) -> Result<Response, Re
 }
 
 /// `GET /v1/metadata/version`: `{"version", "commitId"}`, empty ones left out.
-pub(crate) async fn get_version(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn get_version(state: Call) -> Result<Response, RestError> {
     let reply = state
         .api
-        .get_server_version(Request::new(GetServerVersionRequest {}))
+        .get_server_version(state.request(GetServerVersionRequest {}))
         .await?
         .into_inner();
     let mut body = Map::new();
@@ -46,10 +45,10 @@ pub(crate) async fn get_version(State(state): State<AppState>) -> Result<Respons
 }
 
 /// `GET /v1/metadata/deployment`: `{"attributes": [...]}`.
-pub(crate) async fn get_deployment(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn get_deployment(state: Call) -> Result<Response, RestError> {
     let reply = state
         .api
-        .get_deployment(Request::new(GetDeploymentRequest {}))
+        .get_deployment(state.request(GetDeploymentRequest {}))
         .await?
         .into_inner();
     Ok(render::ok(json!({"attributes": reply.attributes})))

@@ -1,33 +1,28 @@
 //! `/mode` and `/mode/{s}`: Confluent's `ModeResource`. Every answer is
 //! `{"mode": ..}`; `PUT` echoes the request as Confluent does.
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use scute_proto::v1::{DeleteModeRequest, GetModeRequest, SetModeRequest};
 use serde_json::json;
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{Fields, JsonBody, PathArgs, Query},
     render,
 };
 
-async fn get(
-    state: AppState,
-    subject: Option<String>,
-    query: Query,
-) -> Result<Response, RestError> {
+async fn get(state: Call, subject: Option<String>, query: Query) -> Result<Response, RestError> {
     let request = GetModeRequest {
         subject,
         default_to_global: query.flag("defaultToGlobal"),
     };
-    let reply = state.api.get_mode(Request::new(request)).await?;
+    let reply = state.api.get_mode(state.request(request)).await?;
     Ok(render::ok(json!({"mode": reply.into_inner().mode})))
 }
 
 async fn put(
-    state: AppState,
+    state: Call,
     subject: Option<String>,
     query: Query,
     body: JsonBody,
@@ -42,29 +37,26 @@ async fn put(
         mode: mode.clone(),
         force: query.flag("force"),
     };
-    state.api.set_mode(Request::new(request)).await?;
+    state.api.set_mode(state.request(request)).await?;
     Ok(render::ok(json!({"mode": mode})))
 }
 
-async fn delete(state: AppState, subject: Option<String>) -> Result<Response, RestError> {
+async fn delete(state: Call, subject: Option<String>) -> Result<Response, RestError> {
     let reply = state
         .api
-        .delete_mode(Request::new(DeleteModeRequest { subject }))
+        .delete_mode(state.request(DeleteModeRequest { subject }))
         .await?;
     Ok(render::ok(json!({"mode": reply.into_inner().mode})))
 }
 
 /// `GET /mode`.
-pub(crate) async fn get_mode(
-    State(state): State<AppState>,
-    query: Query,
-) -> Result<Response, RestError> {
+pub(crate) async fn get_mode(state: Call, query: Query) -> Result<Response, RestError> {
     get(state, None, query).await
 }
 
 /// `PUT /mode`.
 pub(crate) async fn put_mode(
-    State(state): State<AppState>,
+    state: Call,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
@@ -72,13 +64,13 @@ pub(crate) async fn put_mode(
 }
 
 /// `DELETE /mode`.
-pub(crate) async fn delete_mode(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn delete_mode(state: Call) -> Result<Response, RestError> {
     delete(state, None).await
 }
 
 /// `GET /mode/{s}`.
 pub(crate) async fn get_mode_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -87,7 +79,7 @@ pub(crate) async fn get_mode_subject(
 
 /// `PUT /mode/{s}`.
 pub(crate) async fn put_mode_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,
@@ -97,7 +89,7 @@ pub(crate) async fn put_mode_subject(
 
 /// `DELETE /mode/{s}`.
 pub(crate) async fn delete_mode_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
 ) -> Result<Response, RestError> {
     delete(state, Some(path.subject()?)).await

@@ -1,28 +1,21 @@
 //! `/schemas...`: Confluent's `SchemasResource`.
 
-use axum::{
-    extract::State,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 use scute_proto::v1::{
     GetSchemaByGuidRequest, GetSchemaByIdRequest, GetSchemaTypesRequest, ListGuidIdsRequest,
     ListSchemaIdSubjectsRequest, ListSchemaIdVersionsRequest, ListSchemasRequest,
 };
 use serde_json::{Value, json};
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{PathArgs, Query},
     render,
 };
 
 /// `GET /schemas`: schemas across subjects, each in `Schema` shape.
-pub(crate) async fn get_schemas(
-    State(state): State<AppState>,
-    query: Query,
-) -> Result<Response, RestError> {
+pub(crate) async fn get_schemas(state: Call, query: Query) -> Result<Response, RestError> {
     let request = ListSchemasRequest {
         // Confluent's default lists every context.
         subject_prefix: query.str("subjectPrefix").unwrap_or(":*:").to_owned(),
@@ -31,7 +24,7 @@ pub(crate) async fn get_schemas(
         offset: query.int("offset", 0)?,
         limit: query.int("limit", -1)?,
     };
-    let reply = state.api.list_schemas(Request::new(request)).await?;
+    let reply = state.api.list_schemas(state.request(request)).await?;
     let reply = reply.into_inner();
     let schemas = reply
         .schemas
@@ -42,10 +35,10 @@ pub(crate) async fn get_schemas(
 }
 
 /// `GET /schemas/types`.
-pub(crate) async fn get_schema_types(State(state): State<AppState>) -> Result<Response, RestError> {
+pub(crate) async fn get_schema_types(state: Call) -> Result<Response, RestError> {
     let reply = state
         .api
-        .get_schema_types(Request::new(GetSchemaTypesRequest {}))
+        .get_schema_types(state.request(GetSchemaTypesRequest {}))
         .await?;
     Ok(render::ok(reply.into_inner().schema_types))
 }
@@ -66,13 +59,13 @@ fn by_id_request(
 
 /// `GET /schemas/ids/{id}`: `SchemaString` shape.
 pub(crate) async fn get_schema_by_id(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
     let request = by_id_request(&path, &query, query.flag("fetchMaxId"))?;
     let with_subject = request.subject.is_some();
-    let reply = state.api.get_schema_by_id(Request::new(request)).await?;
+    let reply = state.api.get_schema_by_id(state.request(request)).await?;
     let reply = reply.into_inner();
     Ok(render::ok(render::schema_string(&reply, with_subject)?))
 }
@@ -80,18 +73,18 @@ pub(crate) async fn get_schema_by_id(
 /// `GET /schemas/ids/{id}/schema`: the schema text itself is the body
 /// (Jersey writes a `String` entity as is, not as a JSON string).
 pub(crate) async fn get_schema_by_id_schema(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
     let request = by_id_request(&path, &query, false)?;
-    let reply = state.api.get_schema_by_id(Request::new(request)).await?;
+    let reply = state.api.get_schema_by_id(state.request(request)).await?;
     Ok(reply.into_inner().schema.into_response())
 }
 
 /// `GET /schemas/ids/{id}/subjects`.
 pub(crate) async fn get_schema_by_id_subjects(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -102,7 +95,7 @@ pub(crate) async fn get_schema_by_id_subjects(
     };
     let reply = state
         .api
-        .list_schema_id_subjects(Request::new(request))
+        .list_schema_id_subjects(state.request(request))
         .await?;
     Ok(render::ok(reply.into_inner().subjects))
 }
@@ -110,7 +103,7 @@ pub(crate) async fn get_schema_by_id_subjects(
 /// `GET /schemas/ids/{id}/versions`: `[{"subject": .., "version": ..}]`
 /// (`C:ent/SubjectVersion.java`).
 pub(crate) async fn get_schema_by_id_versions(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -121,7 +114,7 @@ pub(crate) async fn get_schema_by_id_versions(
     };
     let reply = state
         .api
-        .list_schema_id_versions(Request::new(request))
+        .list_schema_id_versions(state.request(request))
         .await?;
     let pairs: Vec<Value> = reply
         .into_inner()
@@ -134,7 +127,7 @@ pub(crate) async fn get_schema_by_id_versions(
 
 /// `GET /schemas/guids/{guid}`: `SchemaString` shape, without subject.
 pub(crate) async fn get_schema_by_guid(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -142,7 +135,7 @@ pub(crate) async fn get_schema_by_guid(
         guid: path.guid()?,
         format: query.str("format").unwrap_or_default().to_owned(),
     };
-    let reply = state.api.get_schema_by_guid(Request::new(request)).await?;
+    let reply = state.api.get_schema_by_guid(state.request(request)).await?;
     Ok(render::ok(render::schema_string(
         &reply.into_inner(),
         false,
@@ -152,11 +145,11 @@ pub(crate) async fn get_schema_by_guid(
 /// `GET /schemas/guids/{guid}/ids`: Confluent's `ContextId` pairs,
 /// `[{"context":".","id":1}]`; Scute has the default context only.
 pub(crate) async fn get_schema_guid_ids(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
 ) -> Result<Response, RestError> {
     let request = ListGuidIdsRequest { guid: path.guid()? };
-    let reply = state.api.list_guid_ids(Request::new(request)).await?;
+    let reply = state.api.list_guid_ids(state.request(request)).await?;
     let ids: Vec<_> = reply
         .into_inner()
         .ids

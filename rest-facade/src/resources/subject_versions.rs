@@ -1,17 +1,13 @@
 //! `/subjects/{s}/versions...`: Confluent's `SubjectVersionsResource`.
 
-use axum::{
-    extract::State,
-    response::{IntoResponse, Response},
-};
+use axum::response::{IntoResponse, Response};
 use scute_proto::v1::{
     DeleteVersionRequest, GetLatestWithMetadataRequest, GetReferencedByRequest, GetVersionRequest,
     ListVersionsRequest, TagSchemaRequest,
 };
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{Fields, JsonBody, PathArgs, Query},
     render,
@@ -20,7 +16,7 @@ use crate::{
 
 /// `GET /subjects/{s}/versions`: `[1, 2, 3]`.
 pub(crate) async fn get_subject_versions(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -31,20 +27,20 @@ pub(crate) async fn get_subject_versions(
         offset: query.int("offset", 0)?,
         limit: query.int("limit", -1)?,
     };
-    let reply = state.api.list_versions(Request::new(request)).await?;
+    let reply = state.api.list_versions(state.request(request)).await?;
     Ok(render::ok(reply.into_inner().versions))
 }
 
 /// `POST /subjects/{s}/versions`: registers; answers in
 /// `RegisterSchemaResponse` shape (8.x: the stored schema, not just `id`).
 pub(crate) async fn post_subject_versions(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,
 ) -> Result<Response, RestError> {
     let request = register_request(path.subject()?, &body, query.flag("normalize"))?;
-    let reply = state.api.register_schema(Request::new(request)).await?;
+    let reply = state.api.register_schema(state.request(request)).await?;
     let reply = reply.into_inner();
     Ok(render::ok(render::register_response(&reply)?))
 }
@@ -54,7 +50,7 @@ pub(crate) async fn post_subject_versions(
 /// (extra keys or values are ignored, as Confluent pairs them); `Schema`
 /// shape.
 pub(crate) async fn get_latest_with_metadata(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -71,7 +67,7 @@ pub(crate) async fn get_latest_with_metadata(
     };
     let reply = state
         .api
-        .get_latest_with_metadata(Request::new(request))
+        .get_latest_with_metadata(state.request(request))
         .await?;
     Ok(render::ok(render::schema_entity(&reply.into_inner())?))
 }
@@ -90,7 +86,7 @@ fn version_request(path: &PathArgs, query: &Query) -> Result<GetVersionRequest, 
 /// added and removed, registered as a new version; `RegisterSchemaResponse`
 /// shape.
 pub(crate) async fn post_version_tags(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     body: JsonBody,
 ) -> Result<Response, RestError> {
@@ -106,36 +102,36 @@ pub(crate) async fn post_version_tags(
         rules_to_merge_json: fields.json_text("rulesToMerge"),
         rules_to_remove: fields.strings("rulesToRemove")?,
     };
-    let reply = state.api.tag_schema(Request::new(request)).await?;
+    let reply = state.api.tag_schema(state.request(request)).await?;
     Ok(render::ok(render::register_response(&reply.into_inner())?))
 }
 
 /// `GET /subjects/{s}/versions/{v}`: `Schema` shape.
 pub(crate) async fn get_subject_version(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
     let request = version_request(&path, &query)?;
-    let reply = state.api.get_version(Request::new(request)).await?;
+    let reply = state.api.get_version(state.request(request)).await?;
     let reply = reply.into_inner();
     Ok(render::ok(render::schema_entity(&reply)?))
 }
 
 /// `GET /subjects/{s}/versions/{v}/schema`: the schema text is the body.
 pub(crate) async fn get_subject_version_schema(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
     let request = version_request(&path, &query)?;
-    let reply = state.api.get_version(Request::new(request)).await?;
+    let reply = state.api.get_version(state.request(request)).await?;
     Ok(reply.into_inner().schema.into_response())
 }
 
 /// `GET /subjects/{s}/versions/{v}/referencedby`: schema ids, `[3, 4]`.
 pub(crate) async fn get_subject_version_referencedby(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -146,13 +142,13 @@ pub(crate) async fn get_subject_version_referencedby(
         offset: query.int("offset", 0)?,
         limit: query.int("limit", -1)?,
     };
-    let reply = state.api.get_referenced_by(Request::new(request)).await?;
+    let reply = state.api.get_referenced_by(state.request(request)).await?;
     Ok(render::ok(reply.into_inner().ids))
 }
 
 /// `DELETE /subjects/{s}/versions/{v}`: the bare version number, `1`.
 pub(crate) async fn delete_subject_version(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -161,6 +157,6 @@ pub(crate) async fn delete_subject_version(
         version: path.version()?,
         permanent: query.flag("permanent"),
     };
-    let reply = state.api.delete_version(Request::new(request)).await?;
+    let reply = state.api.delete_version(state.request(request)).await?;
     Ok(render::ok(reply.into_inner().version))
 }

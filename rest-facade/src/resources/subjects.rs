@@ -1,11 +1,10 @@
 //! `/subjects` and `/subjects/{s}`: Confluent's `SubjectsResource`.
 
-use axum::{extract::State, response::Response};
+use axum::response::Response;
 use scute_proto::v1::{DeleteSubjectRequest, ListSubjectsRequest, LookupSchemaRequest};
-use tonic::Request;
 
 use crate::{
-    AppState,
+    Call,
     error::RestError,
     extract::{JsonBody, PathArgs, Query},
     render,
@@ -13,10 +12,7 @@ use crate::{
 };
 
 /// `GET /subjects`.
-pub(crate) async fn get_subjects(
-    State(state): State<AppState>,
-    query: Query,
-) -> Result<Response, RestError> {
+pub(crate) async fn get_subjects(state: Call, query: Query) -> Result<Response, RestError> {
     let request = ListSubjectsRequest {
         // Confluent's default lists every context.
         subject_prefix: query.str("subjectPrefix").unwrap_or(":*:").to_owned(),
@@ -25,14 +21,14 @@ pub(crate) async fn get_subjects(
         offset: query.int("offset", 0)?,
         limit: query.int("limit", -1)?,
     };
-    let reply = state.api.list_subjects(Request::new(request)).await?;
+    let reply = state.api.list_subjects(state.request(request)).await?;
     Ok(render::ok(reply.into_inner().subjects))
 }
 
 /// `POST /subjects/{s}`: which version of the subject holds this schema;
 /// answers in `Schema` shape.
 pub(crate) async fn post_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
     body: JsonBody,
@@ -50,14 +46,14 @@ pub(crate) async fn post_subject(
         normalize: query.flag("normalize"),
         deleted: query.flag("deleted"),
     };
-    let reply = state.api.lookup_schema(Request::new(request)).await?;
+    let reply = state.api.lookup_schema(state.request(request)).await?;
     let reply = reply.into_inner();
     Ok(render::ok(render::schema_entity(&reply)?))
 }
 
 /// `DELETE /subjects/{s}`: the deleted versions, `[1, 2]`.
 pub(crate) async fn delete_subject(
-    State(state): State<AppState>,
+    state: Call,
     path: PathArgs,
     query: Query,
 ) -> Result<Response, RestError> {
@@ -65,6 +61,6 @@ pub(crate) async fn delete_subject(
         subject: path.subject()?,
         permanent: query.flag("permanent"),
     };
-    let reply = state.api.delete_subject(Request::new(request)).await?;
+    let reply = state.api.delete_subject(state.request(request)).await?;
     Ok(render::ok(reply.into_inner().versions))
 }

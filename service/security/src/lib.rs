@@ -7,6 +7,7 @@
 //! [`acl::Acl`] whether that principal may read or write a resource.
 //!
 //! * `principal`: who a caller is, however they proved it.
+//! * `authenticate`: credentials to principals, with a cache.
 //! * `password` and `users`: Karapace's user file and its password hashes.
 //! * `acl`: Karapace's permissions, `Subject:<name>` and `Config:`.
 //! * `token`: OAuth 2 / OIDC bearer tokens checked against a JWKS.
@@ -16,6 +17,7 @@
 //! * `error`: the one error enum.
 
 pub mod acl;
+pub mod authenticate;
 pub mod error;
 pub mod password;
 pub mod principal;
@@ -26,3 +28,4 @@ pub mod watch;
 
 pub use error::SecurityError;
 pub use principal::{Principal, Source};
+pub use {rustls, tokio_rustls};

@@ -15,10 +15,27 @@ impl Registry {
         &self,
         req: api::ListContextsRequest,
     ) -> Result<api::Contexts, Error> {
+        self.list_contexts_where(req, |_| true).await
+    }
+
+    /// [`Self::list_contexts`], showing the default context and those
+    /// holding a subject `visible` accepts, before paging.
+    pub async fn list_contexts_where(
+        &self,
+        req: api::ListContextsRequest,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<api::Contexts, Error> {
         let state = self.read();
+        let shown = |c: &str| {
+            c == context::DEFAULT
+                || state
+                    .subjects()
+                    .any(|(s, _)| context::of(s) == c && visible(s))
+        };
         let contexts: Vec<String> = std::iter::once(context::DEFAULT)
             .chain(state.contexts())
             .filter(|c| c.starts_with(&req.context_prefix))
+            .filter(|c| shown(c))
             .map(str::to_owned)
             .collect();
         Ok(api::Contexts {

@@ -454,11 +454,22 @@ impl Registry {
     }
 
     pub async fn list_schemas(&self, req: api::ListSchemasRequest) -> Result<api::Schemas, Error> {
+        self.list_schemas_where(req, |_| true).await
+    }
+
+    /// [`Self::list_schemas`] of the subjects `visible` accepts, filtered
+    /// before paging.
+    pub async fn list_schemas_where(
+        &self,
+        req: api::ListSchemasRequest,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<api::Schemas, Error> {
         let state = self.read();
         let mut schemas = Vec::new();
         for (subject, versions) in state
             .subjects()
             .filter(|(s, _)| context::matches_prefix(&req.subject_prefix, s))
+            .filter(|(s, _)| visible(s))
         {
             let mut visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
             if req.latest_only {

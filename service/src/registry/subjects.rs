@@ -19,10 +19,21 @@ impl Registry {
         &self,
         req: api::ListSubjectsRequest,
     ) -> Result<api::Subjects, Error> {
+        self.list_subjects_where(req, |_| true).await
+    }
+
+    /// [`Self::list_subjects`] of the subjects `visible` accepts, filtered
+    /// before paging so that pages stay full.
+    pub async fn list_subjects_where(
+        &self,
+        req: api::ListSubjectsRequest,
+        visible: impl Fn(&str) -> bool,
+    ) -> Result<api::Subjects, Error> {
         let state = self.read();
         let subjects = state
             .subjects()
             .filter(|(s, _)| context::matches_prefix(&req.subject_prefix, s))
+            .filter(|(s, _)| visible(s))
             .filter(|(_, vs)| {
                 let live = vs.values().any(|e| !e.deleted);
                 if req.deleted_only {
