@@ -105,7 +105,7 @@ impl Audit {
 }
 
 impl Event<'_> {
-    fn to_json(&self) -> Value {
+    fn to_json(self) -> Value {
         let mut line = Map::new();
         line.insert("time".into(), json!(rfc3339(SystemTime::now())));
         line.insert("principal".into(), json!(self.principal));

@@ -65,6 +65,8 @@ pub struct Config {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub limits: LimitsConfig,
+    #[command(flatten)]
+    pub security: crate::security::SecurityConfig,
 }
 
 /// What the server takes at once, and how long it waits: every door a
@@ -221,6 +223,7 @@ impl Config {
             deployment_attributes: vec!["opensource".into()],
             command: None,
             limits: LimitsConfig::default(),
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }

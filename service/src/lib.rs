@@ -24,6 +24,7 @@ pub mod grpc;
 pub mod guid;
 pub mod model;
 pub mod registry;
+pub mod security;
 mod server;
 pub mod state;
 
@@ -68,6 +69,8 @@ pub enum ServerError {
     Compute(std::io::Error),
     #[error("the {0} server failed: {1}")]
     Serve(&'static str, String),
+    #[error("security: {0}")]
+    Security(String),
 }
 
 /// A started server: its bound addresses, and a way to stop it.
@@ -79,6 +82,8 @@ pub struct Running {
     /// Kept to close the log (releasing its directory lock) once both
     /// servers have drained.
     storage: Storage,
+    /// Kept for its reload tasks, which stop with it.
+    _security: Arc<security::Security>,
     stop: watch::Sender<bool>,
     rest: JoinHandle<Result<(), ServerError>>,
     grpc: JoinHandle<Result<(), ServerError>>,
@@ -293,7 +298,11 @@ async fn serve(
     log_bytes: u64,
     replay_time: Duration,
 ) -> Result<Running, ServerError> {
-    let api = GrpcApi::new(registry.clone());
+    let security = security::Security::start(&config.security, registry.compute_config().threads)
+        .await
+        .map_err(ServerError::Security)?;
+    let api = GrpcApi::new(registry.clone())
+        .with_security(security.policy.clone(), security.audit.clone());
 
     let rest_listener = bind(config.rest_listen).await?;
     let grpc_listener = bind(config.grpc_listen).await?;
@@ -312,7 +321,14 @@ async fn serve(
     );
     let (stop, stopped) = watch::channel(false);
 
-    let limits = server::Limits::new(&config.limits);
+    let limits = server::Limits::new(&config.limits).with_guard(security.guard.clone());
+    tracing::info!(
+        tls = security.rest_tls.is_some(),
+        client_auth = %config.security.tls_client_auth.0,
+        authentication = security.guard.is_some(),
+        audit = security.audit.is_on(),
+        "security"
+    );
     tracing::info!(
         max_connections = limits.max_connections(),
         max_requests_in_flight = config.limits.max_requests_in_flight,
@@ -329,8 +345,9 @@ async fn serve(
     let rest_stop = stopped.clone();
     let rest = tokio::spawn({
         let limits = limits.clone();
+        let tls = security.rest_tls.clone();
         async move {
-            server::serve_rest(rest_listener, router, limits, rest_stop).await;
+            server::serve_rest(rest_listener, router, limits, tls, rest_stop).await;
             Ok(())
         }
     });
@@ -363,6 +380,7 @@ async fn serve(
     let grpc_service =
         SchemaRegistryServer::new(api.clone()).max_decoding_message_size(limits.max_message_bytes);
     let mut grpc_stop = stopped;
+    let grpc_tls = security.grpc_tls.clone();
     let grpc = tokio::spawn(async move {
         server::grpc_server(&limits)
             .add_service(health_service)
@@ -370,7 +388,7 @@ async fn serve(
             .add_service(reflection_v1alpha)
             .add_service(grpc_service)
             .serve_with_incoming_shutdown(
-                server::grpc_incoming(grpc_listener, &limits),
+                server::grpc_incoming(grpc_listener, &limits, grpc_tls),
                 async move {
                     let _ = grpc_stop.wait_for(|s| *s).await;
                     health
@@ -387,6 +405,7 @@ async fn serve(
         grpc_addr,
         api,
         storage,
+        _security: Arc::new(security),
         stop,
         rest,
         grpc,

@@ -186,14 +186,15 @@ impl Authenticator {
         let (scheme, value) = split_scheme(header).ok_or_else(|| {
             SecurityError::Unauthenticated("a malformed authorization header".into())
         })?;
-        if scheme.eq_ignore_ascii_case("basic") {
-            if let Some(users) = &self.methods.users {
-                return self.basic(users, value).await;
-            }
-        } else if scheme.eq_ignore_ascii_case("bearer") {
-            if let Some(tokens) = &self.methods.tokens {
-                return tokens.verify(value);
-            }
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Some(users) = &self.methods.users
+        {
+            return self.basic(users, value).await;
+        }
+        if scheme.eq_ignore_ascii_case("bearer")
+            && let Some(tokens) = &self.methods.tokens
+        {
+            return tokens.verify(value);
         }
         Err(SecurityError::Unauthenticated(format!(
             "the {scheme} scheme is not accepted here"

@@ -8,7 +8,9 @@
 //! * a panic while handling a request answers it with a 500 carrying an
 //!   `error_code`, is logged, and the server goes on;
 //! * the request is counted as activity of its connection (see `conn`), and
-//!   a connection over the connection limit has each request refused.
+//!   a connection over the connection limit has each request refused;
+//! * when authentication is on, the request's credentials are checked
+//!   (`guard`) and its principal goes with it to the API.
 
 use std::any::Any;
 use std::future::Future;
@@ -23,6 +25,7 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::conn::ConnInfo;
+use super::guard::{Door, Guard};
 use crate::compute::panic_message;
 use crate::error::Error;
 
@@ -35,9 +38,16 @@ pub(crate) struct Gate {
     max_in_flight: usize,
     body_bytes: Arc<Semaphore>,
     max_body_bytes: usize,
+    guard: Option<Arc<Guard>>,
 }
 
 impl Gate {
+    /// Authentication for every request admitted.
+    pub(crate) fn with_guard(mut self, guard: Option<Arc<Guard>>) -> Self {
+        self.guard = guard;
+        self
+    }
+
     pub(crate) fn new(max_in_flight: usize, max_body_bytes: usize) -> Self {
         let max_in_flight = max_in_flight.max(1);
         // Tokio's semaphore counts up to usize::MAX >> 3 permits.
@@ -47,6 +57,7 @@ impl Gate {
             max_in_flight,
             body_bytes: Arc::new(Semaphore::new(max_body_bytes)),
             max_body_bytes,
+            guard: None,
         }
     }
 }
@@ -208,7 +219,7 @@ where
         // Cheap clones (shared bytes), kept to say where a panic happened.
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let request = request.map(|body| Budgeted {
+        let mut request = request.map(|body| Budgeted {
             inner: body,
             budget: self.gate.body_bytes.clone(),
             max: self.gate.max_body_bytes,
@@ -218,7 +229,21 @@ where
         // The clone that was polled ready serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let answer = CatchPanic(Box::pin(inner.call(request)));
+        let guard = self.gate.guard.clone();
+        let door = guard.as_ref().map(|_| Door::of(&request));
+        let handled = async move {
+            if let (Some(guard), Some(door)) = (guard, door) {
+                match guard.admit(door, conn.as_ref()).await {
+                    Ok(Some(principal)) => {
+                        request.extensions_mut().insert(principal);
+                    }
+                    Ok(None) => {}
+                    Err(refusal) => return Ok(unauthenticated::<P>(refusal, guard.challenge())),
+                }
+            }
+            inner.call(request).await
+        };
+        let answer = CatchPanic(Box::pin(handled));
         Box::pin(async move {
             let outcome = answer.await;
             drop((permit, busy, held));
@@ -234,6 +259,22 @@ where
             }
         })
     }
+}
+
+/// A refusal at the door; a 401 names the scheme to answer with.
+fn unauthenticated<P: Protocol>(
+    refusal: Error,
+    challenge: &'static str,
+) -> http::Response<P::ResBody> {
+    let is_401 = matches!(refusal, Error::Unauthenticated);
+    let mut response = P::refuse(refusal);
+    if is_401 {
+        response.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static(challenge),
+        );
+    }
+    response
 }
 
 fn refused<P: Protocol, E: Send + 'static>(error: Error) -> Answer<http::Response<P::ResBody>, E> {

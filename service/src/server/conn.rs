@@ -124,6 +124,8 @@ pub(crate) struct ConnInfo {
     pub(crate) activity: Arc<Activity>,
     /// Over the connection limit: every request is refused.
     pub(crate) over_limit: Option<usize>,
+    /// The principal a verified client certificate names (TLS only).
+    pub(crate) certificate: Option<Arc<str>>,
 }
 
 /// How long a connection may sit.
@@ -173,6 +175,7 @@ impl Conn {
                 remote,
                 activity: Arc::new(Activity::new()),
                 over_limit,
+                certificate: None,
             },
             timeouts,
             _slot: slot,

@@ -3,6 +3,8 @@
 
 mod admission;
 mod conn;
+pub(crate) mod guard;
+mod tls;
 
 use std::future::Future;
 use std::io;
@@ -15,6 +17,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Sleep;
 use tokio_stream::{Stream, StreamExt};
+
+use scute_security::rustls::ServerConfig;
+use scute_security::watch::Watched;
+use std::sync::Arc;
 
 use crate::config::LimitsConfig;
 use admission::{Admit, AdmitLayer, Gate, Grpc, Rest};
@@ -70,6 +76,12 @@ impl Limits {
 
     pub(crate) fn max_connections(&self) -> usize {
         self.rest_slots.max()
+    }
+
+    /// Authentication for every request, when it is on.
+    pub(crate) fn with_guard(mut self, guard: Option<Arc<guard::Guard>>) -> Self {
+        self.gate = self.gate.with_guard(guard);
+        self
     }
 }
 
@@ -138,10 +150,12 @@ pub(crate) async fn serve_rest(
     listener: TcpListener,
     router: axum::Router,
     limits: Limits,
+    tls: Option<Arc<Watched<ServerConfig>>>,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut incoming = Incoming::new(listener, limits.rest_slots.clone(), limits.rest_timeouts);
+    let incoming = Incoming::new(listener, limits.rest_slots.clone(), limits.rest_timeouts);
+    let mut incoming = tls::secure(incoming, tls);
     let stopping = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
@@ -194,6 +208,8 @@ pub(crate) fn grpc_server(
 pub(crate) fn grpc_incoming(
     listener: TcpListener,
     limits: &Limits,
-) -> impl Stream<Item = io::Result<Conn>> {
-    Incoming::new(listener, limits.grpc_slots.clone(), limits.grpc_timeouts)
+    tls: Option<Arc<Watched<ServerConfig>>>,
+) -> impl Stream<Item = io::Result<tls::Io>> {
+    let incoming = Incoming::new(listener, limits.grpc_slots.clone(), limits.grpc_timeouts);
+    tls::secure(incoming, tls)
 }
