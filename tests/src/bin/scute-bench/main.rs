@@ -10,6 +10,7 @@
 //! target/release/scute-bench --quick    # smoke run, a few seconds
 //! target/release/scute-bench --protobuf # only the PROTOBUF figures (protobuf.rs)
 //! target/release/scute-bench --json     # JSON Schema figures only (json.rs)
+//! target/release/scute-bench --auth     # authentication figures only (auth.rs)
 //! ```
 
 mod json;
@@ -39,6 +40,7 @@ use scute_storage::{FileLog, SchemaLog};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+mod auth;
 mod flood;
 mod kafka;
 
@@ -91,6 +93,10 @@ struct Args {
     /// flood of heavy compatibility checks.
     #[arg(long)]
     flood: bool,
+    /// Run the authentication figures (auth.rs): lookups with cached Basic
+    /// credentials, and during a flood of wrong passwords.
+    #[arg(long)]
+    auth: bool,
     /// Directory in which temporary data directories are made [default: the system's].
     #[arg(long)]
     tmp_dir: Option<PathBuf>,
@@ -119,6 +125,7 @@ struct Plan {
     settle: Duration,
     json: bool,
     flood: bool,
+    auth: bool,
     tmp_dir: PathBuf,
     kafka: Option<String>,
     kafka_replay_records: usize,
@@ -146,6 +153,7 @@ impl Plan {
             settle: secs(args.settle, 5.0, 1.0)?,
             json: args.json,
             flood: args.flood,
+            auth: args.auth,
             tmp_dir: args.tmp_dir.unwrap_or_else(std::env::temp_dir),
             kafka: args.kafka,
             kafka_properties: args.kafka_property,
@@ -220,6 +228,9 @@ async fn run(plan: &Plan) -> Result<()> {
     }
     if plan.flood {
         return flood::run(plan, &machine).await;
+    }
+    if plan.auth {
+        return auth::run(plan, &machine).await;
     }
     if plan.json {
         let figures = json::bench_json(plan).await?;
@@ -761,6 +772,8 @@ struct Scute {
     child: Child,
     rest: SocketAddr,
     stderr: Arc<Mutex<StderrTail>>,
+    /// Credentials the readiness check sends, when authentication is on.
+    authorization: Option<HeaderValue>,
 }
 
 /// What the process wrote on stderr: the last lines, warnings and the replay time.
@@ -823,6 +836,7 @@ impl Scute {
             child,
             rest,
             stderr,
+            authorization: None,
         })
     }
 
@@ -854,7 +868,7 @@ impl Scute {
         let path = Uri::from_static("/subjects");
         loop {
             self.check_alive()?;
-            if let Ok(mut client) = Client::connect(self.rest).await
+            if let Ok(mut client) = Client::connect_as(self.rest, self.authorization.clone()).await
                 && let Ok(response) = client.get(&path).await
                 && response.status() == StatusCode::OK
             {
@@ -991,6 +1005,8 @@ struct Client {
     addr: SocketAddr,
     host: HeaderValue,
     sender: SendRequest<Full<Bytes>>,
+    /// Sent with every request when set (`Basic ...`).
+    authorization: Option<HeaderValue>,
 }
 
 impl Client {
@@ -999,7 +1015,15 @@ impl Client {
             addr,
             host: HeaderValue::from_str(&addr.to_string())?,
             sender: handshake(addr).await?,
+            authorization: None,
         })
+    }
+
+    /// A connection whose requests carry `authorization`.
+    async fn connect_as(addr: SocketAddr, authorization: Option<HeaderValue>) -> Result<Client> {
+        let mut client = Self::connect(addr).await?;
+        client.authorization = authorization;
+        Ok(client)
     }
 
     async fn reconnect(&mut self) -> Result<()> {
@@ -1042,7 +1066,12 @@ impl Client {
         self.send(request).await
     }
 
-    async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<Response<Bytes>> {
+    async fn send(&mut self, mut request: Request<Full<Bytes>>) -> Result<Response<Bytes>> {
+        if let Some(authorization) = &self.authorization {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, authorization.clone());
+        }
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let (parts, body) = response.into_parts();
