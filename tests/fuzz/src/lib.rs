@@ -16,7 +16,8 @@
 //!   dependency `name \n text`;
 //! * compatibility targets: `original \0 update \0 dependency ...`;
 //! * `schemas_topic`: one record a line, `key \t value` (`null` for a tombstone);
-//! * `rest`: requests, each `METHOD /path?query \n header: value ... \n\n body`.
+//! * `rest`: requests, each `METHOD /path?query \n header: value ... \n\n body`;
+//! * `credentials`: `user file \0 authorization header`.
 
 // A failed check is a finding: panicking is how a target reports it.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -267,6 +268,72 @@ pub fn rest(data: &[u8]) {
 pub type Target = fn(&[u8]);
 
 /// Every target by name, for the corpus tests.
+/// The key the `credentials` target's JWKS holds (its private half is not
+/// kept: the seeds carry one token it signed).
+const FUZZ_JWKS: &str = r#"{"keys": [{"crv": "P-256", "x": "9EddHDvZ3wJKD3tmyY8CJqvc4EltVsTbDwMZPA7ocM8", "y": "A6I0n9ZaMOiozcH__a_Wgs4N0FVlMccMotvEi-xoY8g", "kid": "fuzz", "kty": "EC"}]}"#;
+/// The one valid Basic credential of the `credentials` target's users.
+const FUZZ_USER: (&str, &str) = ("fuzzer", "open-sesame");
+
+/// An authenticator over one sha1 user (cheap to hash) and the JWKS above.
+fn authenticator() -> &'static scute_security::authenticate::Authenticator {
+    use scute_security::authenticate::{Authenticator, Methods};
+    use scute_security::token::{JwksSource, TokenSettings, TokenVerifier};
+    static AUTH: OnceLock<(Authenticator, tempfile::TempDir)> = OnceLock::new();
+    &AUTH
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let users = dir.path().join("users.json");
+            let entry = scute_security::users::entry(
+                FUZZ_USER.0,
+                scute_security::password::Algorithm::Sha1,
+                FUZZ_USER.1,
+                Some("salt"),
+            );
+            scute_security::users::add_user(&users, entry).unwrap();
+            let jwks = dir.path().join("jwks.json");
+            std::fs::write(&jwks, FUZZ_JWKS).unwrap();
+            let read = users.clone();
+            let users = scute_security::watch::Watched::load("users", vec![users], move || {
+                scute_security::users::UserFile::read(&read)
+            })
+            .unwrap();
+            let settings = TokenSettings::new(
+                JwksSource::File(jwks),
+                "https://issuer.example",
+                vec!["scute".into()],
+            );
+            let tokens = runtime().block_on(TokenVerifier::start(settings)).unwrap();
+            let methods = Methods {
+                users: Some(users),
+                tokens: Some(tokens),
+                certificates: false,
+            };
+            (Authenticator::new(methods, 1, 1024).unwrap(), dir)
+        })
+        .0
+}
+
+/// What a stranger can send the door: `user file text \0 authorization
+/// header`. The text is read as Karapace's user file; the header is checked
+/// against one known user and the JWKS above. Only the known password or a
+/// token the JWKS's key signed may yield a principal.
+pub fn credentials(data: &[u8]) {
+    let mut split = data.splitn(2, |b| *b == 0);
+    let file = String::from_utf8_lossy(split.next().unwrap_or_default());
+    let _ = scute_security::users::UserFile::parse(std::path::Path::new("users.json"), &file);
+    let Some(header) = split.next() else {
+        return;
+    };
+    let result = runtime().block_on(authenticator().authenticate(Some(header), None));
+    if let Ok(principal) = result {
+        match principal.source {
+            scute_security::Source::Basic => assert_eq!(&*principal.name, FUZZ_USER.0),
+            scute_security::Source::Bearer => assert_eq!(&*principal.name, "fuzzer"),
+            scute_security::Source::Certificate => panic!("a header named a certificate"),
+        }
+    }
+}
+
 pub const TARGETS: &[(&str, Target)] = &[
     ("avro", avro),
     ("protobuf_text", protobuf_text),
@@ -278,4 +345,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("log_file", log_file),
     ("schemas_topic", schemas_topic),
     ("rest", rest),
+    ("credentials", credentials),
 ];
