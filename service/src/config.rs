@@ -184,6 +184,9 @@ pub enum Command {
     Subject(crate::cli::SubjectArgs),
     /// Get or set the compatibility level of a running registry.
     Config(crate::cli::ConfigArgs),
+    /// Add a user to a user file (--auth-file), or print a user entry, as
+    /// Karapace's karapace_mkpasswd does.
+    User(crate::cli::UserArgs),
     /// Copy every record of the store (the data directory, or the Kafka topic
     /// with --kafka-bootstrap) to a new text file, one `KEY<tab>VALUE` line each.
     Backup {

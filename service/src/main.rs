@@ -17,6 +17,7 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Schema(args)) => return scute_service::cli::schema(args).await,
         Some(Command::Subject(args)) => return scute_service::cli::subject(args).await,
         Some(Command::Config(args)) => return scute_service::cli::config(args).await,
+        Some(Command::User(args)) => return scute_service::cli::user(args),
         _ => {}
     }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));

@@ -420,3 +420,191 @@ def test_rest_over_https_verifies_the_registry_certificate(scute_bin, tmp_path):
     finally:
         server.shutdown()
     assert FakeRegistry.seen == [("GET", "/subjects", None)]
+
+
+# -- security: `scute user`, credentials and TLS -------------------------------
+
+
+def scute_user(scute_bin: Path, workdir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(scute_bin), "user", *args], input=stdin, capture_output=True, text=True, timeout=60,
+        cwd=workdir, env=cli_env(),
+    )
+
+
+def grant(users_file: Path, username: str, operation: str = "Write", resource: str = ".*") -> None:
+    """Adds a permission by hand, as an operator edits the file."""
+    document = json.loads(users_file.read_text())
+    document["permissions"].append({"username": username, "operation": operation, "resource": resource})
+    users_file.write_text(json.dumps(document))
+
+
+def test_user_hash_prints_karapace_mkpasswds_entry(scute_bin, tmp_path):
+    # karapace_mkpasswd -u cave secret salt (sha512 by default), indented by four.
+    expected = (
+        '{\n    "username": "cave",\n    "algorithm": "sha512",\n    "salt": "salt",\n'
+        '    "password_hash": "CUXHCPbYxKenfgrWHqiIuqAd1VCVkR7YWGdyCnmRFCyRFsblNuriBcesDSvgaxCPb397R4ueFcjWzBcCNtGOYw=="\n}\n'
+    )
+    printed = scute_user(scute_bin, tmp_path, "hash", "-u", "cave", "--salt", "salt", stdin="secret\n")
+    assert (printed.returncode, printed.stdout, printed.stderr) == (0, expected, "")
+    same = scute_user(scute_bin, tmp_path, "hash", "--username", "cave", "--salt", "salt", "--password", "secret")
+    assert same.stdout == expected
+    random = json.loads(scute_user(scute_bin, tmp_path, "hash", "-a", "scrypt", stdin="secret\n").stdout)
+    assert list(random) == ["algorithm", "salt", "password_hash"] and random["algorithm"] == "scrypt"
+    assert len(random["salt"]) == 22 and len(base64.b64decode(random["password_hash"])) == 64
+    # Usage errors: one line, status 2.
+    for args, stdin, message in [
+        (["hash"], "", "standard input is empty"),
+        (["hash"], "\n", "the password is empty"),
+        (["hash", "-a", "md5"], "pw\n", "invalid value 'md5'"),
+        (["add", "--file", "u.json", "a:b"], "pw\n", "cannot hold ':'"),
+    ]:
+        refused = scute_user(scute_bin, tmp_path, *args, stdin=stdin)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert message in refused.stderr, (args, refused.stderr)
+
+
+def test_basic_auth_with_a_user_file_scute_user_wrote(scute_factory, scute_bin, tmp_path):
+    users = tmp_path / "users.json"
+    added = scute_user(scute_bin, tmp_path, "add", "--file", str(users), "alice", stdin="first\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stderr.startswith(f'scute: added user "alice" to {users}'), added.stderr
+    assert "no permission names them" in added.stderr
+    grant(users, "alice")
+    # A new password replaces the entry and keeps the permission.
+    replaced = scute_user(scute_bin, tmp_path, "add", "--file", str(users), "-a", "sha256", "alice", stdin="s3cret\n")
+    assert replaced.returncode == 0, replaced.stderr
+    assert replaced.stderr == f'scute: replaced user "alice" in {users}\n'
+    document = json.loads(users.read_text())
+    assert [u["username"] for u in document["users"]] == ["alice"]
+    assert document["users"][0]["algorithm"] == "sha256"
+    assert document["permissions"] == [{"username": "alice", "operation": "Write", "resource": ".*"}]
+    if os.name == "posix":
+        assert users.stat().st_mode & 0o777 == 0o600
+
+    assert scute_user(scute_bin, tmp_path, "add", "--file", str(users), "reader", "--password", "r").returncode == 0
+    grant(users, "reader", "Read", "Subject:s-.*")
+    scute = scute_factory().start(extra_args=["--auth-file", str(users), "--auth-open-path", "/"])
+    for registry in [scute.url, f"grpc://{scute.grpc_addr}"]:
+        cli = Cli(scute_bin, registry, tmp_path)
+        assert cli.run("subject", "list").returncode == 1
+        cli.ok("schema", "register", "s-value", str(cli.file("s.avsc", '"string"')), "--user", "alice:s3cret")
+        assert table(cli.ok("subject", "list", "--user", "alice:s3cret")) == [["SUBJECT"], ["s-value"]]
+        # The password from SCUTE_PASSWORD, the user from SCUTE_USER.
+        assert "s-value" in cli.ok("subject", "list", env={"SCUTE_USER": "alice", "SCUTE_PASSWORD": "s3cret"})
+        for wrong in [["--user", "alice:first"], ["--user", "bob:s3cret"], ["--token", "not-a-jwt"], []]:
+            refused = cli.run("subject", "list", *wrong)
+            assert refused.returncode == 1, (registry, wrong, refused.stderr)
+            assert refused.stderr == "scute: Unauthorized (error code 40101)\n", (registry, wrong, refused.stderr)
+        both = cli.run("subject", "list", "--user", "alice:s3cret", "--token", "t")
+        assert both.returncode == 2 and "one kind of credentials" in both.stderr
+        # Known, but without the permission: 403, Confluent's 40301, exit 1.
+        denied = cli.run("schema", "register", "s-value", str(cli.workdir / "s.avsc"), "--user", "reader:r")
+        assert denied.returncode == 1, (registry, denied.stderr)
+        assert "(error code 40301)" in denied.stderr, (registry, denied.stderr)
+        assert "s-value" in cli.ok("subject", "list", "--user", "reader:r")
+
+
+def write_test_pki(workdir: Path) -> dict[str, Path]:
+    """A CA, a server certificate it signed for localhost and 127.0.0.1
+    (X.509 v3, subjectAltName), and a client certificate: made with the openssl CLI."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    p = {name: workdir / name for name in
+         ["ca.pem", "ca.key", "server.pem", "server.key", "client.pem", "client.key"]}
+
+    def openssl(*args: str) -> None:
+        done = subprocess.run(["openssl", *args], capture_output=True, text=True, cwd=workdir, timeout=60)
+        assert done.returncode == 0, done.stderr
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", str(p["ca.key"]), "-out", str(p["ca.pem"]), "-days", "2",
+            "-subj", "/CN=scute test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for leaf, cn, extensions in [
+        ("server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"),
+        ("client", "alice", "extendedKeyUsage=clientAuth\n"),
+    ]:
+        ext = workdir / f"{leaf}.ext"
+        ext.write_text("basicConstraints=CA:FALSE\n" + extensions)
+        csr = workdir / f"{leaf}.csr"
+        openssl("req", *ec, "-keyout", str(p[f"{leaf}.key"]), "-out", str(csr), "-subj", f"/CN={cn}")
+        openssl("x509", "-req", "-in", str(csr), "-CA", str(p["ca.pem"]), "-CAkey", str(p["ca.key"]),
+                "-CAcreateserial", "-out", str(p[f"{leaf}.pem"]), "-days", "2", "-extfile", str(ext))
+    return p
+
+
+def start_tls(scute_factory, extra_args: list[str]):
+    """A server with TLS on both listeners: the fixture's readiness check
+    speaks plain HTTP, so this waits for the log line instead."""
+    import time
+
+    for _ in range(3):
+        scute = scute_factory()
+        proc = scute.spawn(extra_args)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if "scute is serving" in scute.log():
+                return scute
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        log = scute.log()
+        if proc.poll() is not None and re.search(r"(?i)address (already )?in use", log):
+            continue  # a port taken between choosing and binding it: try others
+        scute.kill()
+        pytest.fail(f"scute did not serve over TLS; its output:\n{log}")
+    pytest.fail("no free ports for scute")
+
+
+def test_tls_with_a_private_ca(scute_factory, scute_bin, tmp_path):
+    pki = write_test_pki(tmp_path / "pki")
+    scute = start_tls(scute_factory, ["--tls-cert", str(pki["server.pem"]), "--tls-key", str(pki["server.key"])])
+    rest = f"https://localhost:{scute.rest_port}"
+    grpcs = f"grpcs://localhost:{scute.grpc_port}"
+    for registry in [rest, grpcs]:
+        cli = Cli(scute_bin, registry, tmp_path)
+        cli.ok("schema", "register", "tls-value", str(cli.file("t.avsc", '"string"')), "--ca-cert", str(pki["ca.pem"]))
+        assert table(cli.ok("subject", "list", "--ca-cert", str(pki["ca.pem"]))) == [["SUBJECT"], ["tls-value"]]
+        # The CA from SCUTE_CA_CERT.
+        assert "tls-value" in cli.ok("subject", "list", env={"SCUTE_CA_CERT": str(pki["ca.pem"])})
+        # Without the CA, the system's roots do not know the certificate.
+        untrusted = cli.run("subject", "list")
+        assert untrusted.returncode == 2, (registry, untrusted.stderr)
+        assert "TLS certificate problem" in untrusted.stderr, untrusted.stderr
+        assert "not signed by a CA this client trusts" in untrusted.stderr, untrusted.stderr
+        assert "--ca-cert" in untrusted.stderr and untrusted.stderr.count("\n") == 1, untrusted.stderr
+        # A file that holds no certificate is refused before connecting.
+        not_pem = cli.run("subject", "list", "--ca-cert", str(pki["ca.key"]))
+        assert not_pem.returncode == 2 and "no certificate in it" in not_pem.stderr, not_pem.stderr
+    # TLS files with a plain-text registry: a forgotten "s", said so.
+    plain = Cli(scute_bin, f"http://localhost:{scute.rest_port}", tmp_path).run(
+        "subject", "list", "--ca-cert", str(pki["ca.pem"]))
+    assert plain.returncode == 2 and "is plain text" in plain.stderr, plain.stderr
+
+
+def test_mutual_tls_and_basic_auth_over_tls(scute_factory, scute_bin, tmp_path):
+    pki = write_test_pki(tmp_path / "pki")
+    users = tmp_path / "users.json"
+    assert scute_user(scute_bin, tmp_path, "add", "--file", str(users), "alice", stdin="pw\n").returncode == 0
+    grant(users, "alice")
+    scute = start_tls(scute_factory, [
+        "--tls-cert", str(pki["server.pem"]), "--tls-key", str(pki["server.key"]),
+        "--tls-client-ca", str(pki["ca.pem"]), "--tls-client-auth", "optional",
+        "--auth-file", str(users), "--auth-client-certificates",
+    ])
+    ca = ["--ca-cert", str(pki["ca.pem"])]
+    identity = ["--client-cert", str(pki["client.pem"]), "--client-key", str(pki["client.key"])]
+    for registry in [f"https://localhost:{scute.rest_port}", f"grpcs://localhost:{scute.grpc_port}"]:
+        cli = Cli(scute_bin, registry, tmp_path)
+        # The client certificate names alice (its CN), whom the file lets write.
+        cli.ok("schema", "register", "m-value", str(cli.file("m.avsc", '"string"')), *ca, *identity)
+        assert "m-value" in cli.ok("subject", "list", *ca, *identity)
+        assert "m-value" in cli.ok("subject", "list", *ca, "--user", "alice:pw")
+        refused = cli.run("subject", "list", *ca, "--user", "alice:nope")
+        assert (refused.returncode, refused.stderr) == (1, "scute: Unauthorized (error code 40101)\n")
+        # A key that is not the certificate's: said before any request.
+        mismatch = cli.run("subject", "list", *ca, "--client-cert", str(pki["client.pem"]),
+                           "--client-key", str(pki["server.key"]))
+        assert mismatch.returncode == 2 and "not the key of --client-cert" in mismatch.stderr, mismatch.stderr
+        half = cli.run("subject", "list", *ca, "--client-cert", str(pki["client.pem"]))
+        assert half.returncode == 2 and "--client-key" in half.stderr

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use reqwest::Url;
 use scute_client::v1 as api;
 
+use super::connection::{Auth, Target};
 use super::{
     CliError, Compatibility, ConfigInfo, NewSchema, Reference, Registry, SchemaInfo, chain,
 };
@@ -14,6 +15,7 @@ pub(crate) struct Grpc {
 
 impl From<scute_client::Error> for CliError {
     fn from(error: scute_client::Error) -> Self {
+        use tonic::Code;
         match error {
             scute_client::Error::Registry {
                 error_code,
@@ -22,7 +24,31 @@ impl From<scute_client::Error> for CliError {
                 error_code,
                 message,
             },
-            other => Self::Transport(chain(&other)),
+            // A refusal without Confluent's code (a proxy's): the code REST
+            // would have carried.
+            scute_client::Error::Status(status)
+                if matches!(
+                    status.code(),
+                    Code::Unauthenticated | Code::PermissionDenied
+                ) =>
+            {
+                let (error_code, fallback) = match status.code() {
+                    Code::Unauthenticated => (40101, "Unauthorized"),
+                    _ => (40301, "Forbidden"),
+                };
+                let message = match status.message() {
+                    "" => fallback.to_owned(),
+                    text => text.to_owned(),
+                };
+                Self::Registry {
+                    error_code,
+                    message,
+                }
+            }
+            other => match super::connection::tls_failure(&other) {
+                Some(tls) => Self::Transport(format!("cannot reach the registry: {tls}")),
+                None => Self::Transport(chain(&other)),
+            },
         }
     }
 }
@@ -79,22 +105,31 @@ fn info(schema: &api::Schema) -> SchemaInfo {
 }
 
 impl Grpc {
-    pub(crate) async fn connect(url: &Url) -> Result<Self, CliError> {
-        let endpoint = endpoint(url)?;
+    pub(crate) async fn connect(target: Target) -> Result<Self, CliError> {
+        let endpoint = endpoint(&target.url)?;
         let mut builder =
-            scute_client::Client::builder(endpoint.clone()).retry(scute_client::RetryPolicy {
+            scute_client::Client::builder(endpoint).retry(scute_client::RetryPolicy {
                 max_retries: 0,
                 ..Default::default()
             });
-        if let Some((user, password)) = super::credentials(url) {
-            builder = builder.basic_auth(&user, password.as_deref().unwrap_or_default());
+        if target.tls != Default::default() {
+            builder = builder.tls(scute_client::TlsOptions {
+                ca_pem: target.tls.ca_pem,
+                identity_pem: target.tls.identity,
+                domain: None,
+            });
         }
-        let client = builder.connect().await.map_err(|e| {
-            CliError::Transport(format!(
-                "cannot reach the registry at {endpoint}: {}",
-                chain(&e)
-            ))
-        })?;
+        match &target.auth {
+            Some(Auth::Basic { user, password }) => {
+                builder = builder.basic_auth(user, password.as_deref().unwrap_or_default());
+            }
+            Some(Auth::Bearer(token)) => builder = builder.bearer_token(token),
+            None => {}
+        }
+        let client = builder
+            .connect()
+            .await
+            .map_err(|e| super::unreachable(&target.url, &e))?;
         Ok(Self { client })
     }
 }

@@ -4,10 +4,18 @@
 //! transports: Confluent's REST contract (`rest`, so it works against any
 //! Confluent-compatible registry) and Scute's gRPC API (`grpc`). Both answer
 //! in the small model below, so `render` prints the same either way.
+//! `connection` reads the TLS and credential flags both transports use.
+//!
+//! `scute user ...` (`user`) is the odd one out: it writes a local user
+//! file, as Karapace's `karapace_mkpasswd` does, and calls no registry.
 
+mod connection;
 mod grpc;
 mod render;
 mod rest;
+mod user;
+
+pub use user::{UserArgs, UserCommand, user};
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,11 +28,15 @@ const AFTER_HELP: &str = "\
 The registry is --registry (or SCUTE_REGISTRY), default http://localhost:8081:
   http(s)://[user:pass@]host[:port][/path]  Confluent's REST API (any compatible registry)
   grpc(s)://[user:pass@]host[:port]         Scute's gRPC API (port 50051 by default for grpc://, 443 for grpcs://)
-user:pass is sent as HTTP basic auth (an authorization header over gRPC).
+user:pass, or --user, is sent as HTTP basic auth (an authorization header over
+gRPC); --token as a bearer token. Each flag is also an environment variable:
+SCUTE_CA_CERT, SCUTE_CLIENT_CERT, SCUTE_CLIENT_KEY, SCUTE_USER, SCUTE_TOKEN
+(and SCUTE_PASSWORD for a --user without one).
 
 Exit status: 0 done (or compatible); 1 the registry said no (incompatible,
 not found, invalid schema, ...: its message and error code go to stderr);
-2 usage error, or the registry could not be reached or answered nonsense.";
+2 usage error, or the registry could not be reached (a TLS certificate
+problem included) or answered nonsense.";
 
 /// Where the registry is and how to print its answers; accepted anywhere
 /// after the command group (`scute schema --registry ... get ...`).
@@ -41,6 +53,49 @@ pub struct ClientArgs {
     /// text: tables and pretty-printed schemas; json: the REST entities.
     #[arg(long, value_enum, default_value_t = Output::Text, global = true)]
     pub output: Output,
+    /// Trust the CA certificates in FILE (PEM) instead of the system's, for
+    /// https:// and grpcs:// registries with a private CA.
+    #[arg(long, env = "SCUTE_CA_CERT", value_name = "FILE", global = true)]
+    pub ca_cert: Option<PathBuf>,
+    /// Present this certificate (PEM, with its chain) to a registry that
+    /// asks for one (mutual TLS); needs --client-key.
+    #[arg(
+        long,
+        env = "SCUTE_CLIENT_CERT",
+        value_name = "FILE",
+        requires = "client_key",
+        global = true
+    )]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of --client-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "SCUTE_CLIENT_KEY",
+        value_name = "FILE",
+        requires = "client_cert",
+        global = true
+    )]
+    pub client_key: Option<PathBuf>,
+    /// HTTP basic credentials; without `:PASSWORD`, the password is
+    /// SCUTE_PASSWORD. A password here is visible in the process list.
+    #[arg(
+        long,
+        env = "SCUTE_USER",
+        value_name = "NAME[:PASSWORD]",
+        hide_env_values = true,
+        global = true
+    )]
+    pub user: Option<String>,
+    /// A bearer token (OAuth 2 / OIDC) sent with every request. Visible in
+    /// the process list: prefer SCUTE_TOKEN.
+    #[arg(
+        long,
+        env = "SCUTE_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -350,17 +405,21 @@ pub(crate) trait Registry: Send {
     async fn set_level(&mut self, subject: Option<&str>, level: &str) -> Result<String, CliError>;
 }
 
-/// Opens the transport the URL's scheme names.
-async fn connect(registry: &str) -> Result<Box<dyn Registry>, CliError> {
-    let url = reqwest::Url::parse(registry)
-        .map_err(|e| CliError::Usage(format!("--registry {registry:?}: {e}")))?;
-    match url.scheme() {
-        "http" | "https" => Ok(Box::new(rest::Rest::new(url)?)),
-        "grpc" | "grpcs" => Ok(Box::new(grpc::Grpc::connect(&url).await?)),
-        other => Err(CliError::Usage(format!(
-            "--registry {registry:?}: unknown scheme {other:?} (http, https, grpc or grpcs)"
-        ))),
+/// Opens the transport the URL's scheme names, after reading and checking
+/// the TLS files and credentials the flags name.
+async fn connect(args: &ClientArgs) -> Result<Box<dyn Registry>, CliError> {
+    let target = connection::Target::from_args(args)?;
+    match target.url.scheme() {
+        "grpc" | "grpcs" => Ok(Box::new(grpc::Grpc::connect(target).await?)),
+        _ => Ok(Box::new(rest::Rest::new(target)?)),
     }
+}
+
+/// A failure to reach the registry at `at`; a TLS failure says which flag
+/// fixes it.
+fn unreachable(at: &dyn std::fmt::Display, error: &(dyn std::error::Error + 'static)) -> CliError {
+    let why = connection::tls_failure(error).unwrap_or_else(|| chain(error));
+    CliError::Transport(format!("cannot reach the registry at {at}: {why}"))
 }
 
 /// `user:pass` of a URL, percent-decoded.
@@ -455,7 +514,7 @@ pub async fn schema(args: SchemaArgs) -> ExitCode {
 
 async fn run_schema(args: SchemaArgs) -> Result<Done, CliError> {
     let output = args.client.output;
-    let registry = args.client.registry.as_str();
+    let registry = &args.client;
     match args.command {
         SchemaCommand::Register(file) => {
             // The file is read first: a typo should not wait on the network.
@@ -547,7 +606,7 @@ pub async fn subject(args: SubjectArgs) -> ExitCode {
 
 async fn run_subject(args: SubjectArgs) -> Result<Done, CliError> {
     let output = args.client.output;
-    let mut registry = connect(&args.client.registry).await?;
+    let mut registry = connect(&args.client).await?;
     match args.command {
         SubjectCommand::List { deleted, prefix } => {
             let prefix = prefix.unwrap_or_default();
@@ -570,7 +629,7 @@ pub async fn config(args: ConfigArgs) -> ExitCode {
 
 async fn run_config(args: ConfigArgs) -> Result<Done, CliError> {
     let output = args.client.output;
-    let mut registry = connect(&args.client.registry).await?;
+    let mut registry = connect(&args.client).await?;
     match args.command {
         ConfigCommand::Get { subject } => {
             let config = registry.config(subject.as_deref()).await?;
@@ -675,6 +734,45 @@ mod tests {
         }
         assert!(Config::try_parse_from(["scute", "config", "set"]).is_err());
         assert!(Config::try_parse_from(["scute", "config", "set", "a", "b", "c"]).is_err());
+    }
+
+    #[test]
+    fn security_flags_parse_anywhere_after_the_group() {
+        use crate::config::{Command, Config};
+        use clap::Parser;
+        let parsed = Config::try_parse_from([
+            "scute",
+            "subject",
+            "--ca-cert",
+            "ca.pem",
+            "list",
+            "--user",
+            "alice:pw",
+            "--client-cert",
+            "c.pem",
+            "--client-key",
+            "k.pem",
+        ])
+        .unwrap();
+        let Some(Command::Subject(args)) = parsed.command else {
+            panic!("not a subject command")
+        };
+        let client = args.client;
+        assert_eq!(client.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert_eq!(client.client_cert, Some(PathBuf::from("c.pem")));
+        assert_eq!(client.client_key, Some(PathBuf::from("k.pem")));
+        assert_eq!(client.user.as_deref(), Some("alice:pw"));
+        assert_eq!(client.token, None);
+        let parsed = Config::try_parse_from(["scute", "config", "get", "--token", "t"]).unwrap();
+        let Some(Command::Config(args)) = parsed.command else {
+            panic!("not a config command")
+        };
+        assert_eq!(args.client.token.as_deref(), Some("t"));
+        // A certificate without its key (or the reverse) is a usage error.
+        for half in [["--client-cert", "c.pem"], ["--client-key", "k.pem"]] {
+            let argv = ["scute", "subject", "list", half[0], half[1]];
+            assert!(Config::try_parse_from(argv).is_err(), "{half:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::connection::{Auth, Target};
 use super::{
     CliError, Compatibility, ConfigInfo, NewSchema, Reference, Registry, SchemaInfo, chain,
 };
@@ -22,12 +23,13 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) struct Rest {
     http: reqwest::Client,
     base: Url,
-    auth: Option<(String, Option<String>)>,
+    auth: Option<Auth>,
 }
 
+/// Confluent's error entity. Karapace answers a 401 with the message alone.
 #[derive(Deserialize)]
 struct ErrorBody {
-    error_code: i32,
+    error_code: Option<i32>,
     message: String,
 }
 
@@ -109,17 +111,34 @@ fn schema_request(schema: &NewSchema) -> Value {
 }
 
 impl Rest {
-    pub(crate) fn new(mut base: Url) -> Result<Self, CliError> {
-        let auth = super::credentials(&base);
-        // The credentials travel in a header, not in every request's URL.
-        let _ = base.set_username("");
-        let _ = base.set_password(None);
-        let http = reqwest::Client::builder()
+    pub(crate) fn new(target: Target) -> Result<Self, CliError> {
+        let mut http = reqwest::Client::builder()
             .user_agent(concat!("scute/", env!("CARGO_PKG_VERSION")))
-            .timeout(TIMEOUT)
-            .build()
-            .map_err(|e| CliError::Transport(chain(&e)))?;
-        Ok(Self { http, base, auth })
+            .timeout(TIMEOUT);
+        if let Some(ca) = &target.tls.ca_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(ca)
+                .map_err(|e| CliError::Usage(format!("--ca-cert: {}", chain(&e))))?;
+            // Only the CA named: as gRPC does, and as curl's --cacert does.
+            http = http.tls_certs_only(roots);
+        }
+        if let Some((cert, key)) = &target.tls.identity {
+            let mut pem = cert.clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(key);
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                CliError::Usage(format!("--client-cert/--client-key: {}", chain(&e)))
+            })?;
+            http = http.identity(identity);
+        }
+        // A key that is not the certificate's shows here.
+        let http = http.build().map_err(|e| {
+            CliError::Usage(super::connection::tls_failure(&e).unwrap_or_else(|| chain(&e)))
+        })?;
+        Ok(Self {
+            http,
+            base: target.url,
+            auth: target.auth,
+        })
     }
 
     /// The base URL with `segments` appended (each percent-encoded, so a
@@ -146,19 +165,20 @@ impl Rest {
             .http
             .request(method, url.clone())
             .header(ACCEPT, format!("{MEDIA_TYPE}, application/json"));
-        if let Some((user, password)) = &self.auth {
-            request = request.basic_auth(user, password.as_ref());
+        match &self.auth {
+            Some(Auth::Basic { user, password }) => {
+                request = request.basic_auth(user, password.as_ref());
+            }
+            Some(Auth::Bearer(token)) => request = request.bearer_auth(token),
+            None => {}
         }
         if let Some(body) = body {
             request = request.header(CONTENT_TYPE, MEDIA_TYPE).json(body);
         }
-        let response = request.send().await.map_err(|e| {
-            CliError::Transport(format!(
-                "cannot reach the registry at {}: {}",
-                self.base,
-                chain(&e)
-            ))
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| super::unreachable(&self.base, &e))?;
         let status = response.status();
         let bytes = response
             .bytes()
@@ -168,17 +188,33 @@ impl Rest {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| CliError::Transport(format!("unexpected answer from {url}: {e}")));
         }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(error) => Err(CliError::Registry {
-                error_code: error.error_code,
-                message: error.message,
-            }),
-            Err(_) => Err(CliError::Transport(format!(
+        Err(refusal(status, &bytes).unwrap_or_else(|| {
+            CliError::Transport(format!(
                 "{url} answered HTTP {status}: {}",
                 String::from_utf8_lossy(&bytes).trim()
-            ))),
-        }
+            ))
+        }))
     }
+}
+
+/// A registry's refusal: Confluent's error entity, or any 401 or 403 (from
+/// Karapace, or a proxy in front of the registry), given Confluent's code.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> Option<CliError> {
+    let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
+    let auth_code = match status.as_u16() {
+        401 => Some(40101),
+        403 => Some(40301),
+        _ => None,
+    };
+    let error_code = parsed.as_ref().and_then(|e| e.error_code).or(auth_code)?;
+    let message = match parsed {
+        Some(error) => error.message,
+        None => status.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    Some(CliError::Registry {
+        error_code,
+        message,
+    })
 }
 
 /// `?name=true` when `on`, else no query.
@@ -315,13 +351,17 @@ mod tests {
     use super::*;
 
     fn rest(base: &str) -> Rest {
-        Rest::new(Url::parse(base).unwrap()).unwrap()
+        Rest::new(Target {
+            url: Url::parse(base).unwrap(),
+            auth: None,
+            tls: Default::default(),
+        })
+        .unwrap()
     }
 
     #[test]
     fn urls_encode_subjects_and_keep_a_base_path() {
-        let registry = rest("https://u:p%40ss@example.com/registry/");
-        assert_eq!(registry.auth, Some(("u".into(), Some("p@ss".into()))));
+        let registry = rest("https://example.com/registry/");
         let url = registry
             .url(
                 &["subjects", "a/b c", "versions", "latest"],
@@ -332,6 +372,44 @@ mod tests {
             url.as_str(),
             "https://example.com/registry/subjects/a%2Fb%20c/versions/latest?deleted=true"
         );
+    }
+
+    #[test]
+    fn refusals_keep_the_registrys_code_and_auth_failures_get_one() {
+        use reqwest::StatusCode;
+        let code = |status: u16, body: &str| match refusal(
+            StatusCode::from_u16(status).unwrap(),
+            body.as_bytes(),
+        ) {
+            Some(CliError::Registry {
+                error_code,
+                message,
+            }) => Some((error_code, message)),
+            Some(other) => panic!("{other:?}"),
+            None => None,
+        };
+        assert_eq!(
+            code(
+                404,
+                r#"{"error_code":40401,"message":"Subject 'x' not found."}"#
+            ),
+            Some((40401, "Subject 'x' not found.".into()))
+        );
+        assert_eq!(
+            code(401, r#"{"error_code":40101,"message":"Unauthorized"}"#),
+            Some((40101, "Unauthorized".into()))
+        );
+        // Karapace's 401 has no code; a proxy's has no JSON at all.
+        assert_eq!(
+            code(401, r#"{"message": "Unauthorized"}"#),
+            Some((40101, "Unauthorized".into()))
+        );
+        assert_eq!(
+            code(403, "<html>nope</html>"),
+            Some((40301, "Forbidden".into()))
+        );
+        assert_eq!(code(502, "<html>bad gateway</html>"), None);
+        assert_eq!(code(500, r#"{"message": "no code"}"#), None);
     }
 
     #[test]
