@@ -38,8 +38,16 @@ use serde_json::{Value, json};
 #[command(about = "schema-registry-client serdes against a registry, over REST or gRPC")]
 struct Args {
     /// `http://host:8081` uses REST; `grpc://host:50051` uses Scute's gRPC API.
+    /// `https://` and `grpcs://` use TLS, trusting the system's CAs
+    /// (`SSL_CERT_FILE` or `SSL_CERT_DIR` name others).
     #[arg(long)]
     registry: String,
+    /// HTTP Basic credentials, `user:password`, sent with every call.
+    #[arg(long, value_name = "USER:PASSWORD", conflicts_with = "bearer_token")]
+    basic_auth: Option<String>,
+    /// A bearer token sent with every call.
+    #[arg(long, value_name = "TOKEN")]
+    bearer_token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -443,7 +451,18 @@ async fn bench<T: Client + Sync>(
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    let config = || ClientConfig::new(vec![args.registry.clone()]);
+    let config = || {
+        let mut config = ClientConfig::new(vec![args.registry.clone()]);
+        config.basic_auth =
+            args.basic_auth
+                .as_ref()
+                .map(|credentials| match credentials.split_once(':') {
+                    Some((user, password)) => (user.to_owned(), Some(password.to_owned())),
+                    None => (credentials.clone(), None),
+                });
+        config.bearer_access_token = args.bearer_token.clone();
+        config
+    };
     let grpc = args.registry.starts_with("grpc://") || args.registry.starts_with("grpcs://");
     let result = if grpc {
         let (writer, reader) = (GrpcClient::new(config()), GrpcClient::new(config()));
