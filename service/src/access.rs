@@ -40,6 +40,7 @@ impl Policy {
     /// principal they authenticated).
     pub(crate) fn caller(&self, extensions: &http::Extensions) -> Result<Caller, Error> {
         let principal = extensions.get::<Principal>().cloned();
+        let peer = extensions.get::<crate::audit::Peer>().map(|p| p.0);
         let file = match self {
             Self::Open => None,
             Self::Authenticated => {
@@ -51,7 +52,11 @@ impl Policy {
                 Some(file.get())
             }
         };
-        Ok(Caller { principal, file })
+        Ok(Caller {
+            principal,
+            file,
+            peer,
+        })
     }
 }
 
@@ -134,6 +139,8 @@ pub(crate) struct Caller {
     pub(crate) principal: Option<Principal>,
     /// `None`: the caller may do anything.
     file: Option<Arc<UserFile>>,
+    /// Where the call came from, when a server saw it.
+    pub(crate) peer: Option<std::net::SocketAddr>,
 }
 
 impl Caller {
@@ -142,6 +149,7 @@ impl Caller {
         Self {
             principal: None,
             file: None,
+            peer: None,
         }
     }
 

@@ -23,6 +23,11 @@ impl std::fmt::Debug for Audit {
     }
 }
 
+/// The address a request came from, as the servers put it in the request's
+/// extensions for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub std::net::SocketAddr);
+
 /// How a request ended, as the audit log says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -43,7 +43,12 @@ impl GrpcApi {
     fn caller<T>(&self, method: &str, request: &Request<T>) -> Result<Caller, Status> {
         self.registry.serving()?;
         self.policy.caller(request.extensions()).map_err(|e| {
-            self.record(&Caller::anyone(), method, None, Outcome::Denied, Some(&e));
+            let mut nobody = Caller::anyone();
+            nobody.peer = request
+                .extensions()
+                .get::<crate::audit::Peer>()
+                .map(|p| p.0);
+            self.record(&nobody, method, None, Outcome::Denied, Some(&e));
             Status::from(e)
         })
     }
@@ -84,7 +89,7 @@ impl GrpcApi {
         error: Option<&crate::Error>,
     ) {
         if outcome == Outcome::Denied {
-            tracing::info!(principal = caller.name(), operation = method, subject, error = ?error.map(ToString::to_string), "refused");
+            tracing::debug!(principal = caller.name(), operation = method, subject, error = ?error.map(ToString::to_string), "refused");
         }
         if !self.audit.is_on() {
             return;
@@ -98,7 +103,7 @@ impl GrpcApi {
             outcome,
             error_code: error.map(crate::Error::error_code),
             message: message.as_deref(),
-            peer: None,
+            peer: caller.peer,
         });
     }
 

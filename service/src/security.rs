@@ -184,8 +184,14 @@ impl Security {
             let loaded = file.get();
             tracing::info!(file = %path.display(), users = loaded.user_count(), permissions = loaded.acl.len(), "authentication and permissions from the user file");
             security.reloads.push(file.spawn(every));
-            if loaded.user_count() > 0 {
-                methods.users = Some(file.clone());
+            // Basic is on even while the file has no users: one added
+            // later can log in without a restart.
+            methods.users = Some(file.clone());
+            if loaded.user_count() == 0
+                && config.oidc_jwks.is_none()
+                && !config.auth_client_certificates
+            {
+                tracing::warn!(file = %path.display(), "the user file has no users and no other way to authenticate is on: every request is refused until one is added");
             }
             security.policy = Policy::Permissions(file);
         }
@@ -198,6 +204,11 @@ impl Security {
             settings.principal_claim = config.oidc_principal_claim.clone();
             settings.roles_claim = config.oidc_roles_claim.clone();
             settings.allow_insecure_url = config.oidc_allow_insecure_jwks;
+            // A file is cheap to look at: as often as the other files. A
+            // URL is the identity provider's: every 5 minutes.
+            if matches!(settings.jwks, JwksSource::File(_)) {
+                settings.refresh = every;
+            }
             methods.tokens = Some(
                 TokenVerifier::start(settings)
                     .await
@@ -218,8 +229,6 @@ impl Security {
                 open_paths: config.auth_open_paths.clone(),
                 audit: security.audit.clone(),
             }));
-        } else if config.auth_file.is_some() {
-            return Err("--auth-file has no users, and no other way to authenticate is on (--oidc-jwks, --auth-client-certificates)".into());
         }
         Ok(security)
     }

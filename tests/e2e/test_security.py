@@ -630,9 +630,6 @@ def test_audit_log_records_writes_and_refusals(launch, pki, tmp_path):
     assert "subject" not in config
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Scute gap: audit lines written by the API (writes, 403 refusals) have no peer; grpc.rs's "
-    "record() passes `peer: None`, so only 401s refused at the door say where a request came from"))
 def test_audit_lines_of_writes_and_denials_name_the_peer(launch, tmp_path):
     users = write_users(tmp_path / "users.json", USERS, PERMISSIONS)
     audit = tmp_path / "audit.jsonl"
@@ -932,13 +929,6 @@ def test_oidc_jwks_file_gains_a_key_without_restart(launch, tmp_path):
     assert s.request("GET", "/subjects", token=token(k1)).status_code == 200
 
 
-JWKS_REFRESH_BUG = (
-    "Scute bug: a JWKS file is re-read every 5 minutes (TokenSettings::refresh's default), not every "
-    "--security-reload-ms: service/src/security.rs never sets `refresh`. Only a token with an unknown "
-    "kid triggers an early re-read, at most once per 30 s")
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=JWKS_REFRESH_BUG)
 def test_oidc_key_added_after_its_tokens_were_seen_is_accepted_after_the_reload_interval(launch, tmp_path):
     """Clients got tokens from the new key before the JWKS file had it (a
     common rotation race): once the file has it, the tokens must work."""
@@ -953,7 +943,6 @@ def test_oidc_key_added_after_its_tokens_were_seen_is_accepted_after_the_reload_
         "the new key is not used though the JWKS file has it")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=JWKS_REFRESH_BUG)
 def test_oidc_key_removed_from_the_jwks_file_is_refused_after_the_reload_interval(launch, tmp_path):
     k1, k2 = ec_key("k1"), ec_key("k2")
     jwks = write_jwks(tmp_path / "jwks.json", k1, k2)
@@ -966,10 +955,6 @@ def test_oidc_key_removed_from_the_jwks_file_is_refused_after_the_reload_interva
     assert s.request("GET", "/subjects", token=token(k2)).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Scute bug: Basic authentication is switched on only if the user file has users at start "
-    "(security.rs: `if loaded.user_count() > 0 { methods.users = ... }`); a user added to a "
-    "reloaded file that started with none is never accepted until a restart"))
 def test_user_added_to_a_file_that_started_without_users_can_log_in(launch, tmp_path):
     key = ec_key("k1")
     jwks = write_jwks(tmp_path / "jwks.json", key)

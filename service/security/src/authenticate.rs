@@ -50,9 +50,14 @@ impl Methods {
         self.users.is_some() || self.tokens.is_some() || self.certificates
     }
 
-    /// The `WWW-Authenticate` challenge a refusal carries.
+    /// The `WWW-Authenticate` challenge a refusal carries: Basic while the
+    /// user file has users (or nothing else is on), Bearer otherwise.
     pub fn challenge(&self) -> &'static str {
-        if self.users.is_some() {
+        let has_users = self
+            .users
+            .as_ref()
+            .is_some_and(|u| u.get().user_count() > 0);
+        if has_users || (self.users.is_some() && self.tokens.is_none()) {
             r#"Basic realm="Scute", charset="UTF-8""#
         } else {
             r#"Bearer realm="Scute""#

@@ -229,6 +229,9 @@ where
         // The clone that was polled ready serves this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(crate::audit::Peer(peer));
+        }
         let guard = self.gate.guard.clone();
         let door = guard.as_ref().map(|_| Door::of(&request));
         let handled = async move {

@@ -58,7 +58,7 @@ impl Guard {
             Err(SecurityError::Busy(message)) => Err(Error::Overloaded(message)),
             Err(e) => {
                 let peer = conn.and_then(|c| c.remote);
-                tracing::info!(method = %door.method, path, ?peer, reason = %e, "unauthenticated request refused");
+                tracing::debug!(method = %door.method, path, ?peer, reason = %e, "unauthenticated request refused");
                 let operation = format!("{} {path}", door.method);
                 let refusal = Error::Unauthenticated;
                 let message = e.to_string();
