@@ -73,13 +73,18 @@ const NICENESS: i32 = 10;
 impl Compute {
     /// Starts the threads.
     pub fn start(config: ComputeConfig) -> std::io::Result<Self> {
+        Self::start_named(config, "scute-compute")
+    }
+
+    /// Starts threads named `name-N` (as `top -H` shows them).
+    pub fn start_named(config: ComputeConfig, name: &str) -> std::io::Result<Self> {
         let threads = config.threads.max(1);
         let (queue, jobs) = sync_channel::<Job>(config.queue);
         let jobs = Arc::new(Mutex::new(jobs));
         for n in 0..threads {
             let jobs = jobs.clone();
             std::thread::Builder::new()
-                .name(format!("scute-compute-{n}"))
+                .name(format!("{name}-{n}"))
                 .stack_size(STACK_BYTES)
                 .spawn(move || run_jobs(&jobs))?;
         }

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scute_security::authenticate::{Authenticator, Methods};
+use scute_security::SecurityError;
+use scute_security::authenticate::{Authenticator, Hashing, Methods};
 use scute_security::rustls::ServerConfig;
 use scute_security::tls::{ClientAuth, TlsSettings};
 use scute_security::token::{JwksSource, TokenSettings, TokenVerifier};
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::access::Policy;
 use crate::audit::Audit;
+use crate::compute::{Compute, ComputeConfig};
 use crate::server::guard::Guard;
 
 /// TLS, authentication, authorization and audit (all off by default).
@@ -97,6 +99,37 @@ fn parse_client_auth(text: &str) -> Result<ClientAuthArg, String> {
     text.parse()
         .map(ClientAuthArg)
         .map_err(|e: scute_security::SecurityError| e.to_string())
+}
+
+/// Password checks waiting for a thread, per thread; beyond, a request
+/// needing one is answered 503 at once.
+const HASH_QUEUE_PER_THREAD: usize = 16;
+
+/// A pool of its own for password hashes: niced threads like the compute
+/// pool's, so a flood of wrong passwords slows password checks, not
+/// lookups or schema work, and a bounded queue.
+fn hashing_pool(threads: usize) -> Result<Hashing, String> {
+    let config = ComputeConfig {
+        threads,
+        queue: HASH_QUEUE_PER_THREAD * threads,
+        deadline: Duration::from_secs(10),
+    };
+    let pool = Compute::start_named(config, "scute-hash")
+        .map_err(|e| format!("cannot start the password-checking threads: {e}"))?;
+    Ok(Arc::new(move |job| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            pool.run("checking a password", pool.deadline(), job)
+                .await
+                .map_err(|e| match e {
+                    crate::Error::Overloaded(_) => SecurityError::Busy(format!(
+                        "Scute is checking {} passwords already; retry shortly",
+                        HASH_QUEUE_PER_THREAD * threads
+                    )),
+                    other => SecurityError::Busy(other.to_string()),
+                })
+        })
+    }))
 }
 
 /// What the servers run with.
@@ -223,7 +256,8 @@ impl Security {
                 security.policy = Policy::Authenticated;
             }
             let authenticator = Authenticator::new(methods, hash_threads, 64 * hash_threads)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| e.to_string())?
+                .with_hashing(hashing_pool(hash_threads)?);
             security.guard = Some(Arc::new(Guard {
                 authenticator,
                 open_paths: config.auth_open_paths.clone(),

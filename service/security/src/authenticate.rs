@@ -12,6 +12,8 @@
 //! and callers whose verdict is cached never wait behind it.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -124,6 +126,19 @@ impl Cache {
     }
 }
 
+/// A password check to run off the request threads.
+pub type HashJob = Box<dyn FnOnce() -> bool + Send>;
+
+/// Where password checks run: the server hands in a pool of its own (a
+/// few threads at a lower priority, with a bounded queue), so that hashing
+/// competes with neither lookups nor schema work. `Err` when the pool
+/// cannot take the job (`SecurityError::Busy` to refuse the request).
+pub type Hashing = Arc<
+    dyn Fn(HashJob) -> Pin<Box<dyn Future<Output = Result<bool, SecurityError>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// Counts of what the authenticator did, for the benchmark and metrics.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -133,7 +148,6 @@ pub struct Counters {
 }
 
 /// Turns credentials into principals.
-#[derive(Debug)]
 pub struct Authenticator {
     methods: Methods,
     /// The key of the cache's digests, drawn at start.
@@ -142,7 +156,20 @@ pub struct Authenticator {
     hashing: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_waiting: usize,
+    /// A pool of the server's for hashing; tokio's blocking threads when
+    /// none is given.
+    pool: Option<Hashing>,
     pub counters: Counters,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("methods", &self.methods)
+            .field("pool", &self.pool.is_some())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Authenticator {
@@ -160,8 +187,15 @@ impl Authenticator {
             hashing: Arc::new(Semaphore::new(threads.max(1))),
             waiting: AtomicUsize::new(0),
             max_waiting: queue,
+            pool: None,
             counters: Counters::default(),
         })
+    }
+
+    /// Runs password checks on `pool` instead of tokio's blocking threads.
+    pub fn with_hashing(mut self, pool: Hashing) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     pub fn methods(&self) -> &Methods {
@@ -271,6 +305,13 @@ impl Authenticator {
         &self,
         verify: impl FnOnce() -> bool + Send + 'static,
     ) -> Result<bool, SecurityError> {
+        if let Some(pool) = &self.pool {
+            let checked = pool(Box::new(verify)).await;
+            if matches!(checked, Err(SecurityError::Busy(_))) {
+                self.counters.busy.fetch_add(1, Ordering::Relaxed);
+            }
+            return checked;
+        }
         let waiting = self.waiting.fetch_add(1, Ordering::AcqRel);
         let _leave = Leave(&self.waiting);
         if waiting >= self.max_waiting {
@@ -413,6 +454,48 @@ mod tests {
                 .is_err(),
             "a header is not ignored"
         );
+    }
+
+    #[tokio::test]
+    async fn a_pool_of_the_servers_runs_the_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let methods = Methods {
+            users: Some(users(dir.path(), Algorithm::Sha256)),
+            ..Methods::default()
+        };
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = ran.clone();
+        let pool: Hashing = Arc::new(move |job| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async move { Ok(job()) })
+        });
+        let auth = Authenticator::new(methods, 1, 4)
+            .unwrap()
+            .with_hashing(pool);
+        auth.authenticate(Some(&basic("alice", "secret")), None)
+            .await
+            .unwrap();
+        assert!(
+            auth.authenticate(Some(&basic("alice", "nope")), None)
+                .await
+                .is_err()
+        );
+        assert_eq!(ran.load(Ordering::Relaxed), 2);
+        let busy: Hashing =
+            Arc::new(|_| Box::pin(async { Err(SecurityError::Busy("full".into())) }));
+        let methods = Methods {
+            users: Some(users(dir.path(), Algorithm::Sha256)),
+            ..Methods::default()
+        };
+        let auth = Authenticator::new(methods, 1, 4)
+            .unwrap()
+            .with_hashing(busy);
+        let e = auth
+            .authenticate(Some(&basic("alice", "secret")), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, SecurityError::Busy(_)));
+        assert_eq!(auth.counters.busy.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]

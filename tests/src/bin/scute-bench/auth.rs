@@ -135,8 +135,13 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         "users": [
             {"username": "reader", "algorithm": "scrypt", "salt": "bench-salt",
              "password_hash": hash(Algorithm::Scrypt, "reader-pw")},
+            {"username": "newcomer", "algorithm": "scrypt", "salt": "bench-salt",
+             "password_hash": hash(Algorithm::Scrypt, "newcomer-pw")},
         ],
-        "permissions": [{"username": "reader", "operation": "Write", "resource": ".*"}],
+        "permissions": [
+            {"username": "reader", "operation": "Write", "resource": ".*"},
+            {"username": "newcomer", "operation": "Read", "resource": ".*"},
+        ],
     });
     std::fs::write(&users, file.to_string())?;
     let valid = basic("reader", "reader-pw")?;
@@ -153,8 +158,8 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
 
     let extra = vec!["--auth-file".to_owned(), users.display().to_string()];
     let (mut guarded, id, _data) = serve(plan, &extra, Some(valid.clone())).await?;
-    // The first request with fresh credentials pays the hash.
-    let fresh = basic("reader", "reader-pw")?;
+    // The first request with credentials not seen yet pays the hash.
+    let fresh = basic("newcomer", "newcomer-pw")?;
     let mut first = Client::connect_as(guarded.rest, Some(fresh)).await?;
     let t = Instant::now();
     let path = Uri::try_from(format!("/schemas/ids/{id}"))?;
