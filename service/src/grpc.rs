@@ -281,11 +281,9 @@ delegate! {
         ) -> Reply<api::Subjects> {
             let caller = self.caller("list_subjects", &request)?;
             let request = request.into_inner();
-            let result = match caller.view() {
-                None => self.registry.list_subjects_where(request, |_| true).await,
-                Some(view) => self.registry.list_subjects_where(request, |s| view.reads(s)).await,
-            };
-            reply(result)
+            let view = caller.view();
+            let visible = |s: &str| view.as_ref().is_none_or(|v| v.reads(s));
+            reply(self.registry.list_subjects_where(request, visible).await)
         }
 
         async fn list_schemas(
@@ -294,11 +292,9 @@ delegate! {
         ) -> Reply<api::Schemas> {
             let caller = self.caller("list_schemas", &request)?;
             let request = request.into_inner();
-            let result = match caller.view() {
-                None => self.registry.list_schemas_where(request, |_| true).await,
-                Some(view) => self.registry.list_schemas_where(request, |s| view.reads(s)).await,
-            };
-            reply(result)
+            let view = caller.view();
+            let visible = |s: &str| view.as_ref().is_none_or(|v| v.reads(s));
+            reply(self.registry.list_schemas_where(request, visible).await)
         }
 
         async fn list_contexts(
@@ -307,11 +303,9 @@ delegate! {
         ) -> Reply<api::Contexts> {
             let caller = self.caller("list_contexts", &request)?;
             let request = request.into_inner();
-            let result = match caller.view() {
-                None => self.registry.list_contexts_where(request, |_| true).await,
-                Some(view) => self.registry.list_contexts_where(request, |s| view.reads(s)).await,
-            };
-            reply(result)
+            let view = caller.view();
+            let visible = |s: &str| view.as_ref().is_none_or(|v| v.reads(s));
+            reply(self.registry.list_contexts_where(request, visible).await)
         }
 
         async fn create_association(

@@ -20,7 +20,8 @@ use anyhow::{Context, Result, bail, ensure};
 use base64::Engine;
 use http::{HeaderValue, StatusCode, Uri};
 
-use super::{Client, Machine, Plan, Scute, loadavg, ms, thousands};
+use super::reads::read_for;
+use super::{Client, Machine, Plan, Scute, loadavg, ms};
 
 /// Connections reading at once.
 const READERS: usize = 4;
@@ -30,67 +31,6 @@ const FLOODERS: usize = 32;
 fn basic(user: &str, password: &str) -> Result<HeaderValue> {
     let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     Ok(HeaderValue::from_str(&format!("Basic {encoded}"))?)
-}
-
-/// Latencies of one read phase.
-struct Reads {
-    latencies: Vec<u64>,
-    elapsed: Duration,
-}
-
-impl Reads {
-    fn quantile(&self, p: f64) -> u64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(i).copied().unwrap_or_default()
-    }
-
-    fn per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-
-    fn row(&self, what: &str) -> String {
-        format!(
-            "| {what} | {} | {} | {} |",
-            thousands(self.per_second()),
-            ms(self.quantile(0.5)),
-            ms(self.quantile(0.99))
-        )
-    }
-}
-
-async fn read_for(
-    scute: &Scute,
-    id: i64,
-    authorization: Option<HeaderValue>,
-    duration: Duration,
-) -> Result<Reads> {
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..READERS {
-        let (addr, authorization) = (scute.rest, authorization.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut client = Client::connect_as(addr, authorization).await?;
-            let path = Uri::try_from(format!("/schemas/ids/{id}"))?;
-            let mut latencies = Vec::new();
-            while started.elapsed() < duration {
-                let t = Instant::now();
-                let status = client.get(&path).await?.status();
-                ensure!(status == StatusCode::OK, "a read answered {status}");
-                latencies.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    Ok(Reads {
-        latencies,
-        elapsed: started.elapsed(),
-    })
 }
 
 /// A server with a schema to read; its id.
@@ -151,8 +91,8 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         "reading a schema for {:?} with no authentication...",
         plan.duration
     );
-    let _ = read_for(&open, open_id, None, plan.warmup).await?;
-    let unguarded = read_for(&open, open_id, None, plan.duration).await?;
+    let _ = read_for(open.rest, open_id, READERS, None, plan.warmup).await?;
+    let unguarded = read_for(open.rest, open_id, READERS, None, plan.duration).await?;
     open.check_alive()?;
     drop(open);
 
@@ -170,8 +110,15 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     let first_ms = t.elapsed();
 
     eprintln!("reading it with cached Basic credentials...");
-    let _ = read_for(&guarded, id, Some(valid.clone()), plan.warmup).await?;
-    let cached = read_for(&guarded, id, Some(valid.clone()), plan.duration).await?;
+    let _ = read_for(guarded.rest, id, READERS, Some(valid.clone()), plan.warmup).await?;
+    let cached = read_for(
+        guarded.rest,
+        id,
+        READERS,
+        Some(valid.clone()),
+        plan.duration,
+    )
+    .await?;
 
     eprintln!("reading it again while {FLOODERS} clients send wrong passwords...");
     let stop = Arc::new(AtomicBool::new(false));
@@ -202,7 +149,7 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         refused.load(Ordering::Relaxed),
         busy.load(Ordering::Relaxed),
     );
-    let flooded = read_for(&guarded, id, Some(valid), plan.duration).await?;
+    let flooded = read_for(guarded.rest, id, READERS, Some(valid), plan.duration).await?;
     let flood = (
         refused.load(Ordering::Relaxed) - counted.0,
         busy.load(Ordering::Relaxed) - counted.1,

@@ -11,69 +11,18 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use http::{StatusCode, Uri};
+use http::StatusCode;
 
+use super::reads::read_for;
 use super::{Client, Machine, Plan, Scute, loadavg, ms, thousands};
 
 /// Clients posting checks at once.
 const FLOODERS: usize = 32;
 /// Connections the reader spreads its lookups over, one at a time each.
 const READERS: usize = 4;
-
-/// Latencies of one read phase.
-struct Reads {
-    latencies: Vec<u64>,
-    elapsed: Duration,
-}
-
-impl Reads {
-    fn quantile(&self, p: f64) -> u64 {
-        let mut sorted = self.latencies.clone();
-        sorted.sort_unstable();
-        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted.get(i).copied().unwrap_or_default()
-    }
-
-    fn per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(1e-9)
-    }
-}
-
-/// `READERS` connections reading schema `id` for `duration`.
-async fn read_for(scute: &Scute, id: i64, duration: Duration) -> Result<Reads> {
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..READERS {
-        let addr = scute.rest;
-        tasks.push(tokio::spawn(async move {
-            let mut client = Client::connect(addr).await?;
-            let path = Uri::try_from(format!("/schemas/ids/{id}"))?;
-            let mut latencies = Vec::new();
-            while started.elapsed() < duration {
-                let t = Instant::now();
-                let response = client.get(&path).await?;
-                ensure!(
-                    response.status() == StatusCode::OK,
-                    "a read answered {}",
-                    response.status()
-                );
-                latencies.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
-            }
-            Ok::<_, anyhow::Error>(latencies)
-        }));
-    }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    Ok(Reads {
-        latencies,
-        elapsed: started.elapsed(),
-    })
-}
 
 pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
     let data = tempfile::Builder::new()
@@ -116,8 +65,8 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
 
     let duration = plan.duration;
     eprintln!("reading schema {id} for {duration:?} alone...");
-    let _ = read_for(&scute, id, plan.warmup).await?;
-    let quiet = read_for(&scute, id, duration).await?;
+    let _ = read_for(scute.rest, id, READERS, None, plan.warmup).await?;
+    let quiet = read_for(scute.rest, id, READERS, None, duration).await?;
 
     eprintln!("reading it again while {FLOODERS} clients post heavy checks...");
     let stop = Arc::new(AtomicBool::new(false));
@@ -153,7 +102,7 @@ pub(crate) async fn run(plan: &Plan, machine: &Machine) -> Result<()> {
         answered.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed),
     );
-    let flooded = read_for(&scute, id, duration).await?;
+    let flooded = read_for(scute.rest, id, READERS, None, duration).await?;
     let checks = (
         answered.load(Ordering::Relaxed) - counted.0,
         refused.load(Ordering::Relaxed) - counted.1,

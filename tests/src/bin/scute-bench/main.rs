@@ -43,6 +43,7 @@ use tokio::sync::oneshot;
 mod auth;
 mod flood;
 mod kafka;
+mod reads;
 
 /// Confluent's versioned media type, used for requests and expected in responses.
 const V1_JSON: &str = "application/vnd.schemaregistry.v1+json";
