@@ -190,6 +190,11 @@ impl KafkaLog {
     /// Connects, creates the topic if it is missing, and refuses a topic with more
     /// than one partition or without compaction.
     pub async fn open(settings: KafkaSettings) -> Result<Self, LogError> {
+        // The producer first: its thread serves librdkafka's log, so a
+        // refused login or handshake is logged with librdkafka's reason
+        // ("SASL authentication error: ...") while the admin client below
+        // only learns that the broker could not be reached.
+        let producer = new_producer(&settings)?;
         let admin: AdminClient<Reports> = settings
             .with_properties(settings.client_config())
             .create_with_context(Reports)
@@ -259,7 +264,6 @@ impl KafkaLog {
             tokio::task::spawn_blocking(move || admin.inner().fetch_cluster_id(timeout))
                 .await
                 .map_err(|e| kafka("cluster id request", e))?;
-        let producer = new_producer(&settings)?;
         Ok(Self {
             settings,
             producer: RwLock::new(producer),
