@@ -7,7 +7,11 @@ use std::path::PathBuf;
 #[command(
     name = "scute",
     version,
-    about = "A schema registry for Apache Kafka, compatible with Confluent's"
+    about = "A schema registry for Apache Kafka, compatible with Confluent's",
+    long_about = "A schema registry for Apache Kafka, compatible with Confluent's.\n\n\
+                  Without a subcommand, `scute` runs the registry (REST on --rest-listen, \
+                  gRPC on --grpc-listen); the subcommands are a client of a running one, \
+                  back it up and restore it, or write its user file."
 )]
 pub struct Config {
     /// Directory of the embedded log (created if missing).

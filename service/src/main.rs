@@ -39,6 +39,7 @@ async fn main() -> std::process::ExitCode {
             "panic"
         );
     }));
+    let log_format = config.log_format;
     let result = match &config.command {
         Some(Command::Backup { to }) => scute_service::backup::backup(&config, to)
             .await
@@ -51,8 +52,11 @@ async fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("scute: {e}");
+            // Said once: a JSON log line for machines, a plain one for people.
+            match log_format {
+                LogFormat::Json => tracing::error!("{e}"),
+                LogFormat::Text => eprintln!("scute: {e}"),
+            }
             std::process::ExitCode::FAILURE
         }
     }
