@@ -13,6 +13,11 @@ pub mod v1 {
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/scute_descriptor.bin"));
 
+/// The descriptor of `google.rpc.ErrorInfo`, the detail a failed call
+/// carries, for server reflection to describe it (`proto/google/rpc`).
+pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/rpc_descriptor.bin"));
+
 /// Metadata key of the `google.rpc.ErrorInfo` detail that carries the
 /// Confluent error code of a failed call.
 pub const ERROR_CODE_KEY: &str = "error_code";

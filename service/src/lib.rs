@@ -370,11 +370,13 @@ async fn serve(
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(scute_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(scute_proto::ERROR_DETAILS_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
     let reflection_v1alpha = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(scute_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(scute_proto::ERROR_DETAILS_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServerError::Serve("gRPC", e.to_string()))?;
     let grpc_service =

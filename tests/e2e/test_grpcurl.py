@@ -113,6 +113,10 @@ def test_grpc_errors_carry_status_codes(scute):
     proc = grpcurl(scute, f"{SERVICE}/GetSchemaById", data=json.dumps({"id": 4242}), check=False)
     assert proc.returncode != 0
     assert "Code: NotFound" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    # Reflection describes google.rpc.ErrorInfo, so the Confluent code shows
+    # decoded, not as base64.
+    assert '"error_code":"40403"' in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert '"reason":"SCHEMA_NOT_FOUND"' in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
 def test_associations_over_grpcurl(scute):
