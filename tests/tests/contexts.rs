@@ -231,6 +231,11 @@ async fn references_resolve_in_their_context() {
         r.call(DELETE, &format!("/subjects/{subject}?permanent=true"), None)
             .await;
     }
+    // Emptied, not deleted: still a context, listed as Confluent lists it.
+    assert_eq!(
+        r.call(GET, "/contexts", None).await.1,
+        json!([".", ".shop"])
+    );
     assert_eq!(
         r.call(DELETE, "/contexts/shop", None).await.0,
         StatusCode::NO_CONTENT

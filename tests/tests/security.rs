@@ -238,6 +238,14 @@ async fn the_rest_facade_hands_the_caller_to_the_api_which_decides() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    // Contexts: shown when they hold a subject the caller may read.
+    let path = "/subjects/:.hidden:x/versions";
+    let (status, _) = call(&registry, Some("admin"), Method::POST, path, schema()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = call(&registry, Some("admin"), Method::GET, "/contexts", None).await;
+    assert_eq!(body, json!([".", ".hidden"]));
+    let (_, body) = call(&registry, Some("cave"), Method::GET, "/contexts", None).await;
+    assert_eq!(body, json!(["."]));
     // Contexts: deleting one is a global change.
     let (status, _) = call(
         &registry,

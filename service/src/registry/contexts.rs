@@ -15,27 +15,30 @@ impl Registry {
         &self,
         req: api::ListContextsRequest,
     ) -> Result<api::Contexts, Error> {
-        self.list_contexts_where(req, |_| true).await
+        self.list_contexts_where(req, None::<fn(&str) -> bool>)
+            .await
     }
 
-    /// [`Self::list_contexts`], showing the default context and those
-    /// holding a subject `visible` accepts, before paging.
+    /// [`Self::list_contexts`]; with `visible`, only the default context
+    /// and those holding a subject it accepts, filtered before paging.
     pub async fn list_contexts_where(
         &self,
         req: api::ListContextsRequest,
-        visible: impl Fn(&str) -> bool,
+        visible: Option<impl Fn(&str) -> bool>,
     ) -> Result<api::Contexts, Error> {
         let state = self.read();
-        let shown = |c: &str| {
-            c == context::DEFAULT
-                || state
-                    .subjects()
-                    .any(|(s, _)| context::of(s) == c && visible(s))
-        };
+        // One pass over the subjects, not one per context.
+        let holding: Option<std::collections::HashSet<&str>> = visible.map(|visible| {
+            state
+                .subjects()
+                .filter(|(s, _)| visible(s))
+                .map(|(s, _)| context::of(s))
+                .collect()
+        });
         let contexts: Vec<String> = std::iter::once(context::DEFAULT)
             .chain(state.contexts())
             .filter(|c| c.starts_with(&req.context_prefix))
-            .filter(|c| shown(c))
+            .filter(|c| *c == context::DEFAULT || holding.as_ref().is_none_or(|h| h.contains(c)))
             .map(str::to_owned)
             .collect();
         Ok(api::Contexts {
