@@ -71,6 +71,7 @@ mod extract;
 mod negotiate;
 mod render;
 mod resources;
+mod route;
 
 use std::sync::Arc;
 
@@ -81,6 +82,7 @@ use axum::{
 use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
+pub use crate::route::{Route, mark as mark_route};
 use crate::resources::{
     associations, compatibility, config, contexts, metadata, mode, root, schemas, subject_versions,
     subjects,
@@ -294,6 +296,7 @@ fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
             "/openapi.yaml",
             get(root::get_openapi).fallback(root::method_not_allowed),
         )
+        .route_layer(axum::middleware::from_fn(route::mark))
         .fallback(root::not_found)
         .with_state(AppState { api, config })
 }

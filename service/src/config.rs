@@ -23,6 +23,10 @@ pub struct Config {
     /// Address of the gRPC API.
     #[arg(long, env = "SCUTE_GRPC_LISTEN", default_value = "0.0.0.0:50051")]
     pub grpc_listen: SocketAddr,
+    /// Also serve `/metrics` and `/health/*` on this address, without
+    /// authentication or TLS (they are on the REST listener too).
+    #[arg(long, env = "SCUTE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Kafka bootstrap servers (`host:port[,host:port...]`): store schemas in
     /// a Kafka topic shared with other registry nodes instead of the data
     /// directory.
@@ -218,6 +222,7 @@ impl Config {
             data_dir: data_dir.into(),
             rest_listen: loopback,
             grpc_listen: loopback,
+            metrics_listen: None,
             log_format: LogFormat::Text,
             kafka_bootstrap: None,
             kafka_topic: "_schemas".into(),

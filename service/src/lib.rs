@@ -22,6 +22,8 @@ pub mod data_contract;
 pub mod error;
 pub mod grpc;
 pub mod guid;
+pub mod health;
+pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod security;
@@ -78,6 +80,8 @@ pub enum ServerError {
 pub struct Running {
     pub rest_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// The metrics listener's address, when asked for.
+    pub metrics_addr: Option<SocketAddr>,
     pub api: GrpcApi,
     /// Kept to close the log (releasing its directory lock) once both
     /// servers have drained.
@@ -87,6 +91,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     rest: JoinHandle<Result<(), ServerError>>,
     grpc: JoinHandle<Result<(), ServerError>>,
+    metrics: Option<JoinHandle<Result<(), ServerError>>>,
 }
 
 impl Running {
@@ -103,9 +108,13 @@ impl Running {
             storage,
             rest,
             grpc,
+            metrics,
             ..
         } = self;
-        for (name, task) in [("REST", rest), ("gRPC", grpc)] {
+        let tasks = [("REST", rest), ("gRPC", grpc)]
+            .into_iter()
+            .chain(metrics.map(|task| ("metrics", task)));
+        for (name, task) in tasks {
             task.await
                 .map_err(|e| ServerError::Serve(name, e.to_string()))??;
         }
@@ -308,11 +317,20 @@ async fn serve(
     let grpc_listener = bind(config.grpc_listen).await?;
     let rest_addr = local_addr(&rest_listener, config.rest_listen)?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_listen)?;
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => {
+            let listener = bind(addr).await?;
+            let local = local_addr(&listener, addr)?;
+            Some((listener, local))
+        }
+        None => None,
+    };
     // Logged before either server answers: the listeners already queue
     // connections, and whoever waits for this line may connect at once.
     tracing::info!(
         rest = %rest_addr,
         grpc = %grpc_addr,
+        metrics = ?metrics_listener.as_ref().map(|(_, addr)| *addr),
         storage = storage_name,
         records = replayed,
         log_bytes,
@@ -321,7 +339,18 @@ async fn serve(
     );
     let (stop, stopped) = watch::channel(false);
 
-    let limits = server::Limits::new(&config.limits).with_guard(security.guard.clone());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let limits = server::Limits::new(&config.limits)
+        .with_guard(security.guard.clone())
+        .with_metrics(Some(metrics.clone()));
+    let shared_log = matches!(storage, Storage::Kafka(..));
+    let ops = server::ops::Ops {
+        metrics,
+        health: Arc::new(health::Health::new(registry.clone(), shared_log)),
+        registry: registry.clone(),
+        limits: limits.clone(),
+        storage: if shared_log { "kafka" } else { "file" },
+    };
     tracing::info!(
         tls = security.rest_tls.is_some(),
         client_auth = %config.security.tls_client_auth.0,
@@ -341,7 +370,24 @@ async fn serve(
         max_body_bytes: config.limits.max_request_bytes,
         body_timeout: Duration::from_millis(config.limits.http_body_timeout_ms.max(1)),
     };
-    let router = scute_rest::router_with_config(Arc::new(api.clone()), rest_config);
+    let router = server::ops::router(
+        ops.clone(),
+        Some(scute_rest::router_with_config(
+            Arc::new(api.clone()),
+            rest_config,
+        )),
+    );
+    let metrics_addr = metrics_listener.as_ref().map(|(_, addr)| *addr);
+    let metrics_task = metrics_listener.map(|(listener, _)| {
+        // Its own limits, without the API's authentication.
+        let limits = server::Limits::new(&config.limits);
+        let router = server::ops::router(ops, None);
+        let stop = stopped.clone();
+        tokio::spawn(async move {
+            server::serve_rest(listener, router, limits, None, stop).await;
+            Ok(())
+        })
+    });
     let rest_stop = stopped.clone();
     let rest = tokio::spawn({
         let limits = limits.clone();
@@ -405,12 +451,14 @@ async fn serve(
     Ok(Running {
         rest_addr,
         grpc_addr,
+        metrics_addr,
         api,
         storage,
         _security: Arc::new(security),
         stop,
         rest,
         grpc,
+        metrics: metrics_task,
     })
 }
 

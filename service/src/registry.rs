@@ -28,6 +28,7 @@
 //! messages built from the state).
 
 mod associations;
+mod census;
 mod compatibility;
 mod contexts;
 mod reply;
@@ -54,6 +55,9 @@ use schemas::same_schema;
 use settings::{check_writable, effective_level, effective_mode};
 use subjects::{find_version, remove_subject};
 use work::{Parsed, Work};
+
+pub use census::{Census, SCHEMA_TYPES, TypeCount};
+pub use write::WriteStats;
 
 /// Confluent's default and maximum page size for schema searches.
 const SEARCH_LIMIT: usize = 1000;
@@ -139,6 +143,8 @@ struct Shared {
     replay_target: AtomicU64,
     /// How long a write waits for the log before giving up.
     timeout: Duration,
+    /// Gathers this node's writes into batches.
+    batcher: write::Batcher,
 }
 
 /// A schema from a request, parsed, with its stored form decided.
@@ -187,6 +193,7 @@ impl Registry {
             ready: watch::Sender::new(false),
             replay_target: AtomicU64::new(0),
             timeout,
+            batcher: write::Batcher::default(),
         });
         registry
     }
@@ -210,6 +217,11 @@ impl Registry {
         if let Some(shared) = &self.shared {
             shared.applied.send_replace(position);
         }
+    }
+
+    /// What the writes on a shared log have done; `None` on the file log.
+    pub fn write_stats(&self) -> Option<&WriteStats> {
+        self.shared.as_ref().map(|s| &*s.batcher.stats)
     }
 
     /// The offset after the last record applied.

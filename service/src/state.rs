@@ -602,6 +602,13 @@ impl State {
         self.spaces.keys().map(|k| &**k)
     }
 
+    /// Every schema id's content, of every context.
+    pub fn all_schemas(&self) -> impl Iterator<Item = &Arc<SchemaContent>> {
+        self.spaces
+            .values()
+            .flat_map(|space| space.ids.values().map(|e| &e.content))
+    }
+
     pub fn referrers(
         &self,
         subject: &str,

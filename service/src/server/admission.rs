@@ -10,7 +10,9 @@
 //! * the request is counted as activity of its connection (see `conn`), and
 //!   a connection over the connection limit has each request refused;
 //! * when authentication is on, the request's credentials are checked
-//!   (`guard`) and its principal goes with it to the API.
+//!   (`guard`) and its principal goes with it to the API;
+//! * the answer, refusals included, is counted in the metrics by route,
+//!   method and status, with the time it took.
 
 use std::any::Any;
 use std::future::Future;
@@ -19,6 +21,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -28,6 +31,7 @@ use super::conn::ConnInfo;
 use super::guard::{Door, Guard};
 use crate::compute::panic_message;
 use crate::error::Error;
+use crate::metrics::{self, Api, Metrics, Outcome};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -39,9 +43,22 @@ pub(crate) struct Gate {
     body_bytes: Arc<Semaphore>,
     max_body_bytes: usize,
     guard: Option<Arc<Guard>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Gate {
+    /// Counts every request answered in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: Option<Arc<Metrics>>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Requests being answered now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.max_in_flight
+            .saturating_sub(self.in_flight.available_permits())
+    }
+
     /// Authentication for every request admitted.
     pub(crate) fn with_guard(mut self, guard: Option<Arc<Guard>>) -> Self {
         self.guard = guard;
@@ -58,6 +75,7 @@ impl Gate {
             body_bytes: Arc::new(Semaphore::new(max_body_bytes)),
             max_body_bytes,
             guard: None,
+            metrics: None,
         }
     }
 }
@@ -65,6 +83,12 @@ impl Gate {
 /// How a protocol words a refusal.
 pub(crate) trait Protocol: Send + Sync + 'static {
     type ResBody: Send + 'static;
+    const API: Api;
+    /// How the answer ended, and the route (or RPC) it counts under.
+    fn outcome<'a>(
+        path: &'a str,
+        response: &'a http::Response<Self::ResBody>,
+    ) -> (&'a str, Outcome);
     /// The whole answer to a refused request.
     fn refuse(error: Error) -> http::Response<Self::ResBody>;
     /// The error a request body fails with when refused, for the API's
@@ -77,6 +101,15 @@ pub(crate) struct Rest;
 
 impl Protocol for Rest {
     type ResBody = axum::body::Body;
+    const API: Api = Api::Rest;
+
+    fn outcome<'a>(_: &'a str, response: &'a http::Response<Self::ResBody>) -> (&'a str, Outcome) {
+        let route = response
+            .extensions()
+            .get::<scute_rest::Route>()
+            .map_or(metrics::UNMATCHED, scute_rest::Route::as_str);
+        (route, Outcome::Http(response.status().as_u16()))
+    }
 
     fn refuse(error: Error) -> http::Response<axum::body::Body> {
         use axum::response::IntoResponse;
@@ -94,6 +127,29 @@ pub(crate) struct Grpc;
 
 impl Protocol for Grpc {
     type ResBody = tonic::body::Body;
+    const API: Api = Api::Grpc;
+
+    /// A failed unary call answers with its status in the headers; one
+    /// that succeeds sends it in the trailers, after the message: a call
+    /// without `grpc-status` in its headers counts as OK.
+    fn outcome<'a>(
+        path: &'a str,
+        response: &'a http::Response<Self::ResBody>,
+    ) -> (&'a str, Outcome) {
+        let code = response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i32>().ok())
+            .unwrap_or(0);
+        // An unknown method: one label for all, whatever the path.
+        let route = if code == tonic::Code::Unimplemented as i32 {
+            metrics::UNMATCHED
+        } else {
+            path
+        };
+        (route, Outcome::Grpc(code))
+    }
 
     fn refuse(error: Error) -> http::Response<tonic::body::Body> {
         tonic::Status::from(error).into_http()
@@ -196,6 +252,38 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let Some(metrics) = self.gate.metrics.clone() else {
+            return self.admit(request);
+        };
+        let started = Instant::now();
+        let method = metrics::method_label(request.method());
+        let uri = request.uri().clone();
+        let answer = self.admit(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            let (route, outcome) = P::outcome(uri.path(), &response);
+            metrics.record(P::API, route, method, outcome, started.elapsed());
+            Ok(response)
+        })
+    }
+}
+
+impl<S, P> Admit<S, P> {
+    fn admit<B>(
+        &mut self,
+        request: http::Request<B>,
+    ) -> Answer<http::Response<P::ResBody>, S::Error>
+    where
+        P: Protocol,
+        B: Body<Data = Bytes> + Unpin + Send + 'static,
+        B::Error: Into<BoxError>,
+        S: tower::Service<http::Request<Budgeted<B>>, Response = http::Response<P::ResBody>>
+            + Clone
+            + Send
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+    {
         let conn = self
             .conn
             .clone()

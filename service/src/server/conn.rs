@@ -34,6 +34,12 @@ pub(crate) struct Slots {
     max: usize,
 }
 
+/// Room for connections past the limit, kept just long enough to be
+/// answered that the server is full.
+fn overflow_size(max: usize) -> usize {
+    max / 16 + 16
+}
+
 /// What a connection got on arrival.
 pub(crate) enum Slot {
     /// A slot: served normally.
@@ -47,13 +53,19 @@ impl Slots {
         let max = max.max(1);
         Self {
             open: Arc::new(Semaphore::new(max)),
-            overflow: Arc::new(Semaphore::new(max / 16 + 16)),
+            overflow: Arc::new(Semaphore::new(overflow_size(max))),
             max,
         }
     }
 
     pub(crate) fn max(&self) -> usize {
         self.max
+    }
+
+    /// Connections holding a slot or a place in the overflow.
+    pub(crate) fn in_use(&self) -> usize {
+        self.max.saturating_sub(self.open.available_permits())
+            + overflow_size(self.max).saturating_sub(self.overflow.available_permits())
     }
 
     /// A slot, or room in the overflow, or `None`: close it now.

@@ -4,6 +4,7 @@
 mod admission;
 mod conn;
 pub(crate) mod guard;
+pub(crate) mod ops;
 mod tls;
 
 use std::future::Future;
@@ -82,6 +83,25 @@ impl Limits {
     pub(crate) fn with_guard(mut self, guard: Option<Arc<guard::Guard>>) -> Self {
         self.gate = self.gate.with_guard(guard);
         self
+    }
+
+    /// Every request answered counted in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: Option<Arc<crate::metrics::Metrics>>) -> Self {
+        self.gate = self.gate.with_metrics(metrics);
+        self
+    }
+
+    /// Requests being answered now.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.gate.in_flight()
+    }
+
+    /// Open connections on the REST and the gRPC listener.
+    pub(crate) fn open_connections(&self) -> (u64, u64) {
+        (
+            self.rest_slots.in_use() as u64,
+            self.grpc_slots.in_use() as u64,
+        )
     }
 }
 

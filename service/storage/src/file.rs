@@ -83,6 +83,8 @@ struct Shared {
     /// A read-only handle for `read_from`, apart from the writer's.
     reader: Mutex<File>,
     syncs: AtomicU64,
+    /// Records, bytes, fsync times and group-commit sizes, for the metrics.
+    stats: crate::stats::LogStats,
     #[cfg(test)]
     fail_writes: std::sync::atomic::AtomicBool,
 }
@@ -232,6 +234,7 @@ impl FileLog {
             }),
             reader: Mutex::new(reader),
             syncs: AtomicU64::new(0),
+            stats: crate::stats::LogStats::default(),
             #[cfg(test)]
             fail_writes: std::sync::atomic::AtomicBool::new(false),
         });
@@ -323,6 +326,10 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 impl SchemaLog for FileLog {
+    fn stats(&self) -> Option<&crate::stats::LogStats> {
+        Some(&self.shared.stats)
+    }
+
     /// The number of durable records: appends still queued are not counted, so this is
     /// the offset the next append gets only when nothing is in flight.
     fn end_offset(&self) -> BoxFuture<'_, Result<Offset, LogError>> {
@@ -455,6 +462,7 @@ impl Writer {
             }
         }
         if !buf.is_empty() {
+            let started = std::time::Instant::now();
             if let Err(e) = self.write_and_sync(&buf) {
                 let reason = format!(
                     "write or fsync of {} failed: {e}",
@@ -468,6 +476,9 @@ impl Writer {
                 return;
             }
             self.shared.syncs.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .stats
+                .synced(starts.len(), buf.len(), started.elapsed());
         }
         let mut offset = {
             let mut index = lock(&self.shared.index);

@@ -15,6 +15,7 @@ pub mod kafka;
 pub mod log;
 pub mod memory;
 pub mod record;
+pub mod stats;
 
 pub use file::{FileLog, Recovery};
 pub use kafka::{KafkaLog, KafkaReader, KafkaSettings};

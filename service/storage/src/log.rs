@@ -77,4 +77,9 @@ pub trait SchemaLog: Send + Sync + std::fmt::Debug + 'static {
     fn applies_on_read(&self) -> bool {
         false
     }
+
+    /// What the backend counted, for the metrics; `None` if it counts nothing.
+    fn stats(&self) -> Option<&crate::stats::LogStats> {
+        None
+    }
 }
