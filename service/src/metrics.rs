@@ -194,13 +194,15 @@ impl Metrics {
         }
         page.single(
             "kafka_schema_registry_api_success_count",
-            Kind::Counter,
+            // A gauge, as the JMX exporter shows it: a counter's name
+            // would have to end in `_total`.
+            Kind::Gauge,
             "Requests answered without an error, REST and gRPC (Confluent's api-success-count).",
             self.requests.succeeded() as f64,
         );
         page.single(
             "kafka_schema_registry_api_failure_count",
-            Kind::Counter,
+            Kind::Gauge,
             "Requests answered with an error, REST and gRPC (Confluent's api-failure-count).",
             self.requests.failed() as f64,
         );
