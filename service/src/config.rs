@@ -1,4 +1,7 @@
-//! Command-line flags, each also an environment variable.
+//! Command-line flags, each also an environment variable, and Confluent's
+//! properties file beneath them (`properties`).
+
+pub mod properties;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +17,11 @@ use std::path::PathBuf;
                   back it up and restore it, or write its user file."
 )]
 pub struct Config {
+    /// Confluent's `schema-registry.properties`: the keys that map onto
+    /// Scute's settings are read (flags and environment variables win),
+    /// the others named at start.
+    #[arg(long = "config", env = "SCUTE_CONFIG")]
+    pub config_file: Option<PathBuf>,
     /// Directory of the embedded log (created if missing).
     #[arg(long, env = "SCUTE_DATA_DIR", default_value = "./scute-data")]
     pub data_dir: PathBuf,
@@ -53,6 +61,11 @@ pub struct Config {
     /// (default: random).
     #[arg(long, env = "SCUTE_NODE_ID")]
     pub node_id: Option<i32>,
+    /// The compatibility level of subjects that set none and of the
+    /// global config until one is set (Confluent's
+    /// `schema.compatibility.level`).
+    #[arg(long, env = "SCUTE_COMPATIBILITY_LEVEL", default_value = "BACKWARD", value_parser = parse_level)]
+    pub compatibility_level: crate::model::CompatibilityLevel,
     /// The registry's group, as Confluent's `schema.registry.group.id`
     /// (`/v1/metadata/id` reports it).
     #[arg(long, env = "SCUTE_GROUP_ID", default_value = "schema-registry")]
@@ -220,6 +233,8 @@ impl Config {
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         Self {
             data_dir: data_dir.into(),
+            config_file: None,
+            compatibility_level: crate::model::CompatibilityLevel::DEFAULT,
             rest_listen: loopback,
             grpc_listen: loopback,
             metrics_listen: None,
@@ -308,4 +323,13 @@ mod tests {
         let config = Config::try_parse_from(["scute", "--compute-threads", "3"]).unwrap();
         assert_eq!(config.limits.compute().queue, 192);
     }
+}
+
+fn parse_level(text: &str) -> Result<crate::model::CompatibilityLevel, String> {
+    text.to_ascii_uppercase().parse().map_err(|_| {
+        format!(
+            "{text} is not a compatibility level (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
+             FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)"
+        )
+    })
 }

@@ -151,6 +151,7 @@ fn server_info(config: &Config, kafka_cluster_id: &str) -> ServerInfo {
         kafka_cluster_id: kafka_cluster_id.to_owned(),
         group_id: config.group_id.clone(),
         deployment: config.deployment_attributes.clone(),
+        compatibility_level: config.compatibility_level,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `scute` binary: flags and logging, then the server.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 /// mimalloc: less CPU per request than the system allocator, and less
 /// memory kept after the start-up replay.
@@ -11,7 +11,8 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let matches = Config::command().get_matches();
+    let mut config = Config::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The client commands print for a person: no server logging.
     match config.command {
         Some(Command::Schema(args)) => return scute_service::cli::schema(args).await,
@@ -20,6 +21,18 @@ async fn main() -> std::process::ExitCode {
         Some(Command::User(args)) => return scute_service::cli::user(args),
         _ => {}
     }
+    let properties = match config.config_file.clone() {
+        Some(path) => {
+            match scute_service::config::properties::apply_file(&mut config, &matches, &path) {
+                Ok(applied) => Some((path, applied)),
+                Err(e) => {
+                    eprintln!("scute: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -39,6 +52,9 @@ async fn main() -> std::process::ExitCode {
             "panic"
         );
     }));
+    if let Some((path, applied)) = &properties {
+        report_properties(path, applied);
+    }
     let log_format = config.log_format;
     let result = match &config.command {
         Some(Command::Backup { to }) => scute_service::backup::backup(&config, to)
@@ -59,6 +75,32 @@ async fn main() -> std::process::ExitCode {
             }
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// One line for what the properties file set, and one naming every key it
+/// holds that Scute does not use.
+fn report_properties(path: &std::path::Path, applied: &scute_service::config::properties::Applied) {
+    tracing::info!(
+        file = %path.display(),
+        used = applied.used.join(", "),
+        overridden_by_flags_or_environment = applied.overridden.join(", "),
+        "read Confluent's properties file"
+    );
+    if !applied.ignored.is_empty() {
+        let ignored: Vec<String> = applied
+            .ignored
+            .iter()
+            .map(|(key, why)| match why {
+                Some(why) => format!("{key} ({why})"),
+                None => key.clone(),
+            })
+            .collect();
+        tracing::warn!(
+            file = %path.display(),
+            "keys Scute does not use: {}",
+            ignored.join(", ")
+        );
     }
 }
 

@@ -91,6 +91,9 @@ pub struct ServerInfo {
     pub group_id: String,
     /// Confluent's deployment attributes.
     pub deployment: Vec<String>,
+    /// The level in force where no config sets one (Confluent's
+    /// `schema.compatibility.level`).
+    pub compatibility_level: crate::model::CompatibilityLevel,
 }
 
 impl Default for ServerInfo {
@@ -99,6 +102,7 @@ impl Default for ServerInfo {
             kafka_cluster_id: String::new(),
             group_id: "schema-registry".into(),
             deployment: vec!["opensource".into()],
+            compatibility_level: crate::model::CompatibilityLevel::DEFAULT,
         }
     }
 }

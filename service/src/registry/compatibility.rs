@@ -91,7 +91,7 @@ impl Registry {
                 }
                 None => None,
             };
-            let level = effective_level(state, &req.subject);
+            let level = effective_level(state, &req.subject, self.info.compatibility_level);
             let Some(messages) =
                 self.check_against(state, work, &req.subject, &candidate.parsed, level, against)?
             else {

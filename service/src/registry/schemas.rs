@@ -142,7 +142,7 @@ impl Registry {
                 None => next,
             };
             if !import {
-                let level = effective_level(state, &subject);
+                let level = effective_level(state, &subject, self.info.compatibility_level);
                 let Some(messages) =
                     self.check_against(state, work, &subject, &candidate.parsed, level, None)?
                 else {

@@ -17,16 +17,20 @@ impl Registry {
         let state = self.read();
         let subject = req.subject.as_deref();
         if let Some(config) = state.config(subject) {
-            return Ok(config_reply(Some(config)));
+            return Ok(config_reply(self.info.compatibility_level, Some(config)));
         }
         match subject {
             Some(s) if !req.default_to_global => {
                 Err(Error::SubjectCompatibilityNotConfigured(s.to_owned()))
             }
             Some(s) => Ok(config_reply(
+                self.info.compatibility_level,
                 scopes(s).find_map(|scope| state.config(scope.as_deref())),
             )),
-            None => Ok(config_reply(state.config(None))),
+            None => Ok(config_reply(
+                self.info.compatibility_level,
+                state.config(None),
+            )),
         }
     }
 
@@ -68,7 +72,7 @@ impl Registry {
             }
             value.extra.extend(extra.clone());
             // The answer is the config as merged (Confluent since 7.7.4).
-            let reply = config_reply(Some(&value));
+            let reply = config_reply(self.info.compatibility_level, Some(&value));
             Ok((
                 vec![Record::Config {
                     subject: subject.clone(),
@@ -90,12 +94,17 @@ impl Registry {
             check_config_writable(state, subject.as_deref())?;
             let old = state
                 .config(subject.as_deref())
-                .map(|c| config_reply(Some(c)));
+                .map(|c| config_reply(self.info.compatibility_level, Some(c)));
             let tombstone = Record::Config {
                 subject: subject.clone(),
                 value: None,
             };
-            delete_setting(&subject, old, config_reply(None), tombstone)
+            delete_setting(
+                &subject,
+                old,
+                config_reply(self.info.compatibility_level, None),
+                tombstone,
+            )
         })
         .await
     }
@@ -261,11 +270,15 @@ fn check_config_writable(state: &State, subject: Option<&str>) -> Result<(), Err
     }
 }
 
-pub(super) fn effective_level(state: &State, subject: &str) -> CompatibilityLevel {
+pub(super) fn effective_level(
+    state: &State,
+    subject: &str,
+    default: CompatibilityLevel,
+) -> CompatibilityLevel {
     scopes(subject)
         .filter_map(|scope| state.config(scope.as_deref()))
         .find_map(|c| c.compatibility_level.as_deref()?.parse().ok())
-        .unwrap_or(CompatibilityLevel::DEFAULT)
+        .unwrap_or(default)
 }
 
 pub(super) fn config_normalize(state: &State, subject: &str) -> bool {
@@ -291,21 +304,24 @@ pub(super) fn delete_setting<T>(
     }
 }
 
-pub(super) fn config_reply(config: Option<&ConfigValue>) -> api::Config {
+pub(super) fn config_reply(
+    default: CompatibilityLevel,
+    config: Option<&ConfigValue>,
+) -> api::Config {
     match config {
         Some(c) => api::Config {
             // A config without a level still reports the level in force.
             compatibility_level: Some(
                 c.compatibility_level
                     .clone()
-                    .unwrap_or_else(|| CompatibilityLevel::DEFAULT.to_string()),
+                    .unwrap_or_else(|| default.to_string()),
             ),
             normalize: c.normalize,
             extra_json: (!c.extra.is_empty())
                 .then(|| serde_json::Value::Object(c.extra.clone()).to_string()),
         },
         None => api::Config {
-            compatibility_level: Some(CompatibilityLevel::DEFAULT.to_string()),
+            compatibility_level: Some(default.to_string()),
             normalize: None,
             extra_json: None,
         },
