@@ -158,11 +158,22 @@ pub fn apply_file(
         });
     }
     let text = std::fs::read_to_string(path).map_err(read)?;
+    apply(config, matches, path, parse(&text))
+}
+
+/// Sets `config` from parsed `properties` (of the file `file`, named in
+/// errors), where `matches` says a flag or the environment did not.
+pub fn apply(
+    config: &mut Config,
+    matches: &ArgMatches,
+    file: &Path,
+    properties: BTreeMap<String, String>,
+) -> Result<Applied, PropertiesError> {
     Reader {
         config,
         matches: Some(matches),
-        file: path,
-        properties: parse(&text),
+        file,
+        properties,
         applied: Applied::default(),
         kafka: Vec::new(),
     }
@@ -171,7 +182,6 @@ pub fn apply_file(
 
 struct Reader<'a> {
     config: &'a mut Config,
-    /// `None` in tests: nothing set by flags.
     matches: Option<&'a ArgMatches>,
     file: &'a Path,
     properties: BTreeMap<String, String>,

@@ -346,4 +346,39 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("schemas_topic", schemas_topic),
     ("rest", rest),
     ("credentials", credentials),
+    ("properties", properties),
 ];
+
+/// `properties`: a properties file's text, parsed as Java's format and
+/// read onto a default config. Listeners (their host is looked up in DNS)
+/// and store locations (their first bytes are read) are left out: a fuzzer
+/// must not query the network or open the paths it makes up.
+pub fn properties(data: &[u8]) {
+    use clap::{CommandFactory, FromArgMatches};
+    use scute_service::config::{Config, properties};
+    static MATCHES: OnceLock<clap::ArgMatches> = OnceLock::new();
+    let matches = MATCHES.get_or_init(|| {
+        Config::command()
+            .try_get_matches_from(["scute"])
+            .expect("the defaults parse")
+    });
+    let text = String::from_utf8_lossy(data);
+    let mut parsed = properties::parse(&text);
+    let keys = parsed.len();
+    parsed.retain(|key, _| key != "listeners" && !key.ends_with(".location"));
+    let kept = parsed.len();
+    let mut config = Config::from_arg_matches(matches).expect("the defaults make a config");
+    if let Ok(applied) = properties::apply(
+        &mut config,
+        matches,
+        std::path::Path::new("fuzz.properties"),
+        parsed,
+    ) {
+        // Every key is accounted for: used, given by a flag, or named.
+        let named = applied.ignored.len();
+        assert!(
+            applied.used.len() + applied.overridden.len() + named >= kept,
+            "{keys} keys, {kept} kept, {applied:?}"
+        );
+    }
+}
