@@ -351,6 +351,7 @@ async fn serve(
         registry: registry.clone(),
         limits: limits.clone(),
         storage: if shared_log { "kafka" } else { "file" },
+        census: Arc::default(),
     };
     tracing::info!(
         tls = security.rest_tls.is_some(),

@@ -4,6 +4,7 @@
 //! metrics listener when one is asked for.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -15,7 +16,8 @@ use serde_json::json;
 use super::Limits;
 use crate::health::Health;
 use crate::metrics::{CONTENT_TYPE, Metrics, Observed};
-use crate::registry::Registry;
+use crate::registry::{Census, Registry};
+use tokio::sync::Mutex;
 
 /// What the routes read.
 #[derive(Debug, Clone)]
@@ -25,6 +27,31 @@ pub(crate) struct Ops {
     pub(crate) registry: Arc<Registry>,
     pub(crate) limits: Limits,
     pub(crate) storage: &'static str,
+    /// The last count of the state, reused for [`CENSUS_EVERY`]: scrapes
+    /// that come faster, or many at once, cost one count.
+    pub(crate) census: Arc<Mutex<Option<(Instant, Census)>>>,
+}
+
+/// How long a count of the state is reused.
+const CENSUS_EVERY: Duration = Duration::from_secs(1);
+
+impl Ops {
+    async fn census(&self) -> Census {
+        let mut last = self.census.lock().await;
+        if let Some((at, census)) = last.as_ref()
+            && at.elapsed() < CENSUS_EVERY
+        {
+            return census.clone();
+        }
+        // One pass over the state: off the async workers, since at a
+        // million versions it takes milliseconds.
+        let registry = self.registry.clone();
+        let census = tokio::task::spawn_blocking(move || registry.census())
+            .await
+            .unwrap_or_default();
+        *last = Some((Instant::now(), census.clone()));
+        census
+    }
 }
 
 /// The routes, answering before `api` (which gets every other request).
@@ -44,12 +71,7 @@ pub(crate) fn router(ops: Ops, api: Option<Router>) -> Router {
 async fn metrics(State(ops): State<Ops>) -> Response {
     let lag = ops.health.replay_lag().await;
     let ready = ops.health.ready().await.is_ok();
-    // One pass over the state: off the async workers, since at a million
-    // versions it takes milliseconds.
-    let registry = ops.registry.clone();
-    let census = tokio::task::spawn_blocking(move || registry.census())
-        .await
-        .unwrap_or_default();
+    let census = ops.census().await;
     let page = ops.metrics.render(&Observed {
         census,
         log: ops.registry.log_stats(),
