@@ -26,6 +26,7 @@ pub mod health;
 pub mod metrics;
 pub mod model;
 pub mod registry;
+mod replay;
 pub mod security;
 mod server;
 pub mod state;
@@ -53,7 +54,6 @@ pub use error::Error;
 use crate::compute::Compute;
 use crate::grpc::GrpcApi;
 use crate::registry::{Registry, ServerInfo};
-use crate::state::State;
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -263,20 +263,10 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     }
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
-    let (log, recovery, state) = tokio::task::spawn_blocking(move || {
-        let mut state = State::default();
-        let (log, recovery) = FileLog::open_with(&data_dir, |entry| {
-            match record::decode(&entry.record.key, entry.record.value.as_deref()) {
-                Ok(r) => state.apply(r),
-                Err(e) => {
-                    tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse")
-                }
-            }
-        })?;
-        Ok::<_, ServerError>((log, recovery, state))
-    })
-    .await
-    .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
+    let (log, recovery, state) =
+        tokio::task::spawn_blocking(move || replay::open_file_log(&data_dir))
+            .await
+            .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
     let replayed = recovery.records;
     let replay_time = started.elapsed();
     let log = Arc::new(log);

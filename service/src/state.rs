@@ -29,8 +29,9 @@ pub struct SchemaContent {
     pub schema_type: String,
     pub schema: String,
     pub references: Vec<SchemaReference>,
-    pub metadata: Option<serde_json::Value>,
-    pub rule_set: Option<serde_json::Value>,
+    /// Boxed: a `Value` is 80 bytes inline and nearly every schema has none.
+    pub metadata: Option<Box<serde_json::Value>>,
+    pub rule_set: Option<Box<serde_json::Value>>,
 }
 
 impl SchemaContent {
@@ -41,13 +42,27 @@ impl SchemaContent {
         metadata: Option<serde_json::Value>,
         rule_set: Option<serde_json::Value>,
     ) -> Self {
+        let guid = guid::of(&schema, &references, metadata.as_ref(), rule_set.as_ref());
+        Self::with_guid(guid, schema_type, schema, references, metadata, rule_set)
+    }
+
+    /// Like [`SchemaContent::new`], with the guid `guid::of` gave for these
+    /// fields, computed ahead (a replay hashes on another thread).
+    pub fn with_guid(
+        guid: Guid,
+        schema_type: String,
+        schema: String,
+        references: Vec<SchemaReference>,
+        metadata: Option<serde_json::Value>,
+        rule_set: Option<serde_json::Value>,
+    ) -> Self {
         Self {
-            guid: guid::of(&schema, &references, metadata.as_ref(), rule_set.as_ref()),
+            guid,
             schema_type,
             schema,
             references,
-            metadata,
-            rule_set,
+            metadata: metadata.map(Box::new),
+            rule_set: rule_set.map(Box::new),
         }
     }
 }
@@ -236,6 +251,8 @@ pub struct State {
     position: Offset,
     /// The stamp of the record being applied, for `put_version`.
     applying_stamp: Option<KeyStamp>,
+    /// The guid of the schema record being applied, if computed ahead.
+    applying_guid: Option<Guid>,
 }
 
 impl State {
@@ -268,6 +285,14 @@ impl State {
         self.apply(record);
         self.applying_stamp = None;
         true
+    }
+
+    /// Applies a SCHEMA record whose content's guid was computed ahead with
+    /// `guid::of` over its value (a replay hashes on another thread).
+    pub fn apply_with_guid(&mut self, record: Record, guid: Option<Guid>) {
+        self.applying_guid = guid;
+        self.apply(record);
+        self.applying_guid = None;
     }
 
     /// See [`State::apply_at`].
@@ -378,16 +403,27 @@ impl State {
     fn put_version(&mut self, subject: String, version: Version, mut value: SchemaValue) {
         let extra = std::mem::take(&mut value.extra);
         let extra = (!extra.is_empty()).then(|| Box::new(extra));
-        let content = SchemaContent::new(
-            value
-                .schema_type
-                .clone()
-                .unwrap_or_else(|| "AVRO".to_owned()),
-            value.schema,
-            value.references,
-            value.metadata,
-            value.rule_set,
-        );
+        let schema_type = value
+            .schema_type
+            .take()
+            .unwrap_or_else(|| "AVRO".to_owned());
+        let content = match self.applying_guid.take() {
+            Some(guid) => SchemaContent::with_guid(
+                guid,
+                schema_type,
+                value.schema,
+                value.references,
+                value.metadata,
+                value.rule_set,
+            ),
+            None => SchemaContent::new(
+                schema_type,
+                value.schema,
+                value.references,
+                value.metadata,
+                value.rule_set,
+            ),
+        };
         let id = value.id;
         let space_name = context::of(&subject);
         // An id stays bound to the content it was first given (Confluent's

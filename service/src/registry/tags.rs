@@ -50,7 +50,8 @@ impl Registry {
                 .map_err(|e| Error::BadRequest(format!("Invalid metadata: {e}")))?,
             None => content
                 .metadata
-                .clone()
+                .as_deref()
+                .cloned()
                 .unwrap_or(Value::Object(Map::new())),
         };
         if let Some(object) = metadata.as_object_mut() {
@@ -61,7 +62,7 @@ impl Registry {
                 properties.insert("confluent:version".into(), version.to_string().into());
             }
         }
-        let rule_set = rule_set_of(&req, content.rule_set.as_ref())?;
+        let rule_set = rule_set_of(&req, content.rule_set.as_deref())?;
         let register = api::RegisterSchemaRequest {
             subject: req.subject,
             schema: text,
