@@ -82,11 +82,11 @@ use axum::{
 use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
-pub use crate::route::{Route, mark as mark_route};
 use crate::resources::{
     associations, compatibility, config, contexts, metadata, mode, root, schemas, subject_versions,
     subjects,
 };
+pub use crate::route::{Route, mark as mark_route};
 
 /// The OpenAPI description of this REST API (`rest-facade/openapi.yaml`),
 /// served at `GET /openapi.yaml`. Tests check it against the router.
