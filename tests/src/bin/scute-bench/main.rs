@@ -83,6 +83,9 @@ struct Args {
     /// Seconds after start-up before the second memory reading [default: 5, quick: 1].
     #[arg(long)]
     settle: Option<f64>,
+    /// Run only the start-up run (no lookups, no registrations).
+    #[arg(long)]
+    startup_only: bool,
     /// Run only the PROTOBUF benchmarks: a 200-message file registered and
     /// checked, and start-up over 10,000 Protobuf schemas.
     #[arg(long)]
@@ -123,6 +126,7 @@ struct Plan {
     lookup_schemas: usize,
     registrations: usize,
     startup_schemas: usize,
+    startup_only: bool,
     settle: Duration,
     json: bool,
     flood: bool,
@@ -151,6 +155,7 @@ impl Plan {
             startup_schemas: args
                 .startup_schemas
                 .unwrap_or(if q { 10_000 } else { 100_000 }),
+            startup_only: args.startup_only,
             settle: secs(args.settle, 5.0, 1.0)?,
             json: args.json,
             flood: args.flood,
@@ -252,6 +257,28 @@ async fn run(plan: &Plan) -> Result<()> {
         )
         .await?;
         println!("{}", figures.markdown(registrations, plan.connections));
+        return Ok(());
+    }
+    if plan.startup_only {
+        let s = bench_startup(plan).await?;
+        let per_schema =
+            s.rss_settled_kib.saturating_sub(s.rss_empty_kib) as f64 * 1024.0 / s.schemas as f64;
+        println!(
+            "Start-up over {} schemas ({:.1} MiB log): spawn to first 200 {:.0} ms (replay {} ms); \
+             VmRSS at first 200 / {:.0} s later {} / {} (empty registry {}, {per_schema:.0} B a schema); \
+             load average before {}, after {}",
+            thousands(s.schemas as f64),
+            s.log_bytes as f64 / (1024.0 * 1024.0),
+            s.ready.as_secs_f64() * 1e3,
+            s.replay_ms
+                .map_or_else(|| "?".to_owned(), |ms| ms.to_string()),
+            plan.settle.as_secs_f64(),
+            mib(s.rss_ready_kib),
+            mib(s.rss_settled_kib),
+            mib(s.rss_empty_kib),
+            machine.loadavg,
+            loadavg()
+        );
         return Ok(());
     }
     let lookups = bench_lookups(plan).await?;
@@ -632,6 +659,8 @@ struct StartupFigures {
     polls: u64,
     rss_ready_kib: u64,
     rss_settled_kib: u64,
+    /// VmRSS of the same binary on an empty data directory, for the cost per schema.
+    rss_empty_kib: u64,
     hwm_kib: u64,
     replay_ms: Option<u64>,
     scute_warnings: Vec<String>,
@@ -643,6 +672,16 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
         .tempdir_in(&plan.tmp_dir)
         .context("creating a temporary data directory")?;
     let n = plan.startup_schemas;
+    let rss_empty_kib = {
+        let empty = tempfile::Builder::new()
+            .prefix("scute-bench-empty-")
+            .tempdir_in(&plan.tmp_dir)
+            .context("creating a temporary data directory")?;
+        let mut scute = Scute::spawn(&plan.scute, empty.path())?;
+        scute.wait_ready(Duration::from_secs(30)).await?;
+        tokio::time::sleep(plan.settle).await;
+        proc_status_kib(scute.pid(), "VmRSS")?
+    };
     eprintln!("writing a log of {n} schemas with scute-storage's FileLog...");
     let written = Instant::now();
     let log_bytes = write_schema_log(data.path(), n, "bench-startup", "AVRO", |i| {
@@ -667,6 +706,7 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
         polls,
         rss_ready_kib,
         rss_settled_kib,
+        rss_empty_kib,
         hwm_kib,
         replay_ms,
         scute_warnings: scute.warnings(),
@@ -1296,6 +1336,17 @@ impl Report<'_> {
                 p.settle.as_secs_f64()
             ),
             format!("{} / {}", mib(s.rss_ready_kib), mib(s.rss_settled_kib)),
+            String::new(),
+            String::new(),
+        ]);
+        let per_schema =
+            s.rss_settled_kib.saturating_sub(s.rss_empty_kib) as f64 * 1024.0 / s.schemas as f64;
+        rows.push([
+            format!(
+                "Start-up, resident memory per schema (less the {} of an empty registry)",
+                mib(s.rss_empty_kib)
+            ),
+            format!("{per_schema:.0} B"),
             String::new(),
             String::new(),
         ]);
