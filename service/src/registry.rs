@@ -4,20 +4,22 @@
 //! they are the registry's vocabulary, and `grpc.rs` only adapts tonic's
 //! request and status types around them.
 //!
-//! Reads take a snapshot of [`State`] under a short read lock. Writes are
-//! serialized on this node by one async mutex, and follow one of two paths,
-//! chosen by the log ([`SchemaLog::applies_on_read`]):
+//! Reads take a snapshot of [`State`] under a short read lock. Writes
+//! follow one of two paths, chosen by the log ([`SchemaLog::applies_on_read`]):
 //!
 //! * one writer (the file log): under the mutex the writer builds its records
 //!   from the current state, queues them on the log (which fixes their order)
 //!   and applies them; it then waits, outside the mutex, until the log says
 //!   they are durable, so one fsync acknowledges every write queued meanwhile.
 //! * a shared log (Kafka): only the replayer applies records, in the order the
-//!   broker gave them. The writer catches up (a NOOP, read back), builds its
-//!   records from that state, stamps each with the offset it must land at,
-//!   produces them and waits until they are read back. If they landed
-//!   elsewhere, another node wrote first: the records were ignored by every
-//!   reader, and the writer builds again on the new state (bounded, jittered).
+//!   broker gave them. The writes waiting on this node go out as one batch:
+//!   a catch-up (a NOOP, read back) only when the node cannot know what the
+//!   topic holds (at start, after a failure), then each write built in turn
+//!   on the state with the batch's earlier records applied (and taken off
+//!   again before any reader sees them), its records stamped with the
+//!   offsets they must land at, one produce of them all, one read-back. A
+//!   write whose records landed elsewhere lost a race to another node: every
+//!   reader ignored them, and it is built again in a later batch (bounded).
 //!
 //! Either way a write returns only once this node's state holds it.
 //!
@@ -66,8 +68,9 @@ const SEARCH_LIMIT: usize = 1000;
 pub struct Registry {
     state: RwLock<State>,
     log: Arc<dyn SchemaLog>,
-    /// Serializes writers: a writer reads state, queues records and applies
-    /// them as one step, so ids and versions are never handed out twice.
+    /// Serializes writers on the file log: a writer reads state, queues
+    /// records and applies them as one step, so ids and versions are never
+    /// handed out twice.
     writer: tokio::sync::Mutex<()>,
     /// Set when the log failed to make applied records durable: state then
     /// holds records the log may not, so no further write is accepted.

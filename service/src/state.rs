@@ -17,6 +17,9 @@ use scute_storage::record::{
     SchemaValue,
 };
 
+mod journal;
+pub use journal::Journal;
+
 /// A schema's content, shared by every subject version that holds it.
 ///
 /// Two registrations are "the same schema" when type, text, references,
@@ -69,6 +72,7 @@ impl SchemaContent {
 
 /// One version of a subject.
 #[derive(Debug, Clone)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct VersionEntry {
     pub id: SchemaId,
     pub deleted: bool,
@@ -84,7 +88,8 @@ pub struct VersionEntry {
 
 /// A subject's versions in order: a sorted vector, since most subjects hold
 /// a handful of versions and a tree's node costs hundreds of bytes.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct Versions(Vec<(Version, VersionEntry)>);
 
 impl Versions {
@@ -155,14 +160,16 @@ impl<'a> IntoIterator for &'a Versions {
 
 /// An association, and the stamped keys it was written under on a shared
 /// topic (as for [`VersionEntry::stamps`], a delete tombstones each).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
+#[cfg_attr(test, derive(PartialEq))]
 struct AssociationEntry {
     value: AssociationValue,
     stamps: Vec<KeyStamp>,
 }
 
 /// A registered schema id and what it holds.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
+#[cfg_attr(test, derive(PartialEq))]
 struct IdEntry {
     content: Arc<SchemaContent>,
     /// The subject versions that use the id, sorted; when the last goes
@@ -173,6 +180,7 @@ struct IdEntry {
 
 /// The ids of one context: each context numbers its schemas on its own.
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 struct IdSpace {
     ids: HashMap<SchemaId, IdEntry>,
     /// Ids by guid, for "same schema, same id" across subjects and for
@@ -219,6 +227,7 @@ impl IdSpace {
 }
 
 #[derive(Debug, Default)]
+#[cfg_attr(test, derive(PartialEq))]
 pub struct State {
     /// Subjects in name order, so listings need no sorting (qualified
     /// names, `:.ctx:name`, sort before the default context's).

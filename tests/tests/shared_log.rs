@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use scute_proto::v1 as api;
+use scute_service::error::Error;
 use scute_service::registry::Registry;
 use scute_storage::MemoryLog;
 use scute_storage::log::{BoxFuture, LogEntry, LogError, Offset, SchemaLog};
@@ -310,4 +311,243 @@ async fn a_deleted_context_tombstones_every_key_it_was_written_under() {
             .contexts,
         ["."]
     );
+}
+
+/// Two nodes on one shared log, each replaying it.
+fn two_nodes() -> (Arc<Registry>, Arc<Registry>, Arc<RacedLog>) {
+    let log = Arc::new(RacedLog {
+        raced: AtomicBool::new(true),
+        ..RacedLog::default()
+    });
+    let node = |id| {
+        let registry = Arc::new(Registry::shared(
+            log.clone(),
+            id,
+            Duration::from_secs(30),
+            scute_tests::compute(),
+            scute_service::registry::Limits::default(),
+        ));
+        registry.set_ready();
+        replay(registry.clone(), log.clone());
+        registry
+    };
+    (node(1), node(2), log)
+}
+
+fn avro(i: usize) -> String {
+    format!(r#"{{"type":"record","name":"R{i}","fields":[{{"name":"f","type":"string"}}]}}"#)
+}
+
+/// Registers `(node, subject, schema)` all at once; answers (id, version)
+/// in the same order.
+async fn register_all(jobs: Vec<(Arc<Registry>, String, String)>) -> Vec<(i32, i32)> {
+    let tasks: Vec<_> = jobs
+        .into_iter()
+        .map(|(registry, subject, schema)| {
+            tokio::spawn(async move {
+                loop {
+                    let registered = registry
+                        .register_schema(api::RegisterSchemaRequest {
+                            subject: subject.clone(),
+                            schema: schema.clone(),
+                            ..Default::default()
+                        })
+                        .await;
+                    match registered {
+                        Ok(r) => return (r.id, r.version),
+                        // The compute pool is shared by the tests running
+                        // at once: a client retries a busy registry.
+                        Err(Error::Overloaded(_)) => {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+/// Waits until both nodes have read the whole log.
+async fn settle(a: &Registry, b: &Registry, log: &RacedLog) {
+    for _ in 0..2000 {
+        let end = log.inner.records().len() as Offset;
+        if a.position() == end && b.position() == end {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the nodes did not read the whole log");
+}
+
+async fn id_on(registry: &Registry, subject: &str, version: i32) -> i32 {
+    registry
+        .get_version(api::GetVersionRequest {
+            subject: subject.into(),
+            version: version.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_new_schemas_on_two_nodes_get_distinct_ids_both_nodes_agree_on() {
+    let (a, b, log) = two_nodes();
+    let jobs: Vec<_> = (0..120)
+        .map(|i| {
+            let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+            (node, format!("s{i}-value"), avro(i))
+        })
+        .collect();
+    let answers = register_all(jobs).await;
+    settle(&a, &b, &log).await;
+    let mut ids: Vec<i32> = answers.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 120, "one id per schema: {answers:?}");
+    for (i, (id, version)) in answers.iter().enumerate() {
+        assert_eq!(*version, 1);
+        let subject = format!("s{i}-value");
+        assert_eq!(id_on(&a, &subject, 1).await, *id, "{subject} on node 1");
+        assert_eq!(id_on(&b, &subject, 1).await, *id, "{subject} on node 2");
+    }
+    // Writes went out in batches.
+    for node in [&a, &b] {
+        let stats = node.write_stats().unwrap();
+        let batches = stats.batches.load(Ordering::Relaxed);
+        let writes = stats.batched_writes.load(Ordering::Relaxed);
+        assert!(batches > 0 && writes >= 60, "{stats:?}");
+        assert!(stats.largest_batch.load(Ordering::Relaxed) > 1, "{stats:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_schema_registered_at_once_on_two_nodes_gets_one_id_and_version() {
+    let (a, b, log) = two_nodes();
+    let schema = avro(0);
+    let mut jobs = Vec::new();
+    for i in 0..40 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        // The same subject from both nodes, and a subject of each job's own.
+        jobs.push((node.clone(), "same-value".to_owned(), schema.clone()));
+        jobs.push((node, format!("other{i}-value"), schema.clone()));
+    }
+    let answers = register_all(jobs).await;
+    settle(&a, &b, &log).await;
+    let id = answers[0].0;
+    assert!(answers.iter().all(|(i, _)| *i == id), "{answers:?}");
+    assert!(answers.iter().all(|(_, v)| *v == 1), "{answers:?}");
+    for node in [&a, &b] {
+        let versions = node
+            .list_versions(api::ListVersionsRequest {
+                subject: "same-value".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .versions;
+        assert_eq!(versions, [1]);
+        assert_eq!(id_on(node, "other39-value", 1).await, id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_batch_builds_each_write_on_the_ones_before_it() {
+    let (registry, log) = unraced_node();
+    registry
+        .set_config(api::SetConfigRequest {
+            subject: Some("shared-value".into()),
+            config: Some(api::Config {
+                compatibility_level: Some("NONE".into()),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    // New schemas, some twice, some under one subject: each write of a
+    // batch sees the records of the writes before it.
+    let mut jobs = Vec::new();
+    for i in 0..30 {
+        jobs.push((registry.clone(), format!("t{i}-value"), avro(i)));
+        jobs.push((registry.clone(), format!("t{i}-value"), avro(i)));
+        jobs.push((registry.clone(), "shared-value".to_owned(), avro(100 + i)));
+    }
+    let answers = register_all(jobs).await;
+    for pair in answers[..90].chunks(3) {
+        assert_eq!(
+            pair[0], pair[1],
+            "the same schema twice: one id, one version"
+        );
+    }
+    let mut shared: Vec<(i32, i32)> = answers.iter().skip(2).step_by(3).copied().collect();
+    shared.sort_unstable_by_key(|(_, v)| *v);
+    let versions: Vec<i32> = shared.iter().map(|(_, v)| *v).collect();
+    assert_eq!(versions, (1..=30).collect::<Vec<_>>());
+    let mut ids: Vec<i32> = answers.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 60);
+    // Nothing written twice: each subject version is one record.
+    let schema_records = keys_of(&log, "SCHEMA").len();
+    assert_eq!(schema_records, 60, "{schema_records}");
+    let stats = registry.write_stats().unwrap();
+    assert_eq!(stats.races_lost.load(Ordering::Relaxed), 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_write_in_a_batch_leaves_the_others_written() {
+    let (registry, _log) = unraced_node();
+    registry
+        .set_mode(api::SetModeRequest {
+            subject: Some("frozen-value".into()),
+            mode: "READONLY".into(),
+            force: false,
+        })
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let registry = registry.clone();
+            let subject = if i % 2 == 0 {
+                format!("open{i}-value")
+            } else {
+                "frozen-value".to_owned()
+            };
+            tokio::spawn(async move {
+                loop {
+                    let registered = registry
+                        .register_schema(api::RegisterSchemaRequest {
+                            subject: subject.clone(),
+                            schema: avro(i),
+                            ..Default::default()
+                        })
+                        .await;
+                    match registered {
+                        Err(Error::Overloaded(_)) => {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        other => return (i, other),
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (i, registered) = task.await.unwrap();
+        if i % 2 == 0 {
+            assert_eq!(registered.unwrap().version, 1);
+        } else {
+            assert!(
+                matches!(registered, Err(Error::ReadOnlyMode(_))),
+                "{registered:?}"
+            );
+        }
+    }
 }

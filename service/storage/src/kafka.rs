@@ -145,8 +145,11 @@ fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer<Reports>, Log
     config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        // A registry writes a record or two at a time and waits for them.
-        .set("linger.ms", "0")
+        // The registry's writer queues a batch's records one by one, within
+        // microseconds: a short wait keeps the first from going out alone,
+        // so the batch goes out in one request and lands in one piece, not
+        // interleaved with another node's.
+        .set("linger.ms", "2")
         .set("message.timeout.ms", millis(settings.timeout));
     settings
         .with_properties(config)

@@ -245,7 +245,7 @@ async fn run(plan: &Plan) -> Result<()> {
     }
 
     if let Some(bootstrap) = &plan.kafka {
-        let registrations = plan.registrations.min(5_000);
+        let registrations = plan.registrations.min(20_000);
         let figures = kafka::bench_kafka(
             &plan.scute,
             &plan.tmp_dir,
@@ -833,6 +833,16 @@ impl Scute {
 
     /// Like `spawn`, with more flags.
     fn spawn_with(bin: &Path, data_dir: &Path, extra: &[String]) -> Result<Scute> {
+        Self::spawn_with_env(bin, data_dir, extra, &[])
+    }
+
+    /// Like `spawn_with`, with environment variables.
+    fn spawn_with_env(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<Scute> {
         let rest = free_port()?;
         let grpc = free_port()?;
         let mut child = Command::new(bin)
@@ -844,6 +854,7 @@ impl Scute {
             .arg(grpc.to_string())
             .args(extra)
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
