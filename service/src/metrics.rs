@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 pub use exposition::CONTENT_TYPE;
 pub use requests::{Api, Outcome, UNMATCHED, method_label};
 
-use crate::registry::{Census, SCHEMA_TYPES};
+use crate::registry::{Census, SCHEMA_TYPES, WriteStats};
 use exposition::{Kind, Page};
 use process::Process;
 use requests::Requests;
@@ -51,8 +51,8 @@ pub struct Observed<'a> {
     /// Records the node has still to read of the shared topic (Kafka), if
     /// the broker said where the topic ends.
     pub replay_lag: Option<u64>,
-    /// Writes rebuilt after another node wrote first (Kafka).
-    pub races_lost: Option<u64>,
+    /// What the writes on a shared topic did (Kafka).
+    pub writes: Option<&'a WriteStats>,
     pub ready: bool,
     /// Requests being answered now.
     pub in_flight: u64,
@@ -365,16 +365,18 @@ fn write_log(page: &mut Page, observed: &Observed<'_>) {
             &storage,
             &log.sync_seconds.snapshot(),
         );
-        page.family(
-            "scute_log_batch_records",
-            Kind::Histogram,
-            "Records made durable by one sync (the group commit's batch).",
-        );
-        page.histogram(
-            "scute_log_batch_records",
-            &storage,
-            &log.batch_records.snapshot(),
-        );
+        if observed.storage == "file" {
+            page.family(
+                "scute_log_batch_records",
+                Kind::Histogram,
+                "Records made durable by one fsync (the group commit's batch).",
+            );
+            page.histogram(
+                "scute_log_batch_records",
+                &storage,
+                &log.batch_records.snapshot(),
+            );
+        }
         if observed.storage == "kafka" {
             page.single(
                 "scute_kafka_broker_errors_total",
@@ -392,12 +394,47 @@ fn write_log(page: &mut Page, observed: &Observed<'_>) {
             lag as f64,
         );
     }
-    if let Some(races) = observed.races_lost {
+    if let Some(writes) = observed.writes {
+        use std::sync::atomic::Ordering::Relaxed;
+        for (name, help, value) in [
+            (
+                "scute_kafka_write_batches_total",
+                "Batches of writes produced: one produce of their records, one read-back.",
+                &writes.batches,
+            ),
+            (
+                "scute_kafka_batched_writes_total",
+                "Writes those batches carried (over the batches: the mean batch size).",
+                &writes.batched_writes,
+            ),
+            (
+                "scute_kafka_write_races_lost_total",
+                "Batches some of whose records landed after another node's.",
+                &writes.races_lost,
+            ),
+            (
+                "scute_kafka_writes_retried_total",
+                "Writes built again in a later batch, after a race lost.",
+                &writes.retried,
+            ),
+            (
+                "scute_kafka_catch_ups_total",
+                "NOOP records written to read up to the end of the topic before a batch.",
+                &writes.catch_ups,
+            ),
+            (
+                "scute_kafka_writes_given_up_total",
+                "Writes that failed after losing every attempt to other nodes.",
+                &writes.gave_up,
+            ),
+        ] {
+            page.single(name, Kind::Counter, help, value.load(Relaxed) as f64);
+        }
         page.single(
-            "scute_kafka_write_races_lost_total",
-            Kind::Counter,
-            "Writes built again because another node's records landed first.",
-            races as f64,
+            "scute_kafka_largest_write_batch",
+            Kind::Gauge,
+            "The most writes one batch carried since start.",
+            writes.largest_batch.load(Relaxed) as f64,
         );
     }
 }

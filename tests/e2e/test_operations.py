@@ -157,9 +157,17 @@ def test_readiness_on_kafka_follows_the_replay_and_the_broker(scute_factory, bro
         assert body["status"] == "DOWN" and "schemas topic" in body["reason"], body
         not_ready += 1
     print(f"readiness said DOWN {not_ready} times during the replay")
+    r = s.post(f"{server.url}/subjects/after-replay/versions", json={"schema": record_schema("After")}, timeout=30)
+    assert r.status_code == 200, r.text
     page = scrape(server.url)
     assert value(page, "scute_kafka_replay_lag_records") == 0
-    assert value(page, "scute_log_records_total", storage="kafka") is not None
+    # The start-up marker, a catch-up marker and the schema, produced by this node.
+    assert value(page, "scute_log_records_total", storage="kafka") >= 2
+    assert value(page, "scute_log_sync_duration_seconds_count", storage="kafka") >= 2
+    assert value(page, "scute_kafka_write_batches_total") >= 1
+    assert value(page, "scute_kafka_batched_writes_total") >= 1
+    assert value(page, "scute_kafka_write_races_lost_total") == 0
+    assert value(page, "scute_schemas", schema_type="AVRO") == n + 1
 
     # A broker that stops answering makes the node unready, and alive.
     broker.pause()
@@ -173,6 +181,7 @@ def test_readiness_on_kafka_follows_the_replay_and_the_broker(scute_factory, bro
             assert time.monotonic() < deadline, "still ready 30 s after the broker stopped"
             time.sleep(0.5)
         assert s.get(f"{server.url}/health/live", timeout=30).status_code == 200
+        assert value(scrape(server.url), "scute_ready") == 0
     finally:
         broker.resume()
     deadline = time.monotonic() + 60

@@ -77,7 +77,7 @@ async fn metrics(State(ops): State<Ops>) -> Response {
         log: ops.registry.log_stats(),
         storage: ops.storage,
         replay_lag: lag,
-        races_lost: None,
+        writes: ops.registry.write_stats(),
         ready,
         in_flight: ops.limits.in_flight() as u64,
         connections: ops.limits.open_connections(),

@@ -26,6 +26,7 @@ use rdkafka::{Offset as KafkaOffset, TopicPartitionList};
 
 use crate::log::{BoxFuture, LogEntry, LogError, Offset, SchemaLog};
 use crate::record::RawRecord;
+use crate::stats::LogStats;
 
 /// Where the topic is and how to talk to it.
 #[derive(Clone, Debug)]
@@ -80,8 +81,11 @@ impl KafkaSettings {
 /// What librdkafka reports goes to Scute's log at the level it deserves:
 /// an ERROR line means an operator must act, and reading up to the end of
 /// the topic, which a reader does all the time, is no error at all.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Reports;
+/// It also counts the errors, for the metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Reports {
+    stats: Arc<LogStats>,
+}
 
 impl ClientContext for Reports {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
@@ -101,6 +105,12 @@ impl ClientContext for Reports {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        ) {
+            self.stats.broker_errors.fetch_add(1, Ordering::Relaxed);
+        }
         match error {
             KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF) => {
                 tracing::debug!(target: "librdkafka", "read to the end of the topic")
@@ -140,7 +150,10 @@ async fn metadata(
     Ok((admin, brokers, partitions))
 }
 
-fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer<Reports>, LogError> {
+fn new_producer(
+    settings: &KafkaSettings,
+    reports: &Reports,
+) -> Result<FutureProducer<Reports>, LogError> {
     let mut config = settings.client_config();
     config
         .set("enable.idempotence", "true")
@@ -153,7 +166,7 @@ fn new_producer(settings: &KafkaSettings) -> Result<FutureProducer<Reports>, Log
         .set("message.timeout.ms", millis(settings.timeout));
     settings
         .with_properties(config)
-        .create_with_context(Reports)
+        .create_with_context(reports.clone())
         .map_err(|e| kafka("cannot create the Kafka producer", e))
 }
 
@@ -178,6 +191,9 @@ pub struct KafkaLog {
     renew: Arc<AtomicBool>,
     /// The cluster's id, as the broker reported it at start.
     cluster_id: Option<String>,
+    /// Every client's context: their errors, and the records produced, are
+    /// counted in its stats.
+    reports: Reports,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -197,10 +213,11 @@ impl KafkaLog {
         // refused login or handshake is logged with librdkafka's reason
         // ("SASL authentication error: ...") while the admin client below
         // only learns that the broker could not be reached.
-        let producer = new_producer(&settings)?;
+        let reports = Reports::default();
+        let producer = new_producer(&settings, &reports)?;
         let admin: AdminClient<Reports> = settings
             .with_properties(settings.client_config())
-            .create_with_context(Reports)
+            .create_with_context(reports.clone())
             .map_err(|e| kafka("cannot create the Kafka admin client", e))?;
         let options = AdminOptions::new().request_timeout(Some(settings.timeout));
         let topic = settings.topic.as_str();
@@ -272,6 +289,7 @@ impl KafkaLog {
             producer: RwLock::new(producer),
             renew: Arc::new(AtomicBool::new(false)),
             cluster_id,
+            reports,
         })
     }
 
@@ -290,7 +308,7 @@ impl KafkaLog {
             ?fatal,
             "starting a new Kafka producer after a failed delivery"
         );
-        match new_producer(&self.settings) {
+        match new_producer(&self.settings, &self.reports) {
             Ok(fresh) => {
                 let old = std::mem::replace(
                     &mut *self.producer.write().unwrap_or_else(|e| e.into_inner()),
@@ -327,7 +345,7 @@ impl KafkaLog {
         let consumer: StreamConsumer<Reports> = self
             .settings
             .with_properties(config)
-            .create_with_context(Reports)
+            .create_with_context(self.reports.clone())
             .map_err(|e| kafka("cannot create the Kafka consumer", e))?;
         let mut partitions = TopicPartitionList::new();
         let from = i64::try_from(from).map_err(|e| kafka("offset", e))?;
@@ -547,6 +565,8 @@ impl SchemaLog for KafkaLog {
             message = message.payload(value);
         }
         // Queued here, before returning: the caller's order is the produce order.
+        let bytes = record.key.len() + record.value.as_ref().map_or(0, Vec::len);
+        let queued_at = std::time::Instant::now();
         let queued = self.producer().send_result(message);
         match queued {
             Err((e, _)) => {
@@ -556,9 +576,11 @@ impl SchemaLog for KafkaLog {
             }
             Ok(delivery) => {
                 let renew = self.renew.clone();
+                let stats = self.reports.stats.clone();
                 Box::pin(async move {
                     match delivery.await {
                         Ok(Ok(delivered)) => {
+                            stats.produced(bytes, queued_at.elapsed());
                             u64::try_from(delivered.offset).map_err(|e| kafka("offset", e))
                         }
                         Ok(Err((e, _))) => {
@@ -586,6 +608,10 @@ impl SchemaLog for KafkaLog {
 
     fn applies_on_read(&self) -> bool {
         true
+    }
+
+    fn stats(&self) -> Option<&LogStats> {
+        Some(&self.reports.stats)
     }
 }
 
@@ -620,15 +646,15 @@ mod tests {
     #[test]
     fn reaching_the_end_of_the_topic_is_no_alarm_and_no_broker_is() {
         let quiet = logged(|| {
-            Reports.error(KafkaError::PartitionEOF(0), "end");
-            Reports.error(KafkaError::Global(RDKafkaErrorCode::PartitionEOF), "end");
+            Reports::default().error(KafkaError::PartitionEOF(0), "end");
+            Reports::default().error(KafkaError::Global(RDKafkaErrorCode::PartitionEOF), "end");
         });
         assert!(
             quiet.contains("DEBUG") && !quiet.contains("WARN") && !quiet.contains("ERROR"),
             "{quiet}"
         );
         let down = logged(|| {
-            Reports.error(KafkaError::Global(RDKafkaErrorCode::AllBrokersDown), "gone");
+            Reports::default().error(KafkaError::Global(RDKafkaErrorCode::AllBrokersDown), "gone");
         });
         assert!(down.contains("ERROR"), "{down}");
     }

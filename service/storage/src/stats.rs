@@ -87,9 +87,11 @@ impl Histogram {
 pub struct LogStats {
     pub records: AtomicU64,
     pub bytes: AtomicU64,
-    /// Seconds per fsync (file) or per produce acknowledged (Kafka).
+    /// Seconds per fsync (file), or from queueing a record to the broker's
+    /// acknowledgement (Kafka).
     pub sync_seconds: Histogram,
-    /// Records per fsync (file: the group commit) or per produce batch.
+    /// Records per fsync (file: the group commit); Kafka's batches are the
+    /// registry's to count.
     pub batch_records: Histogram,
     /// Errors the Kafka client reported (a broker down, a request failed).
     pub broker_errors: AtomicU64,
@@ -108,6 +110,14 @@ impl Default for LogStats {
 }
 
 impl LogStats {
+    /// One record of `bytes` acknowledged by the broker `took` after it was
+    /// queued (Kafka: records go out one by one, batched by the client).
+    pub fn produced(&self, bytes: usize, took: Duration) {
+        self.records.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        self.sync_seconds.observe_duration(took);
+    }
+
     /// A batch of `records` totalling `bytes`, made durable in `took`.
     pub fn synced(&self, records: usize, bytes: usize, took: Duration) {
         self.records.fetch_add(records as u64, Ordering::Relaxed);
