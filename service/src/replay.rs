@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::sync::mpsc;
 
-use scute_storage::file::{FileLog, Recovery};
-use scute_storage::log::{LogEntry, LogError};
+use scute_storage::file::{FileLog, Frame, Recovery};
+use scute_storage::log::LogError;
 use scute_storage::record::{self, Record, SchemaValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -42,8 +42,8 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
             source,
         })?;
     let mut batch = Vec::with_capacity(BATCH);
-    let opened = FileLog::open_with(dir, |entry| {
-        if let Some(decoded) = decode_entry(&entry) {
+    let opened = FileLog::open_with_frames(dir, |frame| {
+        if let Some(decoded) = decode_frame(frame) {
             batch.push(decoded);
         }
         if batch.len() == BATCH {
@@ -64,17 +64,16 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
     Ok((log, recovery, state))
 }
 
-/// Decodes one entry and hashes its schema's guid; `None` (logged) if the
+/// Decodes one record and hashes its schema's guid; `None` (logged) if the
 /// record does not parse, which a replay skips.
-fn decode_entry(entry: &LogEntry) -> Option<(Record, Option<Guid>)> {
-    let key = &entry.record.key;
-    let value = entry.record.value.as_deref();
+fn decode_frame(frame: Frame<'_>) -> Option<(Record, Option<Guid>)> {
+    let (key, value) = (frame.key, frame.value);
     let record = match fast_schema(key, value) {
         Some(record) => record,
         None => match record::decode(key, value) {
             Ok(record) => record,
             Err(e) => {
-                tracing::warn!(offset = entry.offset, error = %e, "skipping a record that does not parse");
+                tracing::warn!(offset = frame.offset, error = %e, "skipping a record that does not parse");
                 return None;
             }
         },

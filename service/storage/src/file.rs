@@ -134,6 +134,15 @@ impl FileLog {
         dir: &Path,
         mut on_record: impl FnMut(LogEntry),
     ) -> Result<(FileLog, Recovery), LogError> {
+        Self::open_with_frames(dir, |frame| on_record(frame.to_entry()))
+    }
+
+    /// Like [`FileLog::open_with`], but lends each record's bytes from the
+    /// read buffer instead of copying them into a [`LogEntry`].
+    pub fn open_with_frames(
+        dir: &Path,
+        mut on_frame: impl FnMut(Frame<'_>),
+    ) -> Result<(FileLog, Recovery), LogError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock_file = OpenOptions::new()
@@ -195,7 +204,7 @@ impl FileLog {
             // Frames are read one at a time through a buffer, so replaying
             // a large log never holds the whole file in memory.
             let mut reader = io::BufReader::with_capacity(1 << 20, &file);
-            let scan = scan_stream(&mut reader, MAGIC.len() as u64, file_len, &mut on_record)
+            let scan = scan_stream(&mut reader, MAGIC.len() as u64, file_len, &mut on_frame)
                 .map_err(io_err(&path))?;
             drop(reader);
             if let Some(bad) = &scan.bad {
@@ -571,8 +580,37 @@ fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
+/// A complete record of the log, borrowed from the buffer it was read into.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub offset: Offset,
+    pub key: &'a [u8],
+    /// `None` is a tombstone.
+    pub value: Option<&'a [u8]>,
+}
+
+impl Frame<'_> {
+    /// The record, copied out of the buffer.
+    pub fn to_entry(&self) -> LogEntry {
+        LogEntry {
+            offset: self.offset,
+            record: RawRecord {
+                key: self.key.to_vec(),
+                value: self.value.map(<[u8]>::to_vec),
+            },
+        }
+    }
+}
+
 /// Parses the frame at the start of `buf`: the record and the frame's length.
 fn parse_frame(buf: &[u8]) -> Result<(RawRecord, usize), BadFrame> {
+    let (frame, len) = parse_frame_ref(buf, 0)?;
+    Ok((frame.to_entry().record, len))
+}
+
+/// Parses the frame at the start of `buf`, record `offset` of the log: the
+/// record, borrowed, and the frame's length.
+fn parse_frame_ref(buf: &[u8], offset: Offset) -> Result<(Frame<'_>, usize), BadFrame> {
     let bad = |reason, frame_end| Err(BadFrame { reason, frame_end });
     let (Some(len), Some(crc)) = (u32_at(buf, 0), u32_at(buf, 4)) else {
         return bad("incomplete frame header", None);
@@ -600,16 +638,10 @@ fn parse_frame(buf: &[u8]) -> Result<(RawRecord, usize), BadFrame> {
     let rest = &payload[8 + key_len..];
     let value = match value_len {
         -1 if rest.is_empty() => None,
-        n if n >= 0 && n as usize == rest.len() => Some(rest.to_vec()),
+        n if n >= 0 && n as usize == rest.len() => Some(rest),
         _ => return bad("malformed payload", end),
     };
-    Ok((
-        RawRecord {
-            key: key.to_vec(),
-            value,
-        },
-        frame_len,
-    ))
+    Ok((Frame { offset, key, value }, frame_len))
 }
 
 struct Scan {
@@ -621,9 +653,10 @@ struct Scan {
 /// Reads frames from `from` until the end or the first bad frame.
 fn scan(buf: &[u8], from: usize, on_record: &mut dyn FnMut(LogEntry)) -> Scan {
     let mut reader = buf.get(from..).unwrap_or_default();
+    let mut on_frame = |frame: Frame<'_>| on_record(frame.to_entry());
     // Reading a slice cannot fail: a short slice is a short frame, judged
     // by `parse_frame`, and `read_exact` is never asked past its end.
-    scan_stream(&mut reader, from as u64, buf.len() as u64, on_record).unwrap_or(Scan {
+    scan_stream(&mut reader, from as u64, buf.len() as u64, &mut on_frame).unwrap_or(Scan {
         starts: Vec::new(),
         good_end: from as u64,
         bad: None,
@@ -667,7 +700,7 @@ fn scan_stream(
     reader: &mut impl Read,
     from: u64,
     file_len: u64,
-    on_record: &mut dyn FnMut(LogEntry),
+    on_frame: &mut dyn FnMut(Frame<'_>),
 ) -> io::Result<Scan> {
     let mut starts = Vec::new();
     let mut pos = from;
@@ -686,12 +719,9 @@ fn scan_stream(
             frame.resize(FRAME_HEADER + payload, 0);
             reader.read_exact(&mut frame[FRAME_HEADER..])?;
         }
-        match parse_frame(&frame) {
+        match parse_frame_ref(&frame, starts.len() as Offset) {
             Ok((record, len)) => {
-                on_record(LogEntry {
-                    offset: starts.len() as Offset,
-                    record,
-                });
+                on_frame(record);
                 starts.push(pos);
                 pos += len as u64;
             }
@@ -991,6 +1021,21 @@ mod tests {
         for (i, fut) in futures.into_iter().enumerate() {
             assert_eq!(fut.await.unwrap(), i as u64);
         }
+    }
+
+    #[tokio::test]
+    async fn borrowed_frames_are_the_records() {
+        let dir = tempfile::tempdir().unwrap();
+        write_log(dir.path(), 12).await;
+        let mut seen = Vec::new();
+        let (_log, recovery) =
+            FileLog::open_with_frames(dir.path(), |frame| seen.push(frame.to_entry())).unwrap();
+        assert_eq!(recovery.records, 12);
+        assert_eq!(records(&seen), (0..12).map(rec).collect::<Vec<_>>());
+        assert_eq!(
+            seen.iter().map(|e| e.offset).collect::<Vec<_>>(),
+            (0..12).collect::<Vec<_>>()
+        );
     }
 
     #[test]
