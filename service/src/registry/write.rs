@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::work::Work;
 use super::{Registry, Shared};
 use crate::error::Error;
+use crate::guid::{self, Guid};
 use crate::state::{Journal, State};
 
 /// How many times a write is rebuilt after losing a race to another node.
@@ -217,9 +218,13 @@ impl Registry {
             journal: Journal::default(),
         };
         for s in earlier {
-            ahead
-                .state
-                .apply_journaled(&mut ahead.journal, s.offset, s.record.clone(), s.stamp);
+            ahead.state.apply_journaled(
+                &mut ahead.journal,
+                s.offset,
+                s.record.clone(),
+                s.stamp,
+                s.guid,
+            );
         }
         let state: &State = ahead.state;
         let mut draft = Draft {
@@ -289,10 +294,20 @@ fn stamp(node: i32, state: &State, records: &[Record]) -> (Vec<RawRecord>, Vec<S
         .map(|(raw, offset)| {
             let (record, stamp) = record::decode_stamped(&raw.key, raw.value.as_deref())
                 .unwrap_or((Record::Noop, None));
+            let guid = match &record {
+                Record::Schema { value: Some(v), .. } => Some(guid::of(
+                    &v.schema,
+                    &v.references,
+                    v.metadata.as_ref(),
+                    v.rule_set.as_ref(),
+                )),
+                _ => None,
+            };
             Speculative {
                 offset,
                 record,
                 stamp,
+                guid,
             }
         })
         .collect();
@@ -318,6 +333,8 @@ struct Speculative {
     offset: Offset,
     record: Record,
     stamp: Option<KeyStamp>,
+    /// A SCHEMA record's content hash, computed once for every turn.
+    guid: Option<Guid>,
 }
 
 /// One write's records, built in its turn.

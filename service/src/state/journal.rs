@@ -57,16 +57,22 @@ enum Saved {
 
 impl State {
     /// [`State::apply_at`], noting in `journal` what the record changes so
-    /// that [`State::undo`] can put it back.
+    /// that [`State::undo`] can put it back. `guid`: a SCHEMA record's, if
+    /// computed ahead with [`guid::of`] (a record applied again and again
+    /// is hashed once).
     pub fn apply_journaled(
         &mut self,
         journal: &mut Journal,
         offset: Offset,
         record: Record,
         stamp: Option<KeyStamp>,
+        guid: Option<Guid>,
     ) -> bool {
-        self.save(&record, journal);
-        self.apply_at(offset, record, stamp)
+        self.save(&record, guid, journal);
+        self.applying_guid = guid;
+        let applied = self.apply_at(offset, record, stamp);
+        self.applying_guid = None;
+        applied
     }
 
     /// Puts back everything the journaled records changed, newest first.
@@ -76,7 +82,7 @@ impl State {
         }
     }
 
-    fn save(&self, record: &Record, journal: &mut Journal) {
+    fn save(&self, record: &Record, guid: Option<Guid>, journal: &mut Journal) {
         let saved = &mut journal.0;
         saved.push(Saved::Counters {
             applied: self.applied,
@@ -94,12 +100,14 @@ impl State {
                 }
                 if let Some(value) = value {
                     touched.ids.push(value.id);
-                    touched.guids.push(guid::of(
-                        &value.schema,
-                        &value.references,
-                        value.metadata.as_ref(),
-                        value.rule_set.as_ref(),
-                    ));
+                    touched.guids.push(guid.unwrap_or_else(|| {
+                        guid::of(
+                            &value.schema,
+                            &value.references,
+                            value.metadata.as_ref(),
+                            value.rule_set.as_ref(),
+                        )
+                    }));
                     for r in &value.references {
                         touched
                             .targets
@@ -468,7 +476,7 @@ mod tests {
         let mut s = populated();
         let mut journal = Journal::default();
         for (offset, (record, stamp)) in (s.position()..).zip(records.clone()) {
-            s.apply_journaled(&mut journal, offset, record, stamp);
+            s.apply_journaled(&mut journal, offset, record, stamp, None);
         }
         assert!(!journal.is_empty());
         s.undo(journal);
@@ -609,9 +617,21 @@ mod tests {
         let offset = journaled.position();
         for (i, record) in records.into_iter().enumerate() {
             let at = offset + i as Offset;
-            journaled.apply_journaled(&mut journal, at, record.clone(), None);
+            // The guid computed ahead, as the writer does.
+            let guid = match &record {
+                Record::Schema { value: Some(v), .. } => Some(guid::of(
+                    &v.schema,
+                    &v.references,
+                    v.metadata.as_ref(),
+                    v.rule_set.as_ref(),
+                )),
+                _ => None,
+            };
+            journaled.apply_journaled(&mut journal, at, record.clone(), None, guid);
             plain.apply_at(at, record, None);
             assert!(journaled == plain);
         }
+        journaled.undo(journal);
+        assert!(journaled == populated());
     }
 }
