@@ -93,6 +93,8 @@ impl Registry {
     /// Builds records from the current state with `op`, then queues, applies
     /// and makes them durable. `op` returning no records still waits for
     /// durability, so an answer read from state is never ahead of the disk.
+    /// `op` runs under the state's lock (on a shared log, the write lock):
+    /// it must read only the state it is given.
     pub(super) async fn write<T>(
         &self,
         operation: &str,
