@@ -281,6 +281,15 @@ fn parse_property(text: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_level(text: &str) -> Result<crate::model::CompatibilityLevel, String> {
+    text.to_ascii_uppercase().parse().map_err(|_| {
+        format!(
+            "{text} is not a compatibility level (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
+             FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -323,13 +332,4 @@ mod tests {
         let config = Config::try_parse_from(["scute", "--compute-threads", "3"]).unwrap();
         assert_eq!(config.limits.compute().queue, 192);
     }
-}
-
-fn parse_level(text: &str) -> Result<crate::model::CompatibilityLevel, String> {
-    text.to_ascii_uppercase().parse().map_err(|_| {
-        format!(
-            "{text} is not a compatibility level (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, \
-             FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)"
-        )
-    })
 }

@@ -422,7 +422,7 @@ mod tests {
         assert_eq!(series[0].status, "NOT_FOUND");
         assert_eq!(series[1].status, "200");
         assert_eq!(series[1].seconds.count, 2);
-        assert_eq!((r.succeeded(), r.failed()), (2, 2));
+        assert_eq!((r.succeeded(), r.failed()), (3, 2));
     }
 
     #[test]
