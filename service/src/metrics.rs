@@ -18,7 +18,7 @@ pub use requests::{Api, Outcome, UNMATCHED, method_label};
 use crate::registry::{Census, SCHEMA_TYPES, WriteStats};
 use exposition::{Kind, Page};
 use process::Process;
-use requests::Requests;
+use requests::{Requests, SeriesView};
 use scute_storage::stats::LogStats;
 
 /// The server's counters, shared by both listeners.
@@ -75,10 +75,11 @@ impl Metrics {
     /// The page a scrape gets.
     pub fn render(&self, observed: &Observed<'_>) -> String {
         let mut page = Page::default();
-        self.write_requests(&mut page, observed);
+        let series = self.requests.series();
+        write_requests(&mut page, &series, observed);
         write_registry(&mut page, &observed.census);
         write_log(&mut page, observed);
-        self.write_confluent(&mut page, observed);
+        self.write_confluent(&mut page, &series, observed);
         Process::read().write(&mut page, self.start_time);
         page.single(
             "scute_uptime_seconds",
@@ -88,73 +89,74 @@ impl Metrics {
         );
         page.finish()
     }
+}
 
-    fn write_requests(&self, page: &mut Page, observed: &Observed<'_>) {
-        let series = self.requests.series();
-        page.family(
+fn write_requests(page: &mut Page, series: &[SeriesView], observed: &Observed<'_>) {
+    page.family(
+        "scute_requests_total",
+        Kind::Counter,
+        "Requests answered, by API, route (REST) or RPC (gRPC), method and status.",
+    );
+    for s in series {
+        page.sample(
             "scute_requests_total",
-            Kind::Counter,
-            "Requests answered, by API, route (REST) or RPC (gRPC), method and status.",
+            &[
+                ("api", s.api.as_str()),
+                ("route", &s.route),
+                ("method", s.method),
+                ("status", &s.status),
+            ],
+            s.seconds.count as f64,
         );
-        for s in &series {
-            page.sample(
-                "scute_requests_total",
-                &[
-                    ("api", s.api.as_str()),
-                    ("route", &s.route),
-                    ("method", s.method),
-                    ("status", &s.status),
-                ],
-                s.seconds.count as f64,
-            );
-        }
-        page.family(
+    }
+    page.family(
             "scute_request_duration_seconds",
             Kind::Histogram,
             "Time from a request's arrival to its answer's headers, by API, route or RPC, method and status.",
         );
-        for s in &series {
-            page.histogram(
-                "scute_request_duration_seconds",
-                &[
-                    ("api", s.api.as_str()),
-                    ("route", &s.route),
-                    ("method", s.method),
-                    ("status", &s.status),
-                ],
-                &s.seconds,
-            );
-        }
-        page.single(
-            "scute_requests_in_flight",
-            Kind::Gauge,
-            "Requests being answered now, REST and gRPC together.",
-            observed.in_flight as f64,
-        );
-        page.family(
-            "scute_connections",
-            Kind::Gauge,
-            "Open client connections, by listener.",
-        );
-        page.sample(
-            "scute_connections",
-            &[("listener", "rest")],
-            observed.connections.0 as f64,
-        );
-        page.sample(
-            "scute_connections",
-            &[("listener", "grpc")],
-            observed.connections.1 as f64,
-        );
-        page.single(
-            "scute_ready",
-            Kind::Gauge,
-            "1 when the node is ready (replayed, and its log takes writes), else 0.",
-            if observed.ready { 1.0 } else { 0.0 },
+    for s in series {
+        page.histogram(
+            "scute_request_duration_seconds",
+            &[
+                ("api", s.api.as_str()),
+                ("route", &s.route),
+                ("method", s.method),
+                ("status", &s.status),
+            ],
+            &s.seconds,
         );
     }
+    page.single(
+        "scute_requests_in_flight",
+        Kind::Gauge,
+        "Requests being answered now, REST and gRPC together.",
+        observed.in_flight as f64,
+    );
+    page.family(
+        "scute_connections",
+        Kind::Gauge,
+        "Open client connections, by listener.",
+    );
+    page.sample(
+        "scute_connections",
+        &[("listener", "rest")],
+        observed.connections.0 as f64,
+    );
+    page.sample(
+        "scute_connections",
+        &[("listener", "grpc")],
+        observed.connections.1 as f64,
+    );
+    page.single(
+        "scute_ready",
+        Kind::Gauge,
+        "1 when the node is ready (replayed, and its log takes writes), else 0.",
+        if observed.ready { 1.0 } else { 0.0 },
+    );
+}
 
-    fn write_confluent(&self, page: &mut Page, observed: &Observed<'_>) {
+impl Metrics {
+    fn write_confluent(&self, page: &mut Page, series: &[SeriesView], observed: &Observed<'_>) {
         let census = &observed.census;
         page.single(
             "kafka_schema_registry_registered_count",
@@ -198,13 +200,21 @@ impl Metrics {
             // would have to end in `_total`.
             Kind::Gauge,
             "Requests answered without an error, REST and gRPC (Confluent's api-success-count).",
-            self.requests.succeeded() as f64,
+            series
+                .iter()
+                .filter(|s| s.succeeded)
+                .map(|s| s.seconds.count)
+                .sum::<u64>() as f64,
         );
         page.single(
             "kafka_schema_registry_api_failure_count",
             Kind::Gauge,
             "Requests answered with an error, REST and gRPC (Confluent's api-failure-count).",
-            self.requests.failed() as f64,
+            series
+                .iter()
+                .filter(|s| !s.succeeded)
+                .map(|s| s.seconds.count)
+                .sum::<u64>() as f64,
         );
         // Every Scute node takes writes itself: none waits on a leader, so
         // each reports itself the leader of a cluster of one.
@@ -220,37 +230,32 @@ impl Metrics {
             "Nodes this node knows of: Scute nodes share a topic without knowing each other, so 1.",
             1.0,
         );
-        let recent = self.requests.recent();
+        let recent = self.requests.recent(series, Instant::now());
         for (name, help, value) in [
             (
                 "request_rate",
-                "Requests per second over the last 15 to 30 seconds.",
+                "Requests per second since a scrape at least 15 seconds before (or since start).",
                 recent.rate,
             ),
             (
                 "request_error_rate",
-                "Requests answered with an error per second over the last 15 to 30 seconds.",
+                "Requests answered with an error per second since a scrape at least 15 seconds before (or since start).",
                 recent.error_rate,
             ),
             (
                 "request_latency_avg",
-                "Mean request latency over the last 15 to 30 seconds, in milliseconds.",
+                "Mean request latency since a scrape at least 15 seconds before (or since start), in milliseconds.",
                 recent.latency_avg,
             ),
             (
                 "request_latency_95",
-                "95th percentile request latency over the last 15 to 30 seconds, in milliseconds (a bucket's upper bound).",
+                "95th percentile request latency since a scrape at least 15 seconds before (or since start), in milliseconds (a bucket's upper bound).",
                 recent.latency_95,
             ),
             (
                 "request_latency_99",
-                "99th percentile request latency over the last 15 to 30 seconds, in milliseconds (a bucket's upper bound).",
+                "99th percentile request latency since a scrape at least 15 seconds before (or since start), in milliseconds (a bucket's upper bound).",
                 recent.latency_99,
-            ),
-            (
-                "request_latency_max",
-                "Longest request over the last 15 to 30 seconds, in milliseconds.",
-                recent.latency_max,
             ),
         ] {
             page.single(

@@ -1,13 +1,12 @@
 //! Requests counted by API, route, method and status, with their latency;
-//! and the last half-minute's rate, error rate and latency, as Confluent's
-//! registry reports its `jersey-metrics`.
+//! and, at each scrape, the recent rate, error rate and latency, as
+//! Confluent's registry reports its `jersey-metrics`.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use scute_storage::stats::{Histogram, SECONDS};
+use scute_storage::stats::{Histogram, SECONDS, Snapshot};
 
 /// Which API served a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,29 +66,42 @@ pub fn method_label(method: &http::Method) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    api: Api,
-    route: Box<str>,
-    method: &'static str,
-    outcome: Outcome,
-}
-
 /// One series: its requests and their latency.
 #[derive(Debug)]
 struct Series {
-    /// The route as the label shows it.
-    label: String,
+    api: Api,
+    method: &'static str,
+    outcome: Outcome,
     seconds: Histogram,
 }
 
-/// All request series, and the recent window.
+/// The series of one route, and the route as its label shows it.
+#[derive(Debug)]
+struct Route {
+    label: String,
+    series: Vec<Arc<Series>>,
+}
+
+/// All request series, by route: a request finds its series without
+/// allocating (a map lookup by `&str`, then a scan of the few series a
+/// route has) and counts itself with two atomic additions.
 #[derive(Debug)]
 pub(crate) struct Requests {
-    series: RwLock<HashMap<Key, Arc<Series>>>,
-    succeeded: AtomicU64,
-    failed: AtomicU64,
-    window: Window,
+    routes: RwLock<HashMap<Box<str>, Route>>,
+    /// Totals at earlier scrapes, for the recent figures.
+    history: Mutex<VecDeque<(Instant, Totals)>>,
+    /// When counting began: the window of a first scrape.
+    started: Instant,
+}
+
+impl Default for Requests {
+    fn default() -> Self {
+        Self {
+            routes: RwLock::default(),
+            history: Mutex::default(),
+            started: Instant::now(),
+        }
+    }
 }
 
 /// A series as the page shows it.
@@ -98,18 +110,8 @@ pub(crate) struct SeriesView {
     pub(crate) route: String,
     pub(crate) method: &'static str,
     pub(crate) status: String,
-    pub(crate) seconds: scute_storage::stats::Snapshot,
-}
-
-impl Default for Requests {
-    fn default() -> Self {
-        Self {
-            series: RwLock::default(),
-            succeeded: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            window: Window::new(Instant::now()),
-        }
-    }
+    pub(crate) succeeded: bool,
+    pub(crate) seconds: Snapshot,
 }
 
 impl Requests {
@@ -121,51 +123,45 @@ impl Requests {
         outcome: Outcome,
         took: Duration,
     ) {
-        let key = Key {
-            api,
-            route: route.into(),
-            method,
-            outcome,
+        let found = {
+            let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+            routes
+                .get(route)
+                .and_then(|r| find(&r.series, api, method, outcome))
         };
-        let found = self
-            .series
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-            .cloned();
         let series = found.unwrap_or_else(|| {
-            self.series
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(key)
-                .or_insert_with(|| {
-                    Arc::new(Series {
-                        label: route_label(route),
-                        seconds: Histogram::new(SECONDS),
-                    })
-                })
-                .clone()
+            let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
+            let entry = routes.entry(route.into()).or_insert_with(|| Route {
+                label: route_label(route),
+                series: Vec::new(),
+            });
+            find(&entry.series, api, method, outcome).unwrap_or_else(|| {
+                let series = Arc::new(Series {
+                    api,
+                    method,
+                    outcome,
+                    seconds: Histogram::new(SECONDS),
+                });
+                entry.series.push(series.clone());
+                series
+            })
         });
         series.seconds.observe_duration(took);
-        let ok = outcome.succeeded();
-        if ok {
-            self.succeeded.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
-        self.window.record(Instant::now(), ok, took);
     }
 
     pub(crate) fn series(&self) -> Vec<SeriesView> {
-        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        let mut views: Vec<SeriesView> = series
-            .iter()
-            .map(|(key, series)| SeriesView {
-                api: key.api,
-                route: series.label.clone(),
-                method: key.method,
-                status: key.outcome.label(),
-                seconds: series.seconds.snapshot(),
+        let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+        let mut views: Vec<SeriesView> = routes
+            .values()
+            .flat_map(|route| {
+                route.series.iter().map(|series| SeriesView {
+                    api: series.api,
+                    route: route.label.clone(),
+                    method: series.method,
+                    status: series.outcome.label(),
+                    succeeded: series.outcome.succeeded(),
+                    seconds: series.seconds.snapshot(),
+                })
             })
             .collect();
         views.sort_by(|a, b| {
@@ -179,69 +175,122 @@ impl Requests {
         views
     }
 
-    pub(crate) fn succeeded(&self) -> u64 {
-        self.succeeded.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn failed(&self) -> u64 {
-        self.failed.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn recent(&self) -> Recent {
-        self.window.read(Instant::now())
-    }
-}
-
-/// How long one slot of the window covers; the window is two slots, the
-/// one filling and the one before, as Kafka's sampled statistics keep.
-const SLOT: Duration = Duration::from_secs(15);
-/// Latency bounds of the window's histogram, in milliseconds.
-const WINDOW_MS: &[f64] = &[
-    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
-    10000.0,
-];
-
-#[derive(Debug)]
-struct Slot {
-    /// Which `SLOT`-long stretch since the start the slot counts.
-    epoch: AtomicU64,
-    requests: AtomicU64,
-    errors: AtomicU64,
-    micros: AtomicU64,
-    max_micros: AtomicU64,
-    latency: [AtomicU64; WINDOW_MS.len() + 1],
-}
-
-impl Slot {
-    fn new() -> Self {
-        Self {
-            epoch: AtomicU64::new(u64::MAX),
-            requests: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            micros: AtomicU64::new(0),
-            max_micros: AtomicU64::new(0),
-            latency: std::array::from_fn(|_| AtomicU64::new(0)),
-        }
-    }
-
-    fn reset(&self) {
-        for counter in [&self.requests, &self.errors, &self.micros, &self.max_micros]
-            .into_iter()
-            .chain(&self.latency)
+    /// The recent figures, from the totals of `series` (this scrape's) and
+    /// those of an earlier scrape at least [`WINDOW`] ago (else the oldest
+    /// kept, else the start).
+    pub(crate) fn recent(&self, series: &[SeriesView], now: Instant) -> Recent {
+        let totals = Totals::of(series);
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        let base = history
+            .iter()
+            .rev()
+            .find(|(at, _)| now.saturating_duration_since(*at) >= WINDOW)
+            .or_else(|| history.front())
+            .cloned();
+        history.push_back((now, totals.clone()));
+        while history.len() > HISTORY
+            || history
+                .front()
+                .is_some_and(|(at, _)| now.saturating_duration_since(*at) > WINDOW * 4)
         {
-            counter.store(0, Ordering::Relaxed);
+            history.pop_front();
+        }
+        drop(history);
+        let (span, base) = match base {
+            Some((at, base)) => (now.saturating_duration_since(at), base),
+            None => (
+                now.saturating_duration_since(self.started),
+                Totals::default(),
+            ),
+        };
+        totals.since(&base, span)
+    }
+}
+
+fn find(series: &[Arc<Series>], api: Api, method: &str, outcome: Outcome) -> Option<Arc<Series>> {
+    series
+        .iter()
+        .find(|s| s.api == api && s.method == method && s.outcome == outcome)
+        .cloned()
+}
+
+/// How far back the recent figures look, as Confluent's sampled rates do
+/// (two 15-second samples) when scraped every 15 seconds or less often.
+const WINDOW: Duration = Duration::from_secs(15);
+/// Earlier scrapes kept: enough for several scrapers at once.
+const HISTORY: usize = 64;
+
+/// Every request counted, all series together.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Totals {
+    requests: u64,
+    errors: u64,
+    seconds: f64,
+    /// Cumulative counts per bound of [`SECONDS`], then `+Inf`.
+    buckets: Vec<u64>,
+}
+
+impl Totals {
+    fn of(series: &[SeriesView]) -> Self {
+        let mut totals = Totals {
+            buckets: vec![0; SECONDS.len() + 1],
+            ..Totals::default()
+        };
+        for s in series {
+            totals.requests += s.seconds.count;
+            if !s.succeeded {
+                totals.errors += s.seconds.count;
+            }
+            totals.seconds += s.seconds.sum;
+            for (sum, (_, count)) in totals.buckets.iter_mut().zip(&s.seconds.buckets) {
+                *sum += count;
+            }
+        }
+        totals
+    }
+
+    fn since(&self, base: &Totals, span: Duration) -> Recent {
+        let span = span.as_secs_f64().max(1.0);
+        let requests = self.requests.saturating_sub(base.requests);
+        let errors = self.errors.saturating_sub(base.errors);
+        let delta: Vec<u64> = self
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| n.saturating_sub(base.buckets.get(i).copied().unwrap_or(0)))
+            .collect();
+        let quantile = |q: f64| {
+            if requests == 0 {
+                return 0.0;
+            }
+            let wanted = (q * requests as f64).ceil() as u64;
+            let bucket = delta
+                .iter()
+                .position(|n| *n >= wanted)
+                .unwrap_or(SECONDS.len());
+            // Past the last bound: the last bound is all that is known.
+            SECONDS
+                .get(bucket)
+                .or(SECONDS.last())
+                .copied()
+                .unwrap_or(0.0)
+                * 1e3
+        };
+        Recent {
+            rate: requests as f64 / span,
+            error_rate: errors as f64 / span,
+            latency_avg: if requests == 0 {
+                0.0
+            } else {
+                (self.seconds - base.seconds).max(0.0) / requests as f64 * 1e3
+            },
+            latency_95: quantile(0.95),
+            latency_99: quantile(0.99),
         }
     }
 }
 
-/// The last half-minute of requests, in two slots reused in turn.
-#[derive(Debug)]
-struct Window {
-    start: Instant,
-    slots: [Slot; 2],
-}
-
-/// The window's figures, in Confluent's units.
+/// The recent figures, in Confluent's units.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Recent {
     /// Requests per second.
@@ -250,111 +299,9 @@ pub(crate) struct Recent {
     pub(crate) error_rate: f64,
     /// Milliseconds.
     pub(crate) latency_avg: f64,
+    /// Milliseconds: the upper bound of the bucket the quantile falls in.
     pub(crate) latency_95: f64,
     pub(crate) latency_99: f64,
-    pub(crate) latency_max: f64,
-}
-
-impl Window {
-    fn new(start: Instant) -> Self {
-        Self {
-            start,
-            slots: [Slot::new(), Slot::new()],
-        }
-    }
-
-    fn epoch(&self, now: Instant) -> u64 {
-        now.saturating_duration_since(self.start).as_secs() / SLOT.as_secs()
-    }
-
-    fn record(&self, now: Instant, ok: bool, took: Duration) {
-        let epoch = self.epoch(now);
-        let Some(slot) = self.slots.get((epoch % 2) as usize) else {
-            return;
-        };
-        let seen = slot.epoch.load(Ordering::Acquire);
-        if seen != epoch
-            && slot
-                .epoch
-                .compare_exchange(seen, epoch, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            // The first request of a new stretch empties the slot; one that
-            // races it may land in either stretch, which a rate can bear.
-            slot.reset();
-        }
-        slot.requests.fetch_add(1, Ordering::Relaxed);
-        if !ok {
-            slot.errors.fetch_add(1, Ordering::Relaxed);
-        }
-        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        slot.micros.fetch_add(micros, Ordering::Relaxed);
-        slot.max_micros.fetch_max(micros, Ordering::Relaxed);
-        let ms = took.as_secs_f64() * 1000.0;
-        let bucket = WINDOW_MS
-            .iter()
-            .position(|bound| ms <= *bound)
-            .unwrap_or(WINDOW_MS.len());
-        if let Some(count) = slot.latency.get(bucket) {
-            count.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn read(&self, now: Instant) -> Recent {
-        let epoch = self.epoch(now);
-        let mut requests = 0;
-        let mut errors = 0;
-        let mut micros = 0;
-        let mut max_micros = 0;
-        let mut latency = [0u64; WINDOW_MS.len() + 1];
-        for slot in &self.slots {
-            let e = slot.epoch.load(Ordering::Acquire);
-            if e == u64::MAX || e + 1 < epoch || e > epoch {
-                continue;
-            }
-            requests += slot.requests.load(Ordering::Relaxed);
-            errors += slot.errors.load(Ordering::Relaxed);
-            micros += slot.micros.load(Ordering::Relaxed);
-            max_micros = max_micros.max(slot.max_micros.load(Ordering::Relaxed));
-            for (sum, count) in latency.iter_mut().zip(&slot.latency) {
-                *sum += count.load(Ordering::Relaxed);
-            }
-        }
-        // The window spans the slot before (whole) and this one so far,
-        // or less just after start.
-        let elapsed = now.saturating_duration_since(self.start);
-        let into_slot = elapsed.as_secs_f64() - (epoch * SLOT.as_secs()) as f64;
-        let span = (into_slot + if epoch > 0 { SLOT.as_secs_f64() } else { 0.0 }).max(1.0);
-        let quantile = |q: f64| {
-            if requests == 0 {
-                return 0.0;
-            }
-            let wanted = (q * requests as f64).ceil() as u64;
-            let mut seen = 0;
-            for (bucket, count) in latency.iter().enumerate() {
-                seen += count;
-                if seen >= wanted {
-                    return WINDOW_MS
-                        .get(bucket)
-                        .copied()
-                        .unwrap_or(max_micros as f64 / 1000.0);
-                }
-            }
-            max_micros as f64 / 1000.0
-        };
-        Recent {
-            rate: requests as f64 / span,
-            error_rate: errors as f64 / span,
-            latency_avg: if requests == 0 {
-                0.0
-            } else {
-                micros as f64 / requests as f64 / 1000.0
-            },
-            latency_95: quantile(0.95),
-            latency_99: quantile(0.99),
-            latency_max: max_micros as f64 / 1000.0,
-        }
-    }
 }
 
 /// A route template with `:name` for `{name}`, the way Confluent's and
@@ -417,31 +364,62 @@ mod tests {
         r.record(Api::Grpc, "/x.S/M", "POST", Outcome::Grpc(5), ms(1));
         let series = r.series();
         assert_eq!(series.len(), 4);
-        assert_eq!(series[3].route, "/subjects/:subject");
         assert_eq!(series[0].route, "/x.S/M");
         assert_eq!(series[0].status, "NOT_FOUND");
+        assert!(!series[0].succeeded);
         assert_eq!(series[1].status, "200");
         assert_eq!(series[1].seconds.count, 2);
-        assert_eq!((r.succeeded(), r.failed()), (3, 2));
+        assert_eq!(series[3].route, "/subjects/:subject");
     }
 
     #[test]
-    fn the_window_forgets_what_is_older_than_two_slots() {
-        let start = Instant::now();
-        let w = Window::new(start);
-        for _ in 0..30 {
-            w.record(start, true, Duration::from_millis(2));
+    fn recent_figures_are_the_difference_from_a_scrape_a_window_ago() {
+        let r = Requests::default();
+        let start = r.started;
+        for _ in 0..10 {
+            r.record(
+                Api::Rest,
+                "/a",
+                "GET",
+                Outcome::Http(200),
+                Duration::from_millis(2),
+            );
         }
-        w.record(start, false, Duration::from_millis(40));
-        let now = start + Duration::from_secs(10);
-        let recent = w.read(now);
-        assert!((recent.rate - 3.1).abs() < 1e-9, "{recent:?}");
-        assert!((recent.error_rate - 0.1).abs() < 1e-9);
-        assert_eq!(recent.latency_95, 2.5);
-        assert_eq!(recent.latency_99, 50.0);
-        assert_eq!(recent.latency_max, 40.0);
-        let later = w.read(start + SLOT * 3);
-        assert_eq!(later.rate, 0.0);
-        assert_eq!(later.latency_99, 0.0);
+        let first = r.recent(&r.series(), start + Duration::from_secs(20));
+        assert_eq!(
+            first.rate, 0.5,
+            "ten requests over the 20 s before the first scrape"
+        );
+        for _ in 0..29 {
+            r.record(
+                Api::Rest,
+                "/a",
+                "GET",
+                Outcome::Http(200),
+                Duration::from_millis(2),
+            );
+        }
+        r.record(
+            Api::Rest,
+            "/a",
+            "GET",
+            Outcome::Http(500),
+            Duration::from_millis(40),
+        );
+        let second = r.recent(&r.series(), start + Duration::from_secs(40));
+        assert_eq!(
+            second.rate, 1.5,
+            "30 requests in the 20 s since the first scrape"
+        );
+        assert_eq!(second.error_rate, 0.05);
+        assert_eq!(second.latency_95, 2.5);
+        assert_eq!(second.latency_99, 50.0);
+        assert!(
+            (second.latency_avg - 98.0 / 30.0).abs() < 1e-6,
+            "{second:?}"
+        );
+        // A scrape soon after looks back past the one just before it.
+        let third = r.recent(&r.series(), start + Duration::from_secs(45));
+        assert_eq!(third.rate, 30.0 / 25.0);
     }
 }

@@ -266,7 +266,7 @@ async fn run(plan: &Plan) -> Result<()> {
         println!(
             "Start-up over {} schemas ({:.1} MiB log): spawn to first 200 {:.0} ms (replay {} ms); \
              VmRSS at first 200 / {:.0} s later {} / {} (empty registry {}, {per_schema:.0} B a schema); \
-             load average before {}, after {}",
+             GET /metrics {}; load average before {}, after {}",
             thousands(s.schemas as f64),
             s.log_bytes as f64 / (1024.0 * 1024.0),
             s.ready.as_secs_f64() * 1e3,
@@ -276,6 +276,7 @@ async fn run(plan: &Plan) -> Result<()> {
             mib(s.rss_ready_kib),
             mib(s.rss_settled_kib),
             mib(s.rss_empty_kib),
+            scrape_ms(s.metrics_scrape),
             machine.loadavg,
             loadavg()
         );
@@ -663,6 +664,9 @@ struct StartupFigures {
     rss_empty_kib: u64,
     hwm_kib: u64,
     replay_ms: Option<u64>,
+    /// The quickest of three `GET /metrics`, each counting the whole state
+    /// (`None` from a binary that serves none).
+    metrics_scrape: Option<Duration>,
     scute_warnings: Vec<String>,
 }
 
@@ -697,6 +701,7 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
     scute.check_alive()?;
     let rss_settled_kib = proc_status_kib(pid, "VmRSS")?;
     let hwm_kib = proc_status_kib(pid, "VmHWM")?;
+    let metrics_scrape = time_metrics_scrape(scute.rest).await?;
     let replay_ms = scute.replay_ms();
     Ok(StartupFigures {
         schemas: n,
@@ -709,8 +714,40 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
         rss_empty_kib,
         hwm_kib,
         replay_ms,
+        metrics_scrape,
         scute_warnings: scute.warnings(),
     })
+}
+
+fn scrape_ms(scrape: Option<Duration>) -> String {
+    scrape.map_or_else(
+        || "(not served)".to_owned(),
+        |d| format!("{:.1} ms", d.as_secs_f64() * 1e3),
+    )
+}
+
+/// How long a `GET /metrics` takes over this state: the quickest of three,
+/// each after the server's one-second reuse of its count has run out;
+/// `None` if the binary serves no metrics (an older one, for comparison).
+async fn time_metrics_scrape(addr: SocketAddr) -> Result<Option<Duration>> {
+    let path: Uri = "/metrics".parse()?;
+    let mut client = Client::connect(addr).await?;
+    let mut quickest = Duration::MAX;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let started = Instant::now();
+        let response = client.get(&path).await?;
+        if response.status() == 404 {
+            return Ok(None);
+        }
+        ensure!(
+            response.status() == 200,
+            "GET /metrics answered {}",
+            response.status()
+        );
+        quickest = quickest.min(started.elapsed());
+    }
+    Ok(Some(quickest))
 }
 
 /// Version 1 of subject `{prefix}-{i}-value`, with schema id `i`: one record
@@ -1441,13 +1478,15 @@ impl Report<'_> {
         let _ = writeln!(
             out,
             "Start-up: log of {} SCHEMA records written with scute-storage's FileLog in {:.2} s; \
-             ready after {} polls; peak VmHWM {}; replay_ms from scute's log: {}.",
+             ready after {} polls; peak VmHWM {}; replay_ms from scute's log: {}; a GET /metrics \
+             then took {}.",
             s.schemas,
             s.write_time.as_secs_f64(),
             s.polls,
             mib(s.hwm_kib),
             s.replay_ms
-                .map_or_else(|| "not found".to_owned(), |ms| ms.to_string())
+                .map_or_else(|| "not found".to_owned(), |ms| ms.to_string()),
+            scrape_ms(s.metrics_scrape)
         );
         for (name, sampled) in [
             ("lookups against scute", &l.scute),
