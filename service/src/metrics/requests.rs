@@ -375,37 +375,19 @@ mod tests {
     #[test]
     fn recent_figures_are_the_difference_from_a_scrape_a_window_ago() {
         let r = Requests::default();
+        let hit = |status, ms| {
+            let took = Duration::from_millis(ms);
+            r.record(Api::Rest, "/a", "GET", Outcome::Http(status), took);
+        };
         let start = r.started;
-        for _ in 0..10 {
-            r.record(
-                Api::Rest,
-                "/a",
-                "GET",
-                Outcome::Http(200),
-                Duration::from_millis(2),
-            );
-        }
+        (0..10).for_each(|_| hit(200, 2));
         let first = r.recent(&r.series(), start + Duration::from_secs(20));
         assert_eq!(
             first.rate, 0.5,
-            "ten requests over the 20 s before the first scrape"
+            "ten requests in the 20 s before the first scrape"
         );
-        for _ in 0..29 {
-            r.record(
-                Api::Rest,
-                "/a",
-                "GET",
-                Outcome::Http(200),
-                Duration::from_millis(2),
-            );
-        }
-        r.record(
-            Api::Rest,
-            "/a",
-            "GET",
-            Outcome::Http(500),
-            Duration::from_millis(40),
-        );
+        (0..29).for_each(|_| hit(200, 2));
+        hit(500, 40);
         let second = r.recent(&r.series(), start + Duration::from_secs(40));
         assert_eq!(
             second.rate, 1.5,

@@ -231,17 +231,37 @@ impl<S, P> Admit<S, P> {
 
 type Answer<R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send>>;
 
+/// The API behind the admission layer, whose answers are `P`'s.
+pub(crate) trait Served<B, P: Protocol>:
+    tower::Service<
+        http::Request<Budgeted<B>>,
+        Response = http::Response<P::ResBody>,
+        Future: Send + 'static,
+        Error: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<T, B, P: Protocol> Served<B, P> for T where
+    T: tower::Service<
+            http::Request<Budgeted<B>>,
+            Response = http::Response<P::ResBody>,
+            Future: Send + 'static,
+            Error: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 impl<S, P, B> tower::Service<http::Request<B>> for Admit<S, P>
 where
     P: Protocol,
     B: Body<Data = Bytes> + Unpin + Send + 'static,
     B::Error: Into<BoxError>,
-    S: tower::Service<http::Request<Budgeted<B>>, Response = http::Response<P::ResBody>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
+    S: Served<B, P>,
 {
     type Response = http::Response<P::ResBody>;
     type Error = S::Error;
@@ -277,12 +297,7 @@ impl<S, P> Admit<S, P> {
         P: Protocol,
         B: Body<Data = Bytes> + Unpin + Send + 'static,
         B::Error: Into<BoxError>,
-        S: tower::Service<http::Request<Budgeted<B>>, Response = http::Response<P::ResBody>>
-            + Clone
-            + Send
-            + 'static,
-        S::Future: Send + 'static,
-        S::Error: Send + 'static,
+        S: Served<B, P>,
     {
         let conn = self
             .conn
