@@ -296,6 +296,11 @@ impl Reader<'_> {
         let Some(value) = self.take("listeners") else {
             return Ok(());
         };
+        if self.given("rest_listen") {
+            // The flag's listener is served, and the file's TLS with it is moot.
+            self.applied.overridden.push("listeners".into());
+            return Ok(());
+        }
         let mut all = value.split(',').map(str::trim).filter(|l| !l.is_empty());
         let Some(first) = all.next() else {
             return Ok(());

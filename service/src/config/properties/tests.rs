@@ -164,6 +164,18 @@ fn an_https_listener_needs_pem_and_gets_it() {
 }
 
 #[test]
+fn a_listener_flag_makes_the_files_https_listener_moot() {
+    let (config, applied) = read(
+        "listeners=https://0.0.0.0:8443\nssl.keystore.location=/etc/keystore.jks\n",
+        &["--rest-listen", "127.0.0.1:9000"],
+    )
+    .unwrap();
+    assert_eq!(config.rest_listen, "127.0.0.1:9000".parse().unwrap());
+    assert_eq!(config.security.tls_cert, None);
+    assert_eq!(applied.overridden, ["listeners"]);
+}
+
+#[test]
 fn a_jks_truststore_for_kafka_is_named_not_used() {
     let (config, applied) = read(
         "kafkastore.bootstrap.servers=b:9093\n\
