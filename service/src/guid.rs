@@ -13,6 +13,19 @@ use serde_json::Value;
 /// A guid's 16 bytes.
 pub type Guid = [u8; 16];
 
+/// The guid of a SCHEMA record's content; `None` for any other record.
+pub fn of_record(record: &scute_storage::record::Record) -> Option<Guid> {
+    match record {
+        scute_storage::record::Record::Schema { value: Some(v), .. } => Some(of(
+            &v.schema,
+            &v.references,
+            v.metadata.as_ref(),
+            v.rule_set.as_ref(),
+        )),
+        _ => None,
+    }
+}
+
 /// The guid of a schema's content.
 pub fn of(
     schema: &str,

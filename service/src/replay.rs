@@ -78,15 +78,7 @@ fn decode_frame(frame: Frame<'_>) -> Option<(Record, Option<Guid>)> {
             }
         },
     };
-    let guid = match &record {
-        Record::Schema { value: Some(v), .. } => Some(guid::of(
-            &v.schema,
-            &v.references,
-            v.metadata.as_ref(),
-            v.rule_set.as_ref(),
-        )),
-        _ => None,
-    };
+    let guid = guid::of_record(&record);
     Some((record, guid))
 }
 

@@ -296,15 +296,7 @@ fn stamp(node: i32, state: &State, records: &[Record]) -> (Vec<RawRecord>, Vec<S
         .map(|(raw, offset)| {
             let (record, stamp) = record::decode_stamped(&raw.key, raw.value.as_deref())
                 .unwrap_or((Record::Noop, None));
-            let guid = match &record {
-                Record::Schema { value: Some(v), .. } => Some(guid::of(
-                    &v.schema,
-                    &v.references,
-                    v.metadata.as_ref(),
-                    v.rule_set.as_ref(),
-                )),
-                _ => None,
-            };
+            let guid = guid::of_record(&record);
             Speculative {
                 offset,
                 record,

@@ -618,15 +618,7 @@ mod tests {
         for (i, record) in records.into_iter().enumerate() {
             let at = offset + i as Offset;
             // The guid computed ahead, as the writer does.
-            let guid = match &record {
-                Record::Schema { value: Some(v), .. } => Some(guid::of(
-                    &v.schema,
-                    &v.references,
-                    v.metadata.as_ref(),
-                    v.rule_set.as_ref(),
-                )),
-                _ => None,
-            };
+            let guid = guid::of_record(&record);
             journaled.apply_journaled(&mut journal, at, record.clone(), None, guid);
             plain.apply_at(at, record, None);
             assert!(journaled == plain);
