@@ -5,18 +5,20 @@
 //! thread applies the decoded records to the state, in log order. SCHEMA
 //! records of the usual shape are decoded by a typed fast path; anything else
 //! goes through `record::decode`, whose result the fast path must equal.
+//! The text of a record the fast path read is left in the file (see
+//! `state::SchemaText`): once hashed, it is dropped on the reading thread.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
-use scute_storage::file::{FileLog, Frame, Recovery};
+use scute_storage::file::{FileLog, Frame, FrameReader, Recovery};
 use scute_storage::log::LogError;
 use scute_storage::record::{self, Record, SchemaValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::guid::{self, Guid};
-use crate::state::State;
+use crate::state::{SchemaText, State};
 
 /// Records handed to the applying thread at a time.
 const BATCH: usize = 1024;
@@ -25,14 +27,14 @@ const BATCHES_AHEAD: usize = 8;
 
 /// Opens the file log in `dir` and replays it into a new state.
 pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), LogError> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<(Record, Option<Guid>)>>(BATCHES_AHEAD);
+    let (tx, rx) = mpsc::sync_channel::<Vec<Decoded>>(BATCHES_AHEAD);
     let applier = std::thread::Builder::new()
         .name("scute-replay".into())
         .spawn(move || {
             let mut state = State::default();
             for batch in rx {
-                for (record, guid) in batch {
-                    state.apply_with_guid(record, guid);
+                for Decoded { record, guid, text } in batch {
+                    state.apply_replayed(record, guid, text);
                 }
             }
             state
@@ -42,8 +44,18 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
             source,
         })?;
     let mut batch = Vec::with_capacity(BATCH);
+    // Opened at the first frame, when the file surely exists; without it,
+    // texts stay in memory.
+    let mut reader: Option<Option<Arc<FrameReader>>> = None;
     let opened = FileLog::open_with_frames(dir, |frame| {
-        if let Some(decoded) = decode_frame(frame) {
+        let reader = reader.get_or_insert_with(|| match FrameReader::open(dir) {
+            Ok(reader) => Some(Arc::new(reader)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read texts back from the log; keeping them in memory");
+                None
+            }
+        });
+        if let Some(decoded) = decode_frame(frame, reader.as_ref()) {
             batch.push(decoded);
         }
         if batch.len() == BATCH {
@@ -64,14 +76,22 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
     Ok((log, recovery, state))
 }
 
+/// A record ready to apply: its schema's guid, and where its text is if it
+/// was left in the file.
+struct Decoded {
+    record: Record,
+    guid: Option<Guid>,
+    text: Option<SchemaText>,
+}
+
 /// Decodes one record and hashes its schema's guid; `None` (logged) if the
 /// record does not parse, which a replay skips.
-fn decode_frame(frame: Frame<'_>) -> Option<(Record, Option<Guid>)> {
+fn decode_frame(frame: Frame<'_>, log: Option<&Arc<FrameReader>>) -> Option<Decoded> {
     let (key, value) = (frame.key, frame.value);
-    let record = match fast_schema(key, value) {
-        Some(record) => record,
+    let (mut record, fast) = match fast_schema(key, value) {
+        Some(record) => (record, true),
         None => match record::decode(key, value) {
-            Ok(record) => record,
+            Ok(record) => (record, false),
             Err(e) => {
                 tracing::warn!(offset = frame.offset, error = %e, "skipping a record that does not parse");
                 return None;
@@ -79,7 +99,16 @@ fn decode_frame(frame: Frame<'_>) -> Option<(Record, Option<Guid>)> {
         },
     };
     let guid = guid::of_record(&record);
-    Some((record, guid))
+    let mut text = None;
+    if let (true, Some(log), Record::Schema { value: Some(v), .. }) = (fast, log, &mut record) {
+        v.schema = String::new();
+        text = Some(SchemaText::Logged {
+            log: log.clone(),
+            at: frame.place.at,
+            len: frame.place.len,
+        });
+    }
+    Some(Decoded { record, guid, text })
 }
 
 /// A SCHEMA key with nothing else (no stamp): the key Scute and Confluent write.
@@ -274,6 +303,49 @@ mod tests {
         for id in 0..1000 {
             assert_eq!(state.schema(".", id), expected.schema(".", id), "{id}");
         }
+        runtime.block_on(log.close());
+    }
+
+    #[test]
+    fn a_replayed_text_is_read_back_from_the_log_and_a_changed_file_is_an_error() {
+        use crate::error::Error;
+        use scute_storage::log::SchemaLog;
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let plain = r#"{"id":1,"schema":"{\"type\":\"string\"}"}"#;
+        // Another field sends the record through the general decoder.
+        let unusual = r#"{"id":2,"schema":"\"int\"","md5":"x"}"#;
+        {
+            let (log, _) = FileLog::open(dir.path()).unwrap();
+            runtime.block_on(async {
+                for (subject, value) in [("a", plain), ("b", unusual)] {
+                    let key = format!(r#"{{"keytype":"SCHEMA","subject":"{subject}","version":1}}"#);
+                    let record = record::decode(key.as_bytes(), Some(value.as_bytes())).unwrap();
+                    log.append(record.encode()).await.unwrap();
+                }
+                log.close().await;
+            });
+        }
+        let (log, _, state) = open_file_log(dir.path()).unwrap();
+        let first = state.schema(".", 1).unwrap();
+        assert!(matches!(first.schema, SchemaText::Logged { .. }));
+        assert_eq!(first.text().unwrap(), r#"{"type":"string"}"#);
+        let second = state.schema(".", 2).unwrap();
+        assert!(matches!(second.schema, SchemaText::Inline(_)));
+        assert_eq!(second.text().unwrap(), r#""int""#);
+
+        // Another byte where the first text was: the checksum says so.
+        let path = dir.path().join(scute_storage::file::LOG_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.windows(6).position(|w| w == b"string").unwrap();
+        bytes[at] = b'S';
+        std::fs::write(&path, bytes).unwrap();
+        let err = first.text().unwrap_err();
+        assert!(matches!(err, Error::Store(_)), "{err:?}");
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        assert_eq!(second.text().unwrap(), r#""int""#);
         runtime.block_on(log.close());
     }
 }

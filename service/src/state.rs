@@ -5,10 +5,12 @@
 //! the same state, whoever wrote them (Scute, Confluent, Karapace), and a
 //! record that cannot apply is logged and skipped, never fatal.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::context;
+use crate::error::Error;
 use crate::guid::{self, Guid};
 use crate::model::{SchemaId, Version};
 use scute_storage::log::Offset;
@@ -18,7 +20,9 @@ use scute_storage::record::{
 };
 
 mod journal;
+mod text;
 pub use journal::Journal;
+pub use text::SchemaText;
 
 /// A schema's content, shared by every subject version that holds it.
 ///
@@ -30,7 +34,8 @@ pub struct SchemaContent {
     pub guid: Guid,
     /// `AVRO`, `PROTOBUF` or `JSON`.
     pub schema_type: String,
-    pub schema: String,
+    /// Read it with [`SchemaContent::text`]: it may be in the log.
+    pub schema: SchemaText,
     pub references: Vec<SchemaReference>,
     /// Boxed: a `Value` is 80 bytes inline and nearly every schema has none.
     pub metadata: Option<Box<serde_json::Value>>,
@@ -46,15 +51,23 @@ impl SchemaContent {
         rule_set: Option<serde_json::Value>,
     ) -> Self {
         let guid = guid::of(&schema, &references, metadata.as_ref(), rule_set.as_ref());
-        Self::with_guid(guid, schema_type, schema, references, metadata, rule_set)
+        Self::with_guid(
+            guid,
+            schema_type,
+            schema.into(),
+            references,
+            metadata,
+            rule_set,
+        )
     }
 
     /// Like [`SchemaContent::new`], with the guid `guid::of` gave for these
-    /// fields, computed ahead (a replay hashes on another thread).
+    /// fields, computed ahead (a replay hashes on another thread), and the
+    /// text possibly left in the log.
     pub fn with_guid(
         guid: Guid,
         schema_type: String,
-        schema: String,
+        schema: SchemaText,
         references: Vec<SchemaReference>,
         metadata: Option<serde_json::Value>,
         rule_set: Option<serde_json::Value>,
@@ -67,6 +80,21 @@ impl SchemaContent {
             metadata: metadata.map(Box::new),
             rule_set: rule_set.map(Box::new),
         }
+    }
+
+    /// The schema's text (read from the log if it was left there).
+    pub fn text(&self) -> Result<Cow<'_, str>, Error> {
+        self.schema.read()
+    }
+
+    /// Whether two contents are the same schema, or the error reading a text.
+    pub fn same(&self, other: &Self) -> Result<bool, Error> {
+        let rest_equal = self.guid == other.guid
+            && self.schema_type == other.schema_type
+            && self.references == other.references
+            && self.metadata == other.metadata
+            && self.rule_set == other.rule_set;
+        Ok(rest_equal && self.schema.same(&other.schema)?)
     }
 }
 
@@ -262,6 +290,8 @@ pub struct State {
     applying_stamp: Option<KeyStamp>,
     /// The guid of the schema record being applied, if computed ahead.
     applying_guid: Option<Guid>,
+    /// The text of the schema record being applied, if left in the log.
+    applying_text: Option<SchemaText>,
 }
 
 impl State {
@@ -296,12 +326,16 @@ impl State {
         true
     }
 
-    /// Applies a SCHEMA record whose content's guid was computed ahead with
-    /// `guid::of` over its value (a replay hashes on another thread).
-    pub fn apply_with_guid(&mut self, record: Record, guid: Option<Guid>) {
+    /// Applies a SCHEMA record replayed from the embedded log: its content's
+    /// guid computed ahead with `guid::of` over its value (a replay hashes
+    /// on another thread), and its text, if left in the log, read from there
+    /// instead of kept.
+    pub fn apply_replayed(&mut self, record: Record, guid: Option<Guid>, text: Option<SchemaText>) {
         self.applying_guid = guid;
+        self.applying_text = text;
         self.apply(record);
         self.applying_guid = None;
+        self.applying_text = None;
     }
 
     /// See [`State::apply_at`].
@@ -420,7 +454,9 @@ impl State {
             Some(guid) => SchemaContent::with_guid(
                 guid,
                 schema_type,
-                value.schema,
+                self.applying_text
+                    .take()
+                    .unwrap_or_else(|| value.schema.into()),
                 value.references,
                 value.metadata,
                 value.rule_set,
@@ -441,13 +477,17 @@ impl State {
             .spaces
             .get(space_name)
             .and_then(|space| space.ids.get(&id));
-        let content = match existing {
-            Some(existing) if *existing.content != content => {
+        let content = match existing.map(|e| (e, e.content.same(&content))) {
+            None => Arc::new(content),
+            Some((existing, Ok(true))) => existing.content.clone(),
+            Some((_, Ok(false))) => {
                 tracing::warn!(%subject, version, id, "skipping a schema record that rebinds an id to different content");
                 return;
             }
-            Some(existing) => existing.content.clone(),
-            None => Arc::new(content),
+            Some((_, Err(e))) => {
+                tracing::warn!(%subject, version, id, error = %e, "skipping a schema record: the text its id holds cannot be read to compare");
+                return;
+            }
         };
         // A rewrite of the same subject version (soft delete, or a new id).
         let old = self
@@ -618,9 +658,15 @@ impl State {
     }
 
     /// The id of a context holding this content, if any.
-    pub fn id_of(&self, context: &str, content: &SchemaContent) -> Option<SchemaId> {
-        self.ids_of_guid(context, &content.guid)
-            .find(|id| self.schema(context, *id).is_some_and(|c| **c == *content))
+    pub fn id_of(&self, context: &str, content: &SchemaContent) -> Result<Option<SchemaId>, Error> {
+        for id in self.ids_of_guid(context, &content.guid) {
+            if let Some(held) = self.schema(context, id)
+                && held.same(content)?
+            {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// The ids of a context whose content has this guid, lowest first.
@@ -861,7 +907,7 @@ mod tests {
         s.apply(schema("a", 1, 1, "\"string\""));
         s.apply(schema("b", 1, 1, "\"int\""));
         assert!(s.versions("b").is_none());
-        assert_eq!(s.schema(".", 1).unwrap().schema, "\"string\"");
+        assert_eq!(s.schema(".", 1).unwrap().text().unwrap(), "\"string\"");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use scute_storage::record::{AssociationKey, AssociationValue, Record};
 use super::work::Work;
 use super::{
     Registry, SEARCH_LIMIT, check_writable, effective_level, effective_mode, find_version, page,
-    same_schema, schema_reply,
+    same_schema, schema_reply, schemas::find_ok,
 };
 use crate::error::Error;
 use crate::guid;
@@ -402,9 +402,9 @@ impl Registry {
         else {
             return Ok(None);
         };
-        Ok(Some(versions.values().any(|e| {
-            !e.deleted && same_schema(&e.content, &candidate.content)
-        })))
+        let live = versions.values().filter(|e| !e.deleted);
+        let found = find_ok(live, |e| same_schema(&e.content, &candidate.content))?;
+        Ok(Some(found.is_some()))
     }
 
     /// A schema given with an association must be compatible with its
@@ -1089,14 +1089,17 @@ fn get_resource(
     let first = found.first();
     let associations = found
         .iter()
-        .map(|(k, v)| api::AssociationInfo {
-            schema: include_schemas
-                .then(|| find_version(state, &k.subject, "latest", false).ok())
-                .flatten()
-                .map(|(version, entry)| schema_reply(&k.subject, version, entry)),
-            ..info(k, v)
+        .map(|(k, v)| {
+            Ok(api::AssociationInfo {
+                schema: include_schemas
+                    .then(|| find_version(state, &k.subject, "latest", false).ok())
+                    .flatten()
+                    .map(|(version, entry)| schema_reply(&k.subject, version, entry))
+                    .transpose()?,
+                ..info(k, v)
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     Ok(api::AssociationResponse {
         resource_name: fill(&query.resource_name, first.map(|(k, _)| &k.resource_name)),
         resource_namespace: fill(

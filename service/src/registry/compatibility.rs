@@ -148,7 +148,7 @@ impl Registry {
                         pending = true;
                         continue;
                     }
-                    Some(Ok(problems)) => version_messages(&problems, directions, *version, entry),
+                    Some(Ok(problems)) => version_messages(&problems, directions, *version, entry)?,
                     Some(Err(e)) => {
                         tracing::warn!(%subject, version, error = %e, "a stored version no longer parses; skipping it in the compatibility check");
                         continue;
@@ -254,7 +254,7 @@ fn version_messages(
     directions: Directions,
     version: Version,
     entry: &VersionEntry,
-) -> Vec<String> {
+) -> Result<Vec<String>, Error> {
     let forward = problems.forward.iter().map(|p| p.message("old", "new"));
     let backward = problems.backward.iter().map(|p| p.message("new", "old"));
     let mut messages: Vec<String> = forward.collect();
@@ -266,9 +266,9 @@ fn version_messages(
     };
     if trailer {
         messages.push(format!("{{oldSchemaVersion: {version}}}"));
-        messages.push(quoted_schema(&entry.content.schema));
+        messages.push(quoted_schema(&entry.content.text()?));
     }
-    messages
+    Ok(messages)
 }
 
 /// `{oldSchema: '...'}`, cut to Confluent's length.

@@ -3,6 +3,7 @@
 use scute_proto::v1 as api;
 use scute_storage::record::{SchemaReference, SchemaValue};
 
+use crate::error::Error;
 use crate::guid;
 use crate::model::{SchemaId, Version};
 use crate::state::{SchemaContent, VersionEntry};
@@ -15,13 +16,15 @@ pub(super) fn reference_to_api(r: &SchemaReference) -> api::SchemaReference {
     }
 }
 
-pub(super) fn content_reply(id: SchemaId, content: &SchemaContent) -> api::Schema {
-    api::Schema {
+/// A stored schema as the API answers it; an error only if its text cannot
+/// be read from the log.
+pub(super) fn content_reply(id: SchemaId, content: &SchemaContent) -> Result<api::Schema, Error> {
+    Ok(api::Schema {
         id,
         subject: String::new(),
         version: 0,
         schema_type: content.schema_type.clone(),
-        schema: content.schema.clone(),
+        schema: content.text()?.into_owned(),
         references: content.references.iter().map(reference_to_api).collect(),
         metadata_json: content.metadata.as_ref().map(|v| v.to_string()),
         rule_set_json: content.rule_set.as_ref().map(|v| v.to_string()),
@@ -29,16 +32,20 @@ pub(super) fn content_reply(id: SchemaId, content: &SchemaContent) -> api::Schem
         max_id: None,
         guid: guid::to_string(&content.guid),
         schema_tags: Vec::new(),
-    }
+    })
 }
 
-pub(super) fn schema_reply(subject: &str, version: Version, entry: &VersionEntry) -> api::Schema {
-    api::Schema {
+pub(super) fn schema_reply(
+    subject: &str,
+    version: Version,
+    entry: &VersionEntry,
+) -> Result<api::Schema, Error> {
+    Ok(api::Schema {
         subject: subject.to_owned(),
         version,
         deleted: entry.deleted,
-        ..content_reply(entry.id, &entry.content)
-    }
+        ..content_reply(entry.id, &entry.content)?
+    })
 }
 
 pub(super) fn schema_value(
@@ -46,9 +53,9 @@ pub(super) fn schema_value(
     version: Version,
     entry: &VersionEntry,
     deleted: bool,
-) -> SchemaValue {
+) -> Result<SchemaValue, Error> {
     let c = &entry.content;
-    SchemaValue {
+    Ok(SchemaValue {
         subject: subject.to_owned(),
         version,
         id: entry.id,
@@ -56,10 +63,10 @@ pub(super) fn schema_value(
         references: c.references.clone(),
         metadata: c.metadata.as_deref().cloned(),
         rule_set: c.rule_set.as_deref().cloned(),
-        schema: c.schema.clone(),
+        schema: c.text()?.into_owned(),
         deleted,
         extra: entry.extra.as_deref().cloned().unwrap_or_default(),
-    }
+    })
 }
 
 /// Confluent's paging: a limit of 0 or less, or above the maximum, means the

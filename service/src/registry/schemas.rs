@@ -40,7 +40,7 @@ impl Registry {
                 .versions(&req.subject)
                 .and_then(|vs| vs.iter().rev().find(|(_, e)| !e.deleted))
                 .ok_or(Error::EmptySchema)?;
-            req.schema = latest.content.schema.clone();
+            req.schema = latest.content.text()?.into_owned();
             req.schema_type = latest.content.schema_type.clone();
             req.references = latest
                 .content
@@ -75,8 +75,9 @@ impl Registry {
         // Registering what the subject already holds answers at once, even in
         // READONLY mode, as Confluent does.
         let latest_only = req.version == Some(-1);
-        let existing = live_match(&self.read(), &subject, &candidate.content, latest_only)
-            .map(|(version, entry)| schema_reply(&subject, version, entry));
+        let existing = live_match(&self.read(), &subject, &candidate.content, latest_only)?
+            .map(|(version, entry)| schema_reply(&subject, version, entry))
+            .transpose()?;
         if let Some(out) = existing {
             self.log
                 .flush()
@@ -86,9 +87,9 @@ impl Registry {
         }
         self.write_with_work("Register", &mut work, |state, work| {
             if let Some((version, entry)) =
-                live_match(state, &subject, &candidate.content, latest_only)
+                live_match(state, &subject, &candidate.content, latest_only)?
             {
-                return Ok(Some((vec![], schema_reply(&subject, version, entry))));
+                return Ok(Some((vec![], schema_reply(&subject, version, entry)?)));
             }
             // A STRONG association's subject belongs to its topic alone.
             if let Some(r) = candidate.content.references.iter().find(|r| {
@@ -158,10 +159,11 @@ impl Registry {
             let space = context::of(&subject);
             let id = match req.id {
                 Some(id) => {
-                    if state
-                        .schema(space, id)
-                        .is_some_and(|existing| **existing != candidate.content)
-                    {
+                    let differs = match state.schema(space, id) {
+                        Some(existing) => !existing.same(&candidate.content)?,
+                        None => false,
+                    };
+                    if differs {
                         return Err(Error::IdOverwrite {
                             id,
                             subject: subject.clone(),
@@ -169,7 +171,7 @@ impl Registry {
                     }
                     id
                 }
-                None => match state.id_of(space, &candidate.content) {
+                None => match state.id_of(space, &candidate.content)? {
                     Some(id) => id,
                     // An id imported as 2^31-1 leaves no new one.
                     None => state.max_id(space).checked_add(1).ok_or_else(|| {
@@ -186,7 +188,7 @@ impl Registry {
                 references: content.references.clone(),
                 metadata: content.metadata.as_deref().cloned(),
                 rule_set: content.rule_set.as_deref().cloned(),
-                schema: content.schema.clone(),
+                schema: content.text()?.into_owned(),
                 deleted: false,
                 extra: Default::default(),
             };
@@ -215,7 +217,7 @@ impl Registry {
             let reply = api::Schema {
                 subject: subject.clone(),
                 version,
-                ..content_reply(id, content)
+                ..content_reply(id, content)?
             };
             records.push(Record::Schema {
                 subject: subject.clone(),
@@ -313,11 +315,11 @@ impl Registry {
                 return Ok(None);
             };
             let versions = versions.ok_or_else(|| Error::SubjectNotFound(req.subject.clone()))?;
-            let found = versions.iter().rev().find(|(_, e)| {
-                (req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)
-            });
+            let found = find_ok(versions.iter().rev(), |(_, e)| {
+                Ok((req.deleted || !e.deleted) && same_schema(&e.content, &candidate.content)?)
+            })?;
             let (version, entry) = found.ok_or(Error::SchemaNotFound)?;
-            Ok(Some(schema_reply(&req.subject, *version, entry)))
+            Ok(Some(schema_reply(&req.subject, *version, entry)?))
         })
         .await
     }
@@ -333,7 +335,7 @@ impl Registry {
             let content = state
                 .schema(space, req.id)
                 .ok_or(Error::SchemaIdNotFound(req.id))?;
-            let mut reply = content_reply(req.id, content);
+            let mut reply = content_reply(req.id, content)?;
             // With a subject (even an empty one) Confluent names a use of
             // the id: that subject's, else the first in its context.
             if req.subject.is_some()
@@ -407,13 +409,14 @@ impl Registry {
             .schema_type
             .parse::<SchemaType>()
             .map_err(|_| Error::InvalidSchemaType(content.schema_type.clone()))?;
+        let text = content.text()?;
         let mut work = self.work();
         self.with_work(&mut work, |state, work| {
             work.parse(
                 state,
                 parent,
                 schema_type,
-                &content.schema,
+                &text,
                 &content.references,
                 output,
             )
@@ -465,26 +468,28 @@ impl Registry {
         visible: impl Fn(&str) -> bool,
     ) -> Result<api::Schemas, Error> {
         let state = self.read();
-        let mut schemas = Vec::new();
+        // Paged before the texts are read: a text may be in the log.
+        let mut listed = Vec::new();
         for (subject, versions) in state
             .subjects()
             .filter(|(s, _)| context::matches_prefix(&req.subject_prefix, s))
             .filter(|(s, _)| visible(s))
         {
-            let mut visible = versions.iter().filter(|(_, e)| req.deleted || !e.deleted);
+            let mut visible = versions
+                .iter()
+                .filter(|(_, e)| req.deleted || !e.deleted)
+                .map(|(v, e)| (subject, *v, e));
             if req.latest_only {
-                schemas.extend(
-                    visible
-                        .next_back()
-                        .map(|(v, e)| schema_reply(subject, *v, e)),
-                );
+                listed.extend(visible.next_back());
             } else {
-                schemas.extend(visible.map(|(v, e)| schema_reply(subject, *v, e)));
+                listed.extend(visible);
             }
         }
-        Ok(api::Schemas {
-            schemas: page(schemas, req.offset, req.limit, Some(SEARCH_LIMIT)),
-        })
+        let schemas = page(listed, req.offset, req.limit, Some(SEARCH_LIMIT))
+            .into_iter()
+            .map(|(subject, v, e)| schema_reply(subject, v, e))
+            .collect::<Result<_, _>>()?;
+        Ok(api::Schemas { schemas })
     }
 
     pub fn schema_types(&self) -> api::SchemaTypes {
@@ -507,7 +512,7 @@ impl Registry {
             let (space, id) = guid_ids(&state, &guid).next().ok_or_else(not_found)?;
             let content = state.schema(space, id).ok_or_else(not_found)?;
             (
-                content_reply(id, content),
+                content_reply(id, content)?,
                 content.clone(),
                 context::qualify(space, ""),
             )
@@ -537,8 +542,25 @@ impl Registry {
     }
 }
 
-pub(super) fn same_schema(a: &SchemaContent, b: &SchemaContent) -> bool {
-    a.schema_type == b.schema_type && a.schema == b.schema && a.references == b.references
+/// Same type, text and references (metadata and rule set aside), or the
+/// error reading a text.
+pub(super) fn same_schema(a: &SchemaContent, b: &SchemaContent) -> Result<bool, Error> {
+    Ok(a.schema_type == b.schema_type
+        && a.references == b.references
+        && a.schema.same(&b.schema)?)
+}
+
+/// The first of `items` for which `test` holds, or the first error it gives.
+pub(super) fn find_ok<T>(
+    items: impl IntoIterator<Item = T>,
+    mut test: impl FnMut(&T) -> Result<bool, Error>,
+) -> Result<Option<T>, Error> {
+    for item in items {
+        if test(&item)? {
+            return Ok(Some(item));
+        }
+    }
+    Ok(None)
 }
 
 /// The newest live version of `subject` holding this exact content; with
@@ -549,18 +571,17 @@ pub(super) fn live_match<'s>(
     subject: &str,
     content: &SchemaContent,
     latest_only: bool,
-) -> Option<(Version, &'s VersionEntry)> {
-    let mut live = state
-        .versions(subject)?
-        .iter()
-        .rev()
-        .filter(|(_, e)| !e.deleted);
-    let found = if latest_only {
-        live.next().filter(|(_, e)| *e.content == *content)
-    } else {
-        live.find(|(_, e)| *e.content == *content)
+) -> Result<Option<(Version, &'s VersionEntry)>, Error> {
+    let Some(versions) = state.versions(subject) else {
+        return Ok(None);
     };
-    found.map(|(v, e)| (*v, e))
+    let live = versions.iter().rev().filter(|(_, e)| !e.deleted);
+    let found = if latest_only {
+        find_ok(live.take(1), |(_, e)| e.content.same(content))?
+    } else {
+        find_ok(live, |(_, e)| e.content.same(content))?
+    };
+    Ok(found.map(|(v, e)| (*v, e)))
 }
 
 /// Every use of an id; a subject in the request only chooses where to look

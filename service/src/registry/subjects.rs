@@ -82,7 +82,7 @@ impl Registry {
             let state = self.read();
             let (version, entry) = find_version(&state, &req.subject, &req.version, req.deleted)?;
             (
-                schema_reply(&req.subject, version, entry),
+                schema_reply(&req.subject, version, entry)?,
                 entry.content.clone(),
             )
         };
@@ -129,7 +129,7 @@ impl Registry {
                 .find(|(_, e)| (req.deleted || !e.deleted) && holds_all(e))
                 .ok_or(Error::SchemaNotFound)?;
             (
-                schema_reply(&req.subject, *version, entry),
+                schema_reply(&req.subject, *version, entry)?,
                 entry.content.clone(),
             )
         };
@@ -257,7 +257,7 @@ impl Registry {
                 if associated && last_live {
                     return Err(Error::NoActiveSubjectVersion(subject.clone()));
                 }
-                Some(schema_value(&subject, version, entry, true))
+                Some(schema_value(&subject, version, entry, true)?)
             };
             records.insert(
                 0,

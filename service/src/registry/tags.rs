@@ -41,7 +41,7 @@ impl Registry {
             (entry.content.clone(), next)
         };
         let text = self
-            .retag(&req.subject, &content, &content.schema, &add, &remove)
+            .retag(&req.subject, &content, &content.text()?, &add, &remove)
             .await?;
         let version = req.new_version.filter(|v| *v > 0).unwrap_or(next);
         // The metadata names the version it was tagged for.
@@ -95,7 +95,7 @@ impl Registry {
             .schema_type
             .parse()
             .map_err(|_| Error::InvalidSchemaType(content.schema_type.clone()))?;
-        let deps = texts(&dependencies(&self.read(), subject, &content.references)?);
+        let deps = texts(&dependencies(&self.read(), subject, &content.references)?)?;
         let (text, add, remove) = (text.to_owned(), add.clone(), remove.clone());
         let limits = self.limits.parse;
         let compute = &self.compute;

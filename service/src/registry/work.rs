@@ -189,7 +189,7 @@ impl Work {
                 stored: content.clone(),
                 stored_source: Source {
                     schema_type,
-                    text: content.schema.clone(),
+                    text: content.text()?.into_owned(),
                     dependencies: dependencies(state, parent, &content.references)?,
                     output: Output::Canonical,
                 },
@@ -208,17 +208,17 @@ impl Work {
         let jobs: Vec<(Source, Vec<Dependency>)> = parses
             .into_iter()
             .map(|s| {
-                let deps = texts(&s.dependencies);
-                (s, deps)
+                let deps = texts(&s.dependencies)?;
+                Ok((s, deps))
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         let checks: Vec<(Comparison, Vec<Dependency>)> = comparisons
             .into_iter()
             .map(|c| {
-                let deps = texts(&c.stored_source.dependencies);
-                (c, deps)
+                let deps = texts(&c.stored_source.dependencies)?;
+                Ok((c, deps))
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         let (parsed, compared) = self
             .compute
             .run(&what, self.deadline, move || {
@@ -262,12 +262,16 @@ fn describe(parses: &[Source], comparisons: &[Comparison]) -> String {
     }
 }
 
-pub(crate) fn texts(dependencies: &[(String, Arc<SchemaContent>)]) -> Vec<Dependency> {
+pub(crate) fn texts(
+    dependencies: &[(String, Arc<SchemaContent>)],
+) -> Result<Vec<Dependency>, Error> {
     dependencies
         .iter()
-        .map(|(name, content)| Dependency {
-            name: name.clone(),
-            schema: content.schema.clone(),
+        .map(|(name, content)| {
+            Ok(Dependency {
+                name: name.clone(),
+                schema: content.text()?.into_owned(),
+            })
         })
         .collect()
 }

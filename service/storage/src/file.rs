@@ -584,6 +584,8 @@ fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
     pub offset: Offset,
+    /// Where the frame sits in the file, for [`FrameReader::read`].
+    pub place: FramePlace,
     pub key: &'a [u8],
     /// `None` is a tombstone.
     pub value: Option<&'a [u8]>,
@@ -599,6 +601,55 @@ impl Frame<'_> {
                 value: self.value.map(<[u8]>::to_vec),
             },
         }
+    }
+}
+
+/// Where a durable frame sits in the log file: enough to read its record
+/// again without the index, as the state does for a schema's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FramePlace {
+    /// The byte where the frame starts.
+    pub at: u64,
+    /// The frame's length, header included.
+    pub len: u32,
+}
+
+/// Reads single frames of a log file back by place. Positioned reads need
+/// no seek and no lock, so every reader shares one handle. Frames are never
+/// moved: the log only grows, and only a torn tail, never read back, is cut.
+#[derive(Debug)]
+pub struct FrameReader {
+    file: File,
+    path: PathBuf,
+}
+
+impl FrameReader {
+    /// Opens the log file of the data directory `dir` for reading.
+    pub fn open(dir: &Path) -> Result<Self, LogError> {
+        let path = dir.join(LOG_FILE);
+        let file = File::open(&path).map_err(io_err(&path))?;
+        Ok(Self { file, path })
+    }
+
+    /// The value of the record framed at `place` (`None`: a tombstone), its
+    /// checksum checked, so a file changed underneath is an error, not a
+    /// wrong answer.
+    pub fn read_value(&self, place: FramePlace) -> Result<Option<Vec<u8>>, LogError> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0; place.len as usize];
+        self.file
+            .read_exact_at(&mut buf, place.at)
+            .map_err(io_err(&self.path))?;
+        let reason = match parse_frame_ref(&buf, 0) {
+            Ok((frame, len)) if len == buf.len() => return Ok(frame.value.map(<[u8]>::to_vec)),
+            Ok(_) => "the frame's length changed",
+            Err(bad) => bad.reason,
+        };
+        Err(LogError::Corrupt {
+            path: self.path.clone(),
+            position: place.at,
+            reason: reason.to_owned(),
+        })
     }
 }
 
@@ -641,7 +692,19 @@ fn parse_frame_ref(buf: &[u8], offset: Offset) -> Result<(Frame<'_>, usize), Bad
         n if n >= 0 && n as usize == rest.len() => Some(rest),
         _ => return bad("malformed payload", end),
     };
-    Ok((Frame { offset, key, value }, frame_len))
+    let place = FramePlace {
+        at: 0,
+        len: frame_len as u32,
+    };
+    Ok((
+        Frame {
+            offset,
+            place,
+            key,
+            value,
+        },
+        frame_len,
+    ))
 }
 
 struct Scan {
@@ -720,7 +783,8 @@ fn scan_stream(
             reader.read_exact(&mut frame[FRAME_HEADER..])?;
         }
         match parse_frame_ref(&frame, starts.len() as Offset) {
-            Ok((record, len)) => {
+            Ok((mut record, len)) => {
+                record.place.at = pos;
                 on_frame(record);
                 starts.push(pos);
                 pos += len as u64;
