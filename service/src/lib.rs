@@ -263,10 +263,14 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
     }
     let started = Instant::now();
     let data_dir = config.data_dir.clone();
-    let (log, recovery, state) =
-        tokio::task::spawn_blocking(move || replay::open_file_log(&data_dir))
-            .await
-            .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
+    let replay::Replayed {
+        log,
+        recovery,
+        state,
+        decoded,
+    } = tokio::task::spawn_blocking(move || replay::open_file_log(&data_dir))
+        .await
+        .map_err(|e| ServerError::Serve("storage", e.to_string()))??;
     let replayed = recovery.records;
     let replay_time = started.elapsed();
     let log = Arc::new(log);
@@ -275,6 +279,13 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         Registry::new(state, log.clone(), compute, config.limits.schema_limits())
             .with_info(server_info(config, "")),
     );
+    if decoded >= replay::SNAPSHOT_AFTER {
+        tokio::spawn(snapshot(
+            registry.clone(),
+            log.clone(),
+            config.data_dir.clone(),
+        ));
+    }
     let storage = config.data_dir.display().to_string();
     serve(
         config,
@@ -286,6 +297,41 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
         replay_time,
     )
     .await
+}
+
+/// Writes a snapshot of the state just replayed, so the next start decodes
+/// only what the log gains after it. Runs beside serving: reads go on, writes
+/// wait while the state is encoded.
+async fn snapshot(registry: Arc<Registry>, log: Arc<FileLog>, dir: std::path::PathBuf) {
+    let started = Instant::now();
+    let encoded = registry
+        .settled(|state| match log.tail() {
+            Ok(tail) => Ok(tail
+                .and_then(|tail| state::snapshot::encode(state, &tail).map(|bytes| (tail, bytes)))),
+            Err(e) => Err(e.to_string()),
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|encoded| encoded);
+    let (tail, bytes) = match encoded {
+        Ok(Some(encoded)) => encoded,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "no snapshot of the state");
+            return;
+        }
+    };
+    let size = bytes.len();
+    match tokio::task::spawn_blocking(move || replay::write_snapshot(&dir, &bytes)).await {
+        Ok(Ok(())) => tracing::info!(
+            records = tail.records,
+            bytes = size,
+            ms = started.elapsed().as_millis() as u64,
+            "wrote a snapshot of the state"
+        ),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not write the snapshot of the state"),
+        Err(e) => tracing::warn!(error = %e, "the snapshot writer stopped"),
+    }
 }
 
 /// Binds both listeners and serves the registry.

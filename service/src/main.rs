@@ -11,6 +11,11 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // No transparent huge pages: mimalloc asks for them, and the kernel then
+    // zeroes 2 MiB at each first touch. Measured at a million schemas: start
+    // 1.9 s and 546 MiB with them, 1.2 s and 485 MiB without. A refusal
+    // (an old kernel, a sandbox) changes nothing else.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let matches = Config::command().get_matches();
     let mut config = Config::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // The client commands print for a person: no server logging.

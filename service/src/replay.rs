@@ -11,27 +11,120 @@
 use std::path::Path;
 use std::sync::{Arc, mpsc};
 
-use scute_storage::file::{FileLog, Frame, FrameReader, Recovery};
+use scute_storage::file::{FileLog, Frame, FrameReader, LogTail, Recovery};
 use scute_storage::log::LogError;
 use scute_storage::record::{self, Record, SchemaValue};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::guid::{self, Guid};
-use crate::state::{SchemaText, State};
+use crate::state::{SchemaText, State, snapshot};
 
 /// Records handed to the applying thread at a time.
 const BATCH: usize = 1024;
 /// Batches decoded ahead of the applying thread: bounds what a replay holds.
 const BATCHES_AHEAD: usize = 8;
 
-/// Opens the file log in `dir` and replays it into a new state.
-pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), LogError> {
+/// Records a replay must decode, past a snapshot, for a new snapshot to be
+/// written: below that, the next start decodes them again in no time.
+pub(crate) const SNAPSHOT_AFTER: u64 = 10_000;
+
+/// An opened embedded log and the state it holds.
+pub(crate) struct Replayed {
+    pub log: FileLog,
+    pub recovery: Recovery,
+    pub state: State,
+    /// Records decoded (the rest came from a snapshot).
+    pub decoded: u64,
+}
+
+/// Opens the file log in `dir` and replays it into a new state: from the
+/// snapshot in `dir` and the log past it when the log still holds what the
+/// snapshot covers, else from the whole log.
+pub(crate) fn open_file_log(dir: &Path) -> Result<Replayed, LogError> {
+    let started = std::time::Instant::now();
+    if let Some((reader, tail, state)) = load_snapshot(dir) {
+        let loaded = started.elapsed();
+        let replayed = replay(dir, Some(reader.clone()), state, Some(tail))?;
+        let covered =
+            replayed.recovery.records >= tail.records && reader.holds(&tail).unwrap_or(false);
+        if covered && replayed.decoded == replayed.recovery.records - tail.records {
+            tracing::info!(
+                snapshot = tail.records,
+                snapshot_ms = loaded.as_millis() as u64,
+                decoded = replayed.decoded,
+                "state from the snapshot and the log past it"
+            );
+            return Ok(replayed);
+        }
+        tracing::warn!(
+            snapshot = tail.records,
+            records = replayed.recovery.records,
+            "the log no longer holds what the snapshot covers; replaying the whole log"
+        );
+        replayed.log.close_blocking();
+    }
+    replay(dir, None, State::default(), None)
+}
+
+/// The snapshot in `dir`, if there is one that reads; a bad one is logged
+/// and left for the next snapshot to replace.
+fn load_snapshot(dir: &Path) -> Option<(Arc<FrameReader>, LogTail, State)> {
+    let path = dir.join(snapshot::SNAPSHOT_FILE);
+    let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
+    let (len, file) = match opened {
+        Ok(opened) => opened,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot read the snapshot; replaying the whole log");
+            return None;
+        }
+    };
+    let reader = match FrameReader::open(dir) {
+        Ok(reader) => Arc::new(reader),
+        Err(e) => {
+            tracing::warn!(error = %e, "a snapshot but no log to read; replaying the whole log");
+            return None;
+        }
+    };
+    let source = std::io::BufReader::with_capacity(1 << 20, file);
+    match snapshot::decode_from(source, len, &reader) {
+        Ok((tail, state)) => Some((reader, tail, state)),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "the snapshot does not read; replaying the whole log");
+            None
+        }
+    }
+}
+
+/// Writes `bytes` (from `snapshot::encode`) as the snapshot of `dir`: to a
+/// file of its own, synced, then renamed over the old one, so a crash
+/// leaves the old snapshot or the new one.
+pub(crate) fn write_snapshot(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(snapshot::SNAPSHOT_FILE);
+    let partial = path.with_extension("snapshot.partial");
+    let mut file = std::fs::File::create(&partial)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&partial, &path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Replays `dir`'s log onto `state`: the frames past `covered` (a snapshot's
+/// tail), each checked to be where the snapshot saw it.
+fn replay(
+    dir: &Path,
+    reader: Option<Arc<FrameReader>>,
+    state: State,
+    covered: Option<LogTail>,
+) -> Result<Replayed, LogError> {
     let (tx, rx) = mpsc::sync_channel::<Vec<Decoded>>(BATCHES_AHEAD);
     let applier = std::thread::Builder::new()
         .name("scute-replay".into())
         .spawn(move || {
-            let mut state = State::default();
+            let mut state = state;
             for batch in rx {
                 for Decoded { record, guid, text } in batch {
                     state.apply_replayed(record, guid, text);
@@ -43,11 +136,24 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
             path: dir.to_owned(),
             source,
         })?;
+    let skip = covered.map_or(0, |tail| tail.records);
     let mut batch = Vec::with_capacity(BATCH);
+    let mut decoded = 0;
     // Opened at the first frame, when the file surely exists; without it,
     // texts stay in memory.
-    let mut reader: Option<Option<Arc<FrameReader>>> = None;
+    let mut reader: Option<Option<Arc<FrameReader>>> = reader.map(Some);
     let opened = FileLog::open_with_frames(dir, |frame| {
+        if frame.offset < skip {
+            return;
+        }
+        if frame.offset == skip
+            && let Some(tail) = &covered
+            && frame.place.at != tail.last.at + u64::from(tail.last.len)
+        {
+            // Not where the snapshot's last frame ended: not that log. The
+            // count of decoded records tells the caller.
+            return;
+        }
         let reader = reader.get_or_insert_with(|| match FrameReader::open(dir) {
             Ok(reader) => Some(Arc::new(reader)),
             Err(e) => {
@@ -55,6 +161,7 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
                 None
             }
         });
+        decoded += 1;
         if let Some(decoded) = decode_frame(frame, reader.as_ref()) {
             batch.push(decoded);
         }
@@ -73,7 +180,12 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<(FileLog, Recovery, State), Lo
         source: std::io::Error::other("the replay thread panicked"),
     })?;
     let (log, recovery) = opened?;
-    Ok((log, recovery, state))
+    Ok(Replayed {
+        log,
+        recovery,
+        state,
+        decoded,
+    })
 }
 
 /// A record ready to apply: its schema's guid, and where its text is if it
@@ -280,7 +392,12 @@ mod tests {
                 log.close().await;
             });
         }
-        let (log, recovery, state) = open_file_log(dir.path()).unwrap();
+        let Replayed {
+            log,
+            recovery,
+            state,
+            ..
+        } = open_file_log(dir.path()).unwrap();
         assert_eq!(recovery.records, 3000);
         let mut expected = State::default();
         for r in records {
@@ -321,14 +438,15 @@ mod tests {
             let (log, _) = FileLog::open(dir.path()).unwrap();
             runtime.block_on(async {
                 for (subject, value) in [("a", plain), ("b", unusual)] {
-                    let key = format!(r#"{{"keytype":"SCHEMA","subject":"{subject}","version":1}}"#);
+                    let key =
+                        format!(r#"{{"keytype":"SCHEMA","subject":"{subject}","version":1}}"#);
                     let record = record::decode(key.as_bytes(), Some(value.as_bytes())).unwrap();
                     log.append(record.encode()).await.unwrap();
                 }
                 log.close().await;
             });
         }
-        let (log, _, state) = open_file_log(dir.path()).unwrap();
+        let Replayed { log, state, .. } = open_file_log(dir.path()).unwrap();
         let first = state.schema(".", 1).unwrap();
         assert!(matches!(first.schema, SchemaText::Logged { .. }));
         assert_eq!(first.text().unwrap(), r#"{"type":"string"}"#);
@@ -347,5 +465,111 @@ mod tests {
         assert!(err.to_string().contains("checksum mismatch"), "{err}");
         assert_eq!(second.text().unwrap(), r#""int""#);
         runtime.block_on(log.close());
+    }
+
+    /// Appends SCHEMA records `from..to` (plain ones, and every fifth with a
+    /// field that takes the general decoder) to the log in `dir`.
+    fn append_schemas(dir: &Path, from: usize, to: usize) {
+        use scute_storage::log::SchemaLog;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (log, _) = FileLog::open(dir).unwrap();
+        runtime.block_on(async {
+            for i in from..to {
+                let key = format!(
+                    r#"{{"keytype":"SCHEMA","subject":"s{}","version":{}}}"#,
+                    i % 50,
+                    i / 50 + 1
+                );
+                let extra = if i % 5 == 0 { r#","md5":"x""# } else { "" };
+                let value = format!(r#"{{"id":{i},"schema":"\"t{i}\""{extra}}}"#);
+                let record = record::decode(key.as_bytes(), Some(value.as_bytes())).unwrap();
+                log.append(record.encode()).await.unwrap();
+            }
+            log.close().await;
+        });
+    }
+
+    /// Opens the log in `dir` and writes a snapshot of what it replays.
+    fn snapshot_of(dir: &Path) {
+        let replayed = open_file_log(dir).unwrap();
+        let tail = replayed.log.tail().unwrap().unwrap();
+        let bytes = snapshot::encode(&replayed.state, &tail).unwrap();
+        write_snapshot(dir, &bytes).unwrap();
+        replayed.log.close_blocking();
+    }
+
+    /// The state a replay of the whole log gives, the snapshot set aside.
+    fn whole_replay(dir: &Path) -> State {
+        let path = dir.join(snapshot::SNAPSHOT_FILE);
+        let aside = dir.join("aside");
+        std::fs::rename(&path, &aside).unwrap();
+        let replayed = open_file_log(dir).unwrap();
+        assert_eq!(replayed.decoded, replayed.recovery.records);
+        replayed.log.close_blocking();
+        std::fs::rename(&aside, &path).unwrap();
+        replayed.state
+    }
+
+    #[test]
+    fn a_restart_reads_the_snapshot_and_decodes_only_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        append_schemas(dir.path(), 1, 400);
+        snapshot_of(dir.path());
+        append_schemas(dir.path(), 400, 460);
+        let expected = whole_replay(dir.path());
+        let replayed = open_file_log(dir.path()).unwrap();
+        assert_eq!(replayed.recovery.records, 459);
+        assert_eq!(replayed.decoded, 60);
+        assert_eq!(replayed.state, expected);
+        assert_eq!(
+            replayed.state.schema(".", 7).unwrap().text().unwrap(),
+            "\"t7\""
+        );
+        replayed.log.close_blocking();
+    }
+
+    #[test]
+    fn a_log_cut_below_the_snapshot_or_a_damaged_snapshot_means_a_whole_replay() {
+        let dir = tempfile::tempdir().unwrap();
+        append_schemas(dir.path(), 1, 300);
+        snapshot_of(dir.path());
+        // A damaged snapshot: ignored.
+        let path = dir.path().join(snapshot::SNAPSHOT_FILE);
+        let good = std::fs::read(&path).unwrap();
+        let mut damaged = good.clone();
+        damaged[20] ^= 1;
+        std::fs::write(&path, &damaged).unwrap();
+        let replayed = open_file_log(dir.path()).unwrap();
+        assert_eq!(replayed.decoded, 299);
+        replayed.log.close_blocking();
+
+        // The log cut inside its last frame: the snapshot covers a record
+        // the log lost, so the whole log is replayed.
+        std::fs::write(&path, &good).unwrap();
+        let log_path = dir.path().join(scute_storage::file::LOG_FILE);
+        let len = std::fs::metadata(&log_path).unwrap().len();
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log_path)
+            .unwrap();
+        file.set_len(len - 3).unwrap();
+        drop(file);
+        let replayed = open_file_log(dir.path()).unwrap();
+        assert_eq!(replayed.recovery.records, 298);
+        assert_eq!(replayed.decoded, 298);
+        assert!(replayed.state.schema(".", 299).is_none());
+        assert!(replayed.state.schema(".", 298).is_some());
+        replayed.log.close_blocking();
+
+        // Records appended in place of the lost one: the snapshot's last
+        // frame is not there any more, so again the whole log.
+        append_schemas(dir.path(), 1000, 1002);
+        let replayed = open_file_log(dir.path()).unwrap();
+        assert_eq!(replayed.decoded, 300);
+        assert!(replayed.state.schema(".", 299).is_none());
+        assert!(replayed.state.schema(".", 1001).is_some());
+        replayed.log.close_blocking();
     }
 }

@@ -20,6 +20,7 @@ use scute_storage::record::{
 };
 
 mod journal;
+pub mod snapshot;
 mod text;
 pub use journal::Journal;
 pub use text::SchemaText;
@@ -222,14 +223,22 @@ struct IdSpace {
 }
 
 impl IdSpace {
+    /// Indexes an id by its guid. The lowest id is the one in `by_guid` and
+    /// the others are sorted, so the index is the same whatever order the
+    /// ids came in (a snapshot rebuilds it in id order).
     fn index_guid(&mut self, guid: Guid, id: SchemaId) {
-        match self.by_guid.get(&guid) {
+        match self.by_guid.get_mut(&guid) {
             None => _ = self.by_guid.insert(guid, id),
             Some(first) if *first == id => {}
-            Some(_) => {
+            Some(first) => {
+                let other = if id < *first {
+                    std::mem::replace(first, id)
+                } else {
+                    id
+                };
                 let more = self.guid_collisions.entry(guid).or_default();
-                if !more.contains(&id) {
-                    more.push(id);
+                if let Err(at) = more.binary_search(&other) {
+                    more.insert(at, other);
                 }
             }
         }

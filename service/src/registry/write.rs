@@ -90,6 +90,26 @@ impl Registry {
         ))
     }
 
+    /// Runs `f` on the state while it holds exactly what the embedded log
+    /// holds durably: the writer's lock is held, so no write is between its
+    /// append and its apply, and everything queued has been flushed. For a
+    /// snapshot of the state; a shared log has no such moment.
+    pub async fn settled<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, Error> {
+        const OPERATION: &str = "Snapshot";
+        if self.shared.is_some() {
+            return Err(Error::Internal("a shared log is never settled".into()));
+        }
+        let _guard = self.writer.lock().await;
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::store(OPERATION, "an earlier write failed"));
+        }
+        self.log
+            .flush()
+            .await
+            .map_err(|e| Error::store(OPERATION, e))?;
+        Ok(f(&self.read()))
+    }
+
     /// Builds records from the current state with `op`, then queues, applies
     /// and makes them durable. `op` returning no records still waits for
     /// durability, so an answer read from state is never ahead of the disk.

@@ -291,6 +291,44 @@ impl FileLog {
         }
     }
 
+    /// The last durable frame, `None` for an empty log.
+    pub fn tail(&self) -> Result<Option<LogTail>, LogError> {
+        use std::os::unix::fs::FileExt;
+        let (records, at, end) = {
+            let index = lock(&self.shared.index);
+            match index.starts.last() {
+                Some(at) => (index.starts.len() as u64, *at, index.end),
+                None => return Ok(None),
+            }
+        };
+        let mut header = [0; FRAME_HEADER];
+        lock(&self.shared.reader)
+            .read_exact_at(&mut header, at)
+            .map_err(io_err(&self.shared.path))?;
+        let (Ok(len), Some(crc)) = (u32::try_from(end - at), u32_at(&header, 4)) else {
+            return Err(LogError::Corrupt {
+                path: self.shared.path.clone(),
+                position: at,
+                reason: "the last frame is longer than a frame can be".into(),
+            });
+        };
+        Ok(Some(LogTail {
+            records,
+            last: FramePlace { at, len },
+            crc,
+        }))
+    }
+
+    /// Closes the log from a thread that is not the runtime's: waits for
+    /// the writer to finish and release the directory's lock.
+    pub fn close_blocking(mut self) {
+        let exited = self.exited.take();
+        drop(self);
+        if let Some(exited) = exited {
+            let _ = exited.blocking_recv();
+        }
+    }
+
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
@@ -614,6 +652,16 @@ pub struct FramePlace {
     pub len: u32,
 }
 
+/// The last durable frame of a log: how many records the log holds, where
+/// the last one is and its checksum. A snapshot of the state names the tail
+/// it covers, and is used only where the log still has that frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogTail {
+    pub records: u64,
+    pub last: FramePlace,
+    pub crc: u32,
+}
+
 /// Reads single frames of a log file back by place. Positioned reads need
 /// no seek and no lock, so every reader shares one handle. Frames are never
 /// moved: the log only grows, and only a torn tail, never read back, is cut.
@@ -629,6 +677,20 @@ impl FrameReader {
         let path = dir.join(LOG_FILE);
         let file = File::open(&path).map_err(io_err(&path))?;
         Ok(Self { file, path })
+    }
+
+    /// Whether the log holds a frame at `tail.last` with `tail.crc` as its
+    /// checksum (the frame itself was checked when the log was opened).
+    pub fn holds(&self, tail: &LogTail) -> Result<bool, LogError> {
+        use std::os::unix::fs::FileExt;
+        let mut header = [0; FRAME_HEADER];
+        match self.file.read_exact_at(&mut header, tail.last.at) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(io_err(&self.path)(e)),
+        }
+        let len = u32_at(&header, 0).map(|n| n as usize + FRAME_HEADER);
+        Ok(len == Some(tail.last.len as usize) && u32_at(&header, 4) == Some(tail.crc))
     }
 
     /// The value of the record framed at `place` (`None`: a tombstone), its

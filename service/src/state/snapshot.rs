@@ -1,0 +1,781 @@
+//! A snapshot of the state replayed from the embedded log, so that a restart
+//! decodes only the log's tail.
+//!
+//! A snapshot names the log tail it covers ([`LogTail`]: the number of
+//! records, the last one's place and checksum) and is used only where the
+//! log still holds that frame; a log cut short or replaced is replayed in
+//! full. Each schema keeps its guid (no MD5 again) and, for a text left in
+//! the log, its frame's place (no JSON again). What the state derives (the
+//! users of each id, the guid index, the referrers) is rebuilt, not stored;
+//! configs, modes, contexts and associations, few, are stored as the log's
+//! own records and applied.
+//!
+//! Format, integers little-endian, strings and byte strings behind a `u32`
+//! length, a trailing `u32` crc32c of everything before it:
+//!
+//! ```text
+//! "SCUTSNP1"
+//! tail: records u64 | at u64 | len u32 | crc u32
+//! applied u64 | position u64
+//! records u32 × (key bytes | value: u8 0, or u8 1 and bytes)
+//! spaces u32 × (name | max_id i32 | ids u32 × schema)
+//! schema = id i32 | guid [16] | type | text | refs u32 × (name | subject | version i32)
+//!          | metadata: opt | rule_set: opt
+//! text = u8 0 and the text, or u8 1 and at u64 | len u32
+//! subjects u32 × (name | versions u32 × (version i32 | id i32 | deleted u8 | extra: opt))
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::{Arc, mpsc};
+
+use scute_storage::file::{FramePlace, FrameReader, LogTail};
+use scute_storage::record::{self, DEFAULT_TENANT, Record, SchemaReference};
+
+use super::{IdEntry, IdSpace, SchemaContent, SchemaText, State, VersionEntry, Versions};
+use crate::context;
+
+/// File name of the snapshot inside the data directory.
+pub const SNAPSHOT_FILE: &str = "state.snapshot";
+
+const MAGIC: &[u8; 8] = b"SCUTSNP1";
+
+/// The snapshot of `state`, which holds the first `tail.records` records of
+/// the log; `None` if the state holds what a snapshot does not keep (the
+/// stamps of a shared topic's keys, which a file log never has).
+pub fn encode(state: &State, tail: &LogTail) -> Option<Vec<u8>> {
+    let stamped = state.config_stamps.values().any(|s| !s.is_empty())
+        || state.mode_stamps.values().any(|s| !s.is_empty())
+        || state.contexts.values().any(|s| !s.is_empty())
+        || state.associations.values().any(|a| !a.stamps.is_empty())
+        || state
+            .subjects
+            .values()
+            .any(|vs| vs.values().any(|e| !e.stamps.is_empty()));
+    if stamped {
+        return None;
+    }
+    let mut out = Out(Vec::with_capacity(64 + state.subjects.len() * 96));
+    out.0.extend_from_slice(MAGIC);
+    out.u64(tail.records);
+    out.u64(tail.last.at);
+    out.u32(tail.last.len);
+    out.u32(tail.crc);
+    out.u64(state.applied);
+    out.u64(state.position);
+
+    let contexts = state.contexts.keys().map(|context| Record::Context {
+        tenant: DEFAULT_TENANT.to_owned(),
+        context: context.clone(),
+        live: true,
+    });
+    let configs = state.configs.iter().map(|(subject, value)| Record::Config {
+        subject: subject.clone(),
+        value: Some(value.clone()),
+    });
+    let modes = state.modes.iter().map(|(subject, value)| Record::Mode {
+        subject: subject.clone(),
+        value: Some(value.clone()),
+    });
+    let associations = state
+        .associations
+        .iter()
+        .map(|(key, entry)| Record::Association {
+            key: key.clone(),
+            value: Some(entry.value.clone()),
+        });
+    let records: Vec<Record> = contexts
+        .chain(configs)
+        .chain(modes)
+        .chain(associations)
+        .collect();
+    out.len(records.len());
+    for raw in records.iter().map(Record::encode) {
+        out.bytes(&raw.key);
+        out.opt(raw.value.as_deref());
+    }
+
+    out.len(state.spaces.len());
+    for (name, space) in &state.spaces {
+        out.str(name);
+        out.i32(space.max_id);
+        let mut ids: Vec<_> = space.ids.iter().collect();
+        ids.sort_unstable_by_key(|(id, _)| **id);
+        out.len(ids.len());
+        for (id, entry) in ids {
+            out.i32(*id);
+            content(&mut out, &entry.content);
+        }
+    }
+
+    out.len(state.subjects.len());
+    for (name, versions) in &state.subjects {
+        out.str(name);
+        out.len(versions.len());
+        for (version, entry) in versions {
+            out.i32(*version);
+            out.i32(entry.id);
+            out.0.push(u8::from(entry.deleted));
+            let extra = entry.extra.as_ref().map(serde_json::to_vec);
+            match extra {
+                Some(Ok(json)) => out.opt(Some(&json)),
+                Some(Err(_)) => return None,
+                None => out.opt(None),
+            }
+        }
+    }
+    let crc = crc32c::crc32c(&out.0);
+    out.u32(crc);
+    Some(out.0)
+}
+
+fn content(out: &mut Out, content: &SchemaContent) {
+    out.0.extend_from_slice(&content.guid);
+    out.str(&content.schema_type);
+    match &content.schema {
+        SchemaText::Inline(text) => {
+            out.0.push(0);
+            out.str(text);
+        }
+        SchemaText::Logged { at, len, .. } => {
+            out.0.push(1);
+            out.u64(*at);
+            out.u32(*len);
+        }
+    }
+    out.len(content.references.len());
+    for r in &content.references {
+        out.str(&r.name);
+        out.str(&r.subject);
+        out.i32(r.version);
+    }
+    let json = |v: &Option<Box<serde_json::Value>>| v.as_ref().map(|v| v.to_string());
+    out.opt(json(&content.metadata).as_deref().map(str::as_bytes));
+    out.opt(json(&content.rule_set).as_deref().map(str::as_bytes));
+}
+
+/// Reads a snapshot: the tail of the log it covers and the state, whose
+/// texts left in the log are read through `log`. Anything unexpected (a
+/// short or altered file, a version whose id is not there, names out of
+/// order) is an error: the caller replays the log instead.
+pub fn decode(bytes: &[u8], log: &Arc<FrameReader>) -> Result<(LogTail, State), String> {
+    decode_from(bytes, bytes.len() as u64, log)
+}
+
+/// [`decode`] from a reader of `len` bytes (a file, read through once and
+/// never held whole: a million schemas make a 90 MB snapshot).
+pub fn decode_from(
+    source: impl Read,
+    len: u64,
+    log: &Arc<FrameReader>,
+) -> Result<(LogTail, State), String> {
+    let body = len
+        .checked_sub(4)
+        .filter(|n| *n >= MAGIC.len() as u64)
+        .ok_or("the file is too short")?;
+    let mut r = In {
+        source,
+        left: body,
+        crc: 0,
+        scratch: Vec::new(),
+    };
+    if r.array::<8>()? != *MAGIC {
+        return Err("not a snapshot of this format".into());
+    }
+    let tail = LogTail {
+        records: r.u64()?,
+        last: FramePlace {
+            at: r.u64()?,
+            len: r.u32()?,
+        },
+        crc: r.u32()?,
+    };
+    let mut state = State::default();
+    let applied = r.u64()?;
+    let position = r.u64()?;
+
+    for _ in 0..r.len()? {
+        let key = r.bytes()?.to_vec();
+        let value = r.opt()?;
+        match record::decode(&key, value).map_err(|e| e.to_string())? {
+            record @ (Record::Config { .. }
+            | Record::Mode { .. }
+            | Record::Context { .. }
+            | Record::Association { .. }) => state.apply(record),
+            _ => return Err("a record of a kind a snapshot does not hold".into()),
+        }
+    }
+
+    // This thread reads and allocates the contents and names; another puts
+    // them into the maps. Most of a load is fresh memory being touched, and
+    // so it is split between the two cores.
+    let (tx, rx) = mpsc::sync_channel::<Vec<Item>>(BATCHES_AHEAD);
+    let (read, built) = std::thread::scope(|scope| {
+        let builder = scope.spawn(move || build(state, rx));
+        let read = read_items(&mut r, log, tx).and_then(|()| r.finish());
+        let built = builder
+            .join()
+            .unwrap_or_else(|_| Err("the snapshot's builder panicked".into()));
+        (read, built)
+    });
+    let mut state = match (read, built) {
+        (Ok(()), Ok(state)) => state,
+        // The builder's error, if it stopped first, is why reading stopped.
+        (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
+    };
+    state.applied = applied;
+    state.position = position;
+    Ok((tail, state))
+}
+
+/// Items handed to the builder at a time, and batches read ahead of it.
+const BATCH: usize = 512;
+const BATCHES_AHEAD: usize = 8;
+
+/// What the reading thread hands the building one, in file order.
+enum Item {
+    Space {
+        name: Arc<str>,
+        max_id: i32,
+        ids: usize,
+    },
+    Id(i32, Arc<SchemaContent>),
+    Subject(Arc<str>, Vec<VersionItem>),
+}
+
+/// A version as read: version, id, deleted, extra fields.
+type VersionItem = (
+    i32,
+    i32,
+    bool,
+    Option<Box<serde_json::Map<String, serde_json::Value>>>,
+);
+
+fn read_items(
+    r: &mut In<impl Read>,
+    log: &Arc<FrameReader>,
+    tx: mpsc::SyncSender<Vec<Item>>,
+) -> Result<(), String> {
+    let mut batch = Vec::with_capacity(BATCH);
+    let push = |item: Item, batch: &mut Vec<Item>| {
+        batch.push(item);
+        if batch.len() < BATCH {
+            return Ok(());
+        }
+        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        tx.send(full)
+            .map_err(|_| "the snapshot's builder stopped".to_owned())
+    };
+    for _ in 0..r.len()? {
+        let name: Arc<str> = r.str()?.into();
+        let max_id = r.i32()?;
+        let ids = r.len()?;
+        push(Item::Space { name, max_id, ids }, &mut batch)?;
+        for _ in 0..ids {
+            let id = r.i32()?;
+            let content = Arc::new(read_content(r, log)?);
+            push(Item::Id(id, content), &mut batch)?;
+        }
+    }
+    for _ in 0..r.len()? {
+        let name: Arc<str> = r.str()?.into();
+        let count = r.len()?;
+        let mut versions = Vec::with_capacity(count);
+        for _ in 0..count {
+            let version = r.i32()?;
+            let id = r.i32()?;
+            let deleted = r.u8()? != 0;
+            let extra = match r.opt()? {
+                Some(json) => Some(Box::new(
+                    serde_json::from_slice(json).map_err(|e| e.to_string())?,
+                )),
+                None => None,
+            };
+            versions.push((version, id, deleted, extra));
+        }
+        push(Item::Subject(name, versions), &mut batch)?;
+    }
+    if !batch.is_empty() {
+        tx.send(batch)
+            .map_err(|_| "the snapshot's builder stopped".to_owned())?;
+    }
+    Ok(())
+}
+
+/// Puts the items read into `state`'s maps and derives its indexes,
+/// checking what the live state always holds: names and versions in order,
+/// each version's id held, each id used.
+fn build(mut state: State, rx: mpsc::Receiver<Vec<Item>>) -> Result<State, String> {
+    let mut space: Option<(Arc<str>, IdSpace)> = None;
+    let mut subjects: Vec<(Arc<str>, Versions)> = Vec::new();
+    let finish_space = |state: &mut State, space: &mut Option<(Arc<str>, IdSpace)>| {
+        let Some((name, ids)) = space.take() else {
+            return Ok(());
+        };
+        match state.spaces.insert(name.clone(), ids) {
+            Some(_) => Err(format!("context {name} appears twice")),
+            None => Ok(()),
+        }
+    };
+    for item in rx.into_iter().flatten() {
+        match item {
+            Item::Space { name, max_id, ids } => {
+                finish_space(&mut state, &mut space)?;
+                let ids = IdSpace {
+                    ids: HashMap::with_capacity(ids),
+                    by_guid: HashMap::with_capacity(ids),
+                    guid_collisions: HashMap::new(),
+                    max_id,
+                };
+                space = Some((name, ids));
+            }
+            Item::Id(id, content) => {
+                let (name, ids) = space.as_mut().ok_or("an id before its context")?;
+                let users = Vec::new();
+                if ids.ids.insert(id, IdEntry { content, users }).is_some() {
+                    return Err(format!("id {id} of context {name} appears twice"));
+                }
+            }
+            Item::Subject(name, read) => {
+                finish_space(&mut state, &mut space)?;
+                if subjects.last().is_some_and(|(last, _)| *last >= name) {
+                    return Err(format!("subject {name} is out of order"));
+                }
+                if read.is_empty() {
+                    return Err(format!("subject {name} has no version"));
+                }
+                let mut versions = Vec::with_capacity(read.len());
+                for (version, id, deleted, extra) in read {
+                    if versions
+                        .last()
+                        .is_some_and(|(last, _): &(i32, VersionEntry)| *last >= version)
+                    {
+                        return Err(format!("version {version} of {name} is out of order"));
+                    }
+                    let ids = state.spaces.get_mut(context::of(&name));
+                    let Some(entry) = ids.and_then(|s| s.ids.get_mut(&id)) else {
+                        return Err(format!("version {version} of {name} has id {id}, not held"));
+                    };
+                    // Subjects and versions come in order: each list stays sorted.
+                    entry.users.reserve_exact(1);
+                    entry.users.push((name.clone(), version));
+                    let content = entry.content.clone();
+                    for reference in &content.references {
+                        state
+                            .referenced_by
+                            .entry((
+                                context::qualify_with_parent(&name, &reference.subject),
+                                reference.version,
+                            ))
+                            .or_default()
+                            .insert((name.to_string(), version));
+                    }
+                    let stamps = Vec::new();
+                    let entry = VersionEntry {
+                        id,
+                        deleted,
+                        content,
+                        extra,
+                        stamps,
+                    };
+                    versions.push((version, entry));
+                }
+                subjects.push((name, Versions(versions)));
+            }
+        }
+    }
+    finish_space(&mut state, &mut space)?;
+    state.subjects = BTreeMap::from_iter(subjects);
+
+    for (name, space) in &mut state.spaces {
+        let mut ids: Vec<(i32, [u8; 16])> = Vec::with_capacity(space.ids.len());
+        for (id, entry) in &space.ids {
+            if entry.users.is_empty() {
+                return Err(format!("id {id} of context {name} has no version"));
+            }
+            ids.push((*id, entry.content.guid));
+        }
+        ids.sort_unstable();
+        for (id, guid) in ids {
+            space.index_guid(guid, id);
+        }
+    }
+    Ok(state)
+}
+
+fn read_content(r: &mut In<impl Read>, log: &Arc<FrameReader>) -> Result<SchemaContent, String> {
+    let guid: [u8; 16] = r.array()?;
+    let schema_type = r.str()?.to_owned();
+    let schema = match r.u8()? {
+        0 => SchemaText::Inline(r.str()?.into()),
+        1 => SchemaText::Logged {
+            log: log.clone(),
+            at: r.u64()?,
+            len: r.u32()?,
+        },
+        tag => return Err(format!("unknown text tag {tag}")),
+    };
+    let n = r.len()?;
+    let mut references = Vec::with_capacity(n);
+    for _ in 0..n {
+        references.push(SchemaReference {
+            name: r.str()?.to_owned(),
+            subject: r.str()?.to_owned(),
+            version: r.i32()?,
+        });
+    }
+    let json = |bytes: Option<&[u8]>| -> Result<Option<serde_json::Value>, String> {
+        bytes
+            .map(|b| serde_json::from_slice(b).map_err(|e| e.to_string()))
+            .transpose()
+    };
+    let metadata = json(r.opt()?)?;
+    let rule_set = json(r.opt()?)?;
+    Ok(SchemaContent::with_guid(
+        guid,
+        schema_type,
+        schema,
+        references,
+        metadata,
+        rule_set,
+    ))
+}
+
+struct Out(Vec<u8>);
+
+impl Out {
+    fn u32(&mut self, n: u32) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+    fn u64(&mut self, n: u64) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+    fn i32(&mut self, n: i32) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+    /// A count; a state never holds 2^32 of anything.
+    fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.len(b.len());
+        self.0.extend_from_slice(b);
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    fn opt(&mut self, b: Option<&[u8]>) {
+        match b {
+            Some(b) => {
+                self.0.push(1);
+                self.bytes(b);
+            }
+            None => self.0.push(0),
+        }
+    }
+}
+
+/// A reader that never reads past the end nor trusts a count: each counted
+/// item takes at least a byte, so a count above the bytes left is refused
+/// before anything is allocated for it. It checksums what it reads.
+struct In<R> {
+    source: R,
+    /// Bytes of the body not read yet (the checksum after it aside).
+    left: u64,
+    crc: u32,
+    scratch: Vec<u8>,
+}
+
+impl<R: Read> In<R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        if buf.len() as u64 > self.left {
+            return Err("the file ends early".into());
+        }
+        self.source
+            .read_exact(buf)
+            .map_err(|e| format!("reading the snapshot: {e}"))?;
+        self.left -= buf.len() as u64;
+        self.crc = crc32c::crc32c_append(self.crc, buf);
+        Ok(())
+    }
+    /// The next `n` bytes, until the next read.
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(n, 0);
+        let filled = self.fill(&mut scratch);
+        self.scratch = scratch;
+        filled.map(|()| &self.scratch[..])
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0; N];
+        self.fill(&mut a)?;
+        Ok(a)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    fn i32(&mut self) -> Result<i32, String> {
+        Ok(i32::from_le_bytes(self.array()?))
+    }
+    fn len(&mut self) -> Result<usize, String> {
+        let n = self.u32()?;
+        if u64::from(n) > self.left {
+            return Err(format!("a count of {n} is more than the bytes left"));
+        }
+        Ok(n as usize)
+    }
+    fn bytes(&mut self) -> Result<&[u8], String> {
+        let n = self.len()?;
+        self.take(n)
+    }
+    fn str(&mut self) -> Result<&str, String> {
+        std::str::from_utf8(self.bytes()?).map_err(|e| e.to_string())
+    }
+    fn opt(&mut self) -> Result<Option<&[u8]>, String> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => self.bytes().map(Some),
+            tag => Err(format!("unknown option tag {tag}")),
+        }
+    }
+    /// Checks that the body ended where the checksum starts, and the checksum.
+    fn finish(mut self) -> Result<(), String> {
+        if self.left != 0 {
+            return Err("bytes after the end".into());
+        }
+        let body_crc = self.crc;
+        self.left = 4;
+        let stored = u32::from_le_bytes(self.array()?);
+        if stored != body_crc {
+            return Err("checksum mismatch".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scute_storage::FileLog;
+    use scute_storage::record::{
+        AssociationKey, AssociationValue, ConfigValue, DeleteSubjectValue, ModeValue, SchemaValue,
+    };
+    use serde_json::json;
+
+    fn schema(subject: &str, version: i32, id: i32, text: &str) -> SchemaValue {
+        SchemaValue {
+            subject: subject.into(),
+            version,
+            id,
+            schema_type: None,
+            references: Vec::new(),
+            metadata: None,
+            rule_set: None,
+            schema: text.into(),
+            deleted: false,
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    fn put(value: SchemaValue) -> Record {
+        Record::Schema {
+            subject: value.subject.clone(),
+            version: value.version,
+            value: Some(value),
+        }
+    }
+
+    /// A state with one of everything a snapshot keeps.
+    fn records() -> Vec<Record> {
+        let mut out = Vec::new();
+        for i in 1..=40 {
+            out.push(put(schema(
+                &format!("s{}", i % 7),
+                i / 7 + 1,
+                i,
+                &format!("\"t{i}\""),
+            )));
+        }
+        // The same text as id 1 under another type: a second id, one guid.
+        let mut protobuf = schema("p", 1, 41, "\"t1\"");
+        protobuf.schema_type = Some("PROTOBUF".into());
+        out.push(put(protobuf));
+        let mut referring = schema("r", 1, 42, "{\"type\":\"record\"}");
+        referring.references = vec![SchemaReference {
+            name: "t".into(),
+            subject: "s1".into(),
+            version: 1,
+        }];
+        referring.metadata = Some(json!({"properties": {"owner": "a"}}));
+        referring.rule_set = Some(json!({"domainRules": []}));
+        referring.extra.insert("md5".into(), json!("x"));
+        out.push(put(referring));
+        out.push(put(schema(":.ctx:c", 1, 1, "\"other context\"")));
+        out.push(Record::Context {
+            tenant: DEFAULT_TENANT.into(),
+            context: ".ctx".into(),
+            live: true,
+        });
+        out.push(Record::DeleteSubject {
+            subject: "s2".into(),
+            value: Some(DeleteSubjectValue {
+                subject: "s2".into(),
+                version: 1,
+                extra: serde_json::Map::new(),
+            }),
+        });
+        out.push(Record::Schema {
+            subject: "s3".into(),
+            version: 2,
+            value: None,
+        });
+        out.push(Record::Config {
+            subject: None,
+            value: Some(ConfigValue {
+                compatibility_level: Some("FULL".into()),
+                ..Default::default()
+            }),
+        });
+        out.push(Record::Config {
+            subject: Some("s1".into()),
+            value: Some(ConfigValue {
+                subject: Some("s1".into()),
+                normalize: Some(true),
+                ..Default::default()
+            }),
+        });
+        out.push(Record::Mode {
+            subject: Some("s4".into()),
+            value: Some(ModeValue {
+                subject: Some("s4".into()),
+                mode: "READONLY".into(),
+                extra: serde_json::Map::new(),
+            }),
+        });
+        out.push(Record::Association {
+            key: AssociationKey {
+                tenant: DEFAULT_TENANT.into(),
+                resource_name: "orders".into(),
+                resource_namespace: "lkc-1".into(),
+                resource_type: "topic".into(),
+                association_type: "value".into(),
+                subject: "s5".into(),
+            },
+            value: Some(AssociationValue {
+                guid: "g".into(),
+                resource_id: "id-1".into(),
+                lifecycle: "STRONG".into(),
+                frozen: false,
+                create_ts: Some(7),
+                extra: serde_json::Map::new(),
+            }),
+        });
+        out
+    }
+
+    fn tail() -> LogTail {
+        LogTail {
+            records: 52,
+            last: FramePlace { at: 4096, len: 99 },
+            crc: 0xdead_beef,
+        }
+    }
+
+    fn reader() -> (tempfile::TempDir, Arc<FrameReader>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = FileLog::open(dir.path()).unwrap();
+        log.close_blocking();
+        let reader = Arc::new(FrameReader::open(dir.path()).unwrap());
+        (dir, reader)
+    }
+
+    #[test]
+    fn a_snapshot_gives_back_the_state_it_was_taken_of() {
+        let mut state = State::default();
+        for record in records() {
+            state.apply(record);
+        }
+        assert_eq!(
+            state
+                .ids_of_guid(".", &state.schema(".", 1).unwrap().guid)
+                .count(),
+            2
+        );
+        let bytes = encode(&state, &tail()).unwrap();
+        let (_dir, reader) = reader();
+        let (read_tail, read) = decode(&bytes, &reader).unwrap();
+        assert_eq!(read_tail, tail());
+        assert_eq!(read, state);
+    }
+
+    #[test]
+    fn the_guid_index_is_the_same_whatever_order_ids_come_in() {
+        let mut forward = State::default();
+        let mut backward = State::default();
+        let records: Vec<Record> = (1..=3)
+            .map(|id| {
+                let mut value = schema(&format!("s{id}"), 1, id, "\"same\"");
+                value.schema_type = Some(["AVRO", "JSON", "PROTOBUF"][id as usize - 1].into());
+                put(value)
+            })
+            .collect();
+        for record in records.iter().cloned() {
+            forward.apply(record);
+        }
+        for record in records.into_iter().rev() {
+            backward.apply(record);
+        }
+        assert_eq!(forward, backward);
+    }
+
+    #[test]
+    fn a_damaged_or_altered_snapshot_is_refused_not_misread() {
+        let mut state = State::default();
+        for record in records() {
+            state.apply(record);
+        }
+        let bytes = encode(&state, &tail()).unwrap();
+        let (_dir, reader) = reader();
+        for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x40;
+            assert!(decode(&damaged, &reader).is_err(), "byte {at}");
+        }
+        for len in [0, 4, 12, bytes.len() - 1] {
+            assert!(decode(&bytes[..len], &reader).is_err(), "{len} bytes");
+        }
+        // A well-sealed body that lies: a version whose id is not held.
+        let mut out = Out(Vec::new());
+        out.0.extend_from_slice(MAGIC);
+        for n in [1u64, 0, 0, 0, 0] {
+            out.u64(n);
+        }
+        out.len(0);
+        out.len(0);
+        out.len(1);
+        out.str("s");
+        out.len(1);
+        out.i32(1);
+        out.i32(7);
+        out.0.push(0);
+        out.opt(None);
+        let crc = crc32c::crc32c(&out.0);
+        out.u32(crc);
+        let err = decode(&out.0, &reader).unwrap_err();
+        assert!(err.contains("has id 7, not held"), "{err}");
+    }
+
+    #[test]
+    fn a_state_with_stamps_is_not_snapshotted() {
+        let mut state = State::default();
+        let stamp = scute_storage::record::KeyStamp { seq: 0, node: 1 };
+        state.apply_at(0, put(schema("s", 1, 1, "\"x\"")), Some(stamp));
+        assert!(encode(&state, &tail()).is_none());
+    }
+}
