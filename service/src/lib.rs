@@ -304,33 +304,36 @@ pub async fn start(config: &Config) -> Result<Running, ServerError> {
 /// wait while the state is encoded.
 async fn snapshot(registry: Arc<Registry>, log: Arc<FileLog>, dir: std::path::PathBuf) {
     let started = Instant::now();
-    let encoded = registry
-        .settled(|state| match log.tail() {
-            Ok(tail) => Ok(tail
-                .and_then(|tail| state::snapshot::encode(state, &tail).map(|bytes| (tail, bytes)))),
-            Err(e) => Err(e.to_string()),
+    let written = registry
+        .settled(|state| {
+            let Some(tail) = log.tail().map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            // The state is read while it is written out, on this thread,
+            // which the runtime is told it may not have for a while.
+            let write =
+                || replay::write_snapshot(&dir, |w| state::snapshot::encode(state, &tail, w));
+            let multi_thread = tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread;
+            if multi_thread {
+                tokio::task::block_in_place(write)
+            } else {
+                write()
+            }
+            .map(|written| written.then_some(tail))
+            .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())
-        .and_then(|encoded| encoded);
-    let (tail, bytes) = match encoded {
-        Ok(Some(encoded)) => encoded,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(error = %e, "no snapshot of the state");
-            return;
-        }
-    };
-    let size = bytes.len();
-    match tokio::task::spawn_blocking(move || replay::write_snapshot(&dir, &bytes)).await {
-        Ok(Ok(())) => tracing::info!(
+        .and_then(|written| written);
+    match written {
+        Ok(Some(tail)) => tracing::info!(
             records = tail.records,
-            bytes = size,
             ms = started.elapsed().as_millis() as u64,
             "wrote a snapshot of the state"
         ),
-        Ok(Err(e)) => tracing::warn!(error = %e, "could not write the snapshot of the state"),
-        Err(e) => tracing::warn!(error = %e, "the snapshot writer stopped"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not write a snapshot of the state"),
     }
 }
 

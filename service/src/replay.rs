@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use crate::guid::{self, Guid};
-use crate::state::{SchemaText, State, snapshot};
+use crate::state::{LogTexts, SchemaText, State, snapshot};
 
 /// Records handed to the applying thread at a time.
 const BATCH: usize = 1024;
@@ -69,7 +69,7 @@ pub(crate) fn open_file_log(dir: &Path) -> Result<Replayed, LogError> {
 
 /// The snapshot in `dir`, if there is one that reads; a bad one is logged
 /// and left for the next snapshot to replace.
-fn load_snapshot(dir: &Path) -> Option<(Arc<FrameReader>, LogTail, State)> {
+fn load_snapshot(dir: &Path) -> Option<(Arc<LogTexts>, LogTail, State)> {
     let path = dir.join(snapshot::SNAPSHOT_FILE);
     let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
     let (len, file) = match opened {
@@ -81,7 +81,7 @@ fn load_snapshot(dir: &Path) -> Option<(Arc<FrameReader>, LogTail, State)> {
         }
     };
     let reader = match FrameReader::open(dir) {
-        Ok(reader) => Arc::new(reader),
+        Ok(reader) => Arc::new(LogTexts::new(reader)),
         Err(e) => {
             tracing::warn!(error = %e, "a snapshot but no log to read; replaying the whole log");
             return None;
@@ -97,26 +97,40 @@ fn load_snapshot(dir: &Path) -> Option<(Arc<FrameReader>, LogTail, State)> {
     }
 }
 
-/// Writes `bytes` (from `snapshot::encode`) as the snapshot of `dir`: to a
-/// file of its own, synced, then renamed over the old one, so a crash
-/// leaves the old snapshot or the new one.
-pub(crate) fn write_snapshot(dir: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// Writes the snapshot of `dir` with `encode` (`snapshot::encode` over the
+/// state): to a file of its own, synced, then renamed over the old one, so
+/// a crash leaves the old snapshot or the new one. Whether one was written.
+pub(crate) fn write_snapshot(
+    dir: &Path,
+    encode: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<bool>,
+) -> std::io::Result<bool> {
     let path = dir.join(snapshot::SNAPSHOT_FILE);
     let partial = path.with_extension("snapshot.partial");
-    let mut file = std::fs::File::create(&partial)?;
-    file.write_all(bytes)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial)?);
+    let written = encode(&mut out);
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error);
+    let file = match (written, file) {
+        (Ok(true), Ok(file)) => file,
+        (written, file) => {
+            drop(file);
+            let _ = std::fs::remove_file(&partial);
+            return written.and(Ok(false));
+        }
+    };
     file.sync_all()?;
     drop(file);
     std::fs::rename(&partial, &path)?;
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(true)
 }
 
 /// Replays `dir`'s log onto `state`: the frames past `covered` (a snapshot's
 /// tail), each checked to be where the snapshot saw it.
 fn replay(
     dir: &Path,
-    reader: Option<Arc<FrameReader>>,
+    reader: Option<Arc<LogTexts>>,
     state: State,
     covered: Option<LogTail>,
 ) -> Result<Replayed, LogError> {
@@ -141,7 +155,7 @@ fn replay(
     let mut decoded = 0;
     // Opened at the first frame, when the file surely exists; without it,
     // texts stay in memory.
-    let mut reader: Option<Option<Arc<FrameReader>>> = reader.map(Some);
+    let mut reader: Option<Option<Arc<LogTexts>>> = reader.map(Some);
     let opened = FileLog::open_with_frames(dir, |frame| {
         if frame.offset < skip {
             return;
@@ -155,7 +169,7 @@ fn replay(
             return;
         }
         let reader = reader.get_or_insert_with(|| match FrameReader::open(dir) {
-            Ok(reader) => Some(Arc::new(reader)),
+            Ok(reader) => Some(Arc::new(LogTexts::new(reader))),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read texts back from the log; keeping them in memory");
                 None
@@ -198,7 +212,7 @@ struct Decoded {
 
 /// Decodes one record and hashes its schema's guid; `None` (logged) if the
 /// record does not parse, which a replay skips.
-fn decode_frame(frame: Frame<'_>, log: Option<&Arc<FrameReader>>) -> Option<Decoded> {
+fn decode_frame(frame: Frame<'_>, log: Option<&Arc<LogTexts>>) -> Option<Decoded> {
     let (key, value) = (frame.key, frame.value);
     let (mut record, fast) = match fast_schema(key, value) {
         Some(record) => (record, true),
@@ -449,21 +463,25 @@ mod tests {
         let Replayed { log, state, .. } = open_file_log(dir.path()).unwrap();
         let first = state.schema(".", 1).unwrap();
         assert!(matches!(first.schema, SchemaText::Logged { .. }));
-        assert_eq!(first.text().unwrap(), r#"{"type":"string"}"#);
         let second = state.schema(".", 2).unwrap();
         assert!(matches!(second.schema, SchemaText::Inline(_)));
         assert_eq!(second.text().unwrap(), r#""int""#);
 
-        // Another byte where the first text was: the checksum says so.
+        // Another byte where the first text is: the checksum says so.
         let path = dir.path().join(scute_storage::file::LOG_FILE);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let at = bytes.windows(6).position(|w| w == b"string").unwrap();
-        bytes[at] = b'S';
-        std::fs::write(&path, bytes).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let mut bad = good.clone();
+        let at = bad.windows(6).position(|w| w == b"string").unwrap();
+        bad[at] = b'S';
+        std::fs::write(&path, bad).unwrap();
         let err = first.text().unwrap_err();
         assert!(matches!(err, Error::Store(_)), "{err:?}");
         assert!(err.to_string().contains("checksum mismatch"), "{err}");
-        assert_eq!(second.text().unwrap(), r#""int""#);
+        // Put back, the text reads; read once, it is kept decoded.
+        std::fs::write(&path, &good).unwrap();
+        assert_eq!(first.text().unwrap(), r#"{"type":"string"}"#);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(first.text().unwrap(), r#"{"type":"string"}"#);
         runtime.block_on(log.close());
     }
 
@@ -495,8 +513,8 @@ mod tests {
     fn snapshot_of(dir: &Path) {
         let replayed = open_file_log(dir).unwrap();
         let tail = replayed.log.tail().unwrap().unwrap();
-        let bytes = snapshot::encode(&replayed.state, &tail).unwrap();
-        write_snapshot(dir, &bytes).unwrap();
+        let written = write_snapshot(dir, |w| snapshot::encode(&replayed.state, &tail, w));
+        assert!(written.unwrap());
         replayed.log.close_blocking();
     }
 

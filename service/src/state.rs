@@ -22,8 +22,9 @@ use scute_storage::record::{
 mod journal;
 pub mod snapshot;
 mod text;
+mod text_cache;
 pub use journal::Journal;
-pub use text::SchemaText;
+pub use text::{LogTexts, SchemaText};
 
 /// A schema's content, shared by every subject version that holds it.
 ///

@@ -26,13 +26,13 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
+use std::io::{self, Read, Write};
 use std::sync::{Arc, mpsc};
 
-use scute_storage::file::{FramePlace, FrameReader, LogTail};
+use scute_storage::file::{FramePlace, LogTail};
 use scute_storage::record::{self, DEFAULT_TENANT, Record, SchemaReference};
 
-use super::{IdEntry, IdSpace, SchemaContent, SchemaText, State, VersionEntry, Versions};
+use super::{IdEntry, IdSpace, LogTexts, SchemaContent, SchemaText, State, VersionEntry, Versions};
 use crate::context;
 
 /// File name of the snapshot inside the data directory.
@@ -40,10 +40,12 @@ pub const SNAPSHOT_FILE: &str = "state.snapshot";
 
 const MAGIC: &[u8; 8] = b"SCUTSNP1";
 
-/// The snapshot of `state`, which holds the first `tail.records` records of
-/// the log; `None` if the state holds what a snapshot does not keep (the
-/// stamps of a shared topic's keys, which a file log never has).
-pub fn encode(state: &State, tail: &LogTail) -> Option<Vec<u8>> {
+/// Writes the snapshot of `state`, which holds the first `tail.records`
+/// records of the log, to `w` as it goes (a million schemas make 90 MB,
+/// never held whole). `Ok(false)`, with nothing written, if the state holds
+/// what a snapshot does not keep: the stamps of a shared topic's keys, which
+/// a file log never has.
+pub fn encode(state: &State, tail: &LogTail, w: impl Write) -> io::Result<bool> {
     let stamped = state.config_stamps.values().any(|s| !s.is_empty())
         || state.mode_stamps.values().any(|s| !s.is_empty())
         || state.contexts.values().any(|s| !s.is_empty())
@@ -53,10 +55,10 @@ pub fn encode(state: &State, tail: &LogTail) -> Option<Vec<u8>> {
             .values()
             .any(|vs| vs.values().any(|e| !e.stamps.is_empty()));
     if stamped {
-        return None;
+        return Ok(false);
     }
-    let mut out = Out(Vec::with_capacity(64 + state.subjects.len() * 96));
-    out.0.extend_from_slice(MAGIC);
+    let mut out = Out::new(w);
+    out.put(MAGIC);
     out.u64(tail.records);
     out.u64(tail.last.at);
     out.u32(tail.last.len);
@@ -115,30 +117,24 @@ pub fn encode(state: &State, tail: &LogTail) -> Option<Vec<u8>> {
         for (version, entry) in versions {
             out.i32(*version);
             out.i32(entry.id);
-            out.0.push(u8::from(entry.deleted));
-            let extra = entry.extra.as_ref().map(serde_json::to_vec);
-            match extra {
-                Some(Ok(json)) => out.opt(Some(&json)),
-                Some(Err(_)) => return None,
-                None => out.opt(None),
-            }
+            out.put(&[u8::from(entry.deleted)]);
+            let extra = entry.extra.as_ref().map(serde_json::to_vec).transpose()?;
+            out.opt(extra.as_deref());
         }
     }
-    let crc = crc32c::crc32c(&out.0);
-    out.u32(crc);
-    Some(out.0)
+    out.finish().map(|_| true)
 }
 
-fn content(out: &mut Out, content: &SchemaContent) {
-    out.0.extend_from_slice(&content.guid);
+fn content(out: &mut Out<impl Write>, content: &SchemaContent) {
+    out.put(&content.guid);
     out.str(&content.schema_type);
     match &content.schema {
         SchemaText::Inline(text) => {
-            out.0.push(0);
+            out.put(&[0]);
             out.str(text);
         }
         SchemaText::Logged { at, len, .. } => {
-            out.0.push(1);
+            out.put(&[1]);
             out.u64(*at);
             out.u32(*len);
         }
@@ -158,7 +154,7 @@ fn content(out: &mut Out, content: &SchemaContent) {
 /// texts left in the log are read through `log`. Anything unexpected (a
 /// short or altered file, a version whose id is not there, names out of
 /// order) is an error: the caller replays the log instead.
-pub fn decode(bytes: &[u8], log: &Arc<FrameReader>) -> Result<(LogTail, State), String> {
+pub fn decode(bytes: &[u8], log: &Arc<LogTexts>) -> Result<(LogTail, State), String> {
     decode_from(bytes, bytes.len() as u64, log)
 }
 
@@ -167,7 +163,7 @@ pub fn decode(bytes: &[u8], log: &Arc<FrameReader>) -> Result<(LogTail, State), 
 pub fn decode_from(
     source: impl Read,
     len: u64,
-    log: &Arc<FrameReader>,
+    log: &Arc<LogTexts>,
 ) -> Result<(LogTail, State), String> {
     let body = len
         .checked_sub(4)
@@ -253,7 +249,7 @@ type VersionItem = (
 
 fn read_items(
     r: &mut In<impl Read>,
-    log: &Arc<FrameReader>,
+    log: &Arc<LogTexts>,
     tx: mpsc::SyncSender<Vec<Item>>,
 ) -> Result<(), String> {
     let mut batch = Vec::with_capacity(BATCH);
@@ -403,7 +399,7 @@ fn build(mut state: State, rx: mpsc::Receiver<Vec<Item>>) -> Result<State, Strin
     Ok(state)
 }
 
-fn read_content(r: &mut In<impl Read>, log: &Arc<FrameReader>) -> Result<SchemaContent, String> {
+fn read_content(r: &mut In<impl Read>, log: &Arc<LogTexts>) -> Result<SchemaContent, String> {
     let guid: [u8; 16] = r.array()?;
     let schema_type = r.str()?.to_owned();
     let schema = match r.u8()? {
@@ -441,17 +437,38 @@ fn read_content(r: &mut In<impl Read>, log: &Arc<FrameReader>) -> Result<SchemaC
     ))
 }
 
-struct Out(Vec<u8>);
+/// A writer that checksums what it writes and keeps the first error for
+/// [`Out::finish`], so the encoding reads as a list of fields.
+struct Out<W> {
+    w: W,
+    crc: u32,
+    failed: Option<io::Error>,
+}
 
-impl Out {
+impl<W: Write> Out<W> {
+    fn new(w: W) -> Self {
+        Self {
+            w,
+            crc: 0,
+            failed: None,
+        }
+    }
+    fn put(&mut self, b: &[u8]) {
+        if self.failed.is_none() {
+            self.crc = crc32c::crc32c_append(self.crc, b);
+            if let Err(e) = self.w.write_all(b) {
+                self.failed = Some(e);
+            }
+        }
+    }
     fn u32(&mut self, n: u32) {
-        self.0.extend_from_slice(&n.to_le_bytes());
+        self.put(&n.to_le_bytes());
     }
     fn u64(&mut self, n: u64) {
-        self.0.extend_from_slice(&n.to_le_bytes());
+        self.put(&n.to_le_bytes());
     }
     fn i32(&mut self, n: i32) {
-        self.0.extend_from_slice(&n.to_le_bytes());
+        self.put(&n.to_le_bytes());
     }
     /// A count; a state never holds 2^32 of anything.
     fn len(&mut self, n: usize) {
@@ -459,7 +476,7 @@ impl Out {
     }
     fn bytes(&mut self, b: &[u8]) {
         self.len(b.len());
-        self.0.extend_from_slice(b);
+        self.put(b);
     }
     fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
@@ -467,10 +484,19 @@ impl Out {
     fn opt(&mut self, b: Option<&[u8]>) {
         match b {
             Some(b) => {
-                self.0.push(1);
+                self.put(&[1]);
                 self.bytes(b);
             }
-            None => self.0.push(0),
+            None => self.put(&[0]),
+        }
+    }
+    /// Seals what was written with its checksum.
+    fn finish(mut self) -> io::Result<W> {
+        let crc = self.crc;
+        self.u32(crc);
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(self.w),
         }
     }
 }
@@ -563,6 +589,7 @@ impl<R: Read> In<R> {
 mod tests {
     use super::*;
     use scute_storage::FileLog;
+    use scute_storage::file::FrameReader;
     use scute_storage::record::{
         AssociationKey, AssociationValue, ConfigValue, DeleteSubjectValue, ModeValue, SchemaValue,
     };
@@ -687,11 +714,17 @@ mod tests {
         }
     }
 
-    fn reader() -> (tempfile::TempDir, Arc<FrameReader>) {
+    fn encoded(state: &State) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        assert!(encode(state, &tail(), &mut bytes).unwrap());
+        bytes
+    }
+
+    fn reader() -> (tempfile::TempDir, Arc<LogTexts>) {
         let dir = tempfile::tempdir().unwrap();
         let (log, _) = FileLog::open(dir.path()).unwrap();
         log.close_blocking();
-        let reader = Arc::new(FrameReader::open(dir.path()).unwrap());
+        let reader = Arc::new(LogTexts::new(FrameReader::open(dir.path()).unwrap()));
         (dir, reader)
     }
 
@@ -707,7 +740,7 @@ mod tests {
                 .count(),
             2
         );
-        let bytes = encode(&state, &tail()).unwrap();
+        let bytes = encoded(&state);
         let (_dir, reader) = reader();
         let (read_tail, read) = decode(&bytes, &reader).unwrap();
         assert_eq!(read_tail, tail());
@@ -740,7 +773,7 @@ mod tests {
         for record in records() {
             state.apply(record);
         }
-        let bytes = encode(&state, &tail()).unwrap();
+        let bytes = encoded(&state);
         let (_dir, reader) = reader();
         for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
             let mut damaged = bytes.clone();
@@ -751,8 +784,8 @@ mod tests {
             assert!(decode(&bytes[..len], &reader).is_err(), "{len} bytes");
         }
         // A well-sealed body that lies: a version whose id is not held.
-        let mut out = Out(Vec::new());
-        out.0.extend_from_slice(MAGIC);
+        let mut out = Out::new(Vec::new());
+        out.put(MAGIC);
         for n in [1u64, 0, 0, 0, 0] {
             out.u64(n);
         }
@@ -763,11 +796,9 @@ mod tests {
         out.len(1);
         out.i32(1);
         out.i32(7);
-        out.0.push(0);
+        out.put(&[0]);
         out.opt(None);
-        let crc = crc32c::crc32c(&out.0);
-        out.u32(crc);
-        let err = decode(&out.0, &reader).unwrap_err();
+        let err = decode(&out.finish().unwrap(), &reader).unwrap_err();
         assert!(err.contains("has id 7, not held"), "{err}");
     }
 
@@ -776,6 +807,8 @@ mod tests {
         let mut state = State::default();
         let stamp = scute_storage::record::KeyStamp { seq: 0, node: 1 };
         state.apply_at(0, put(schema("s", 1, 1, "\"x\"")), Some(stamp));
-        assert!(encode(&state, &tail()).is_none());
+        let mut bytes = Vec::new();
+        assert!(!encode(&state, &tail(), &mut bytes).unwrap());
+        assert!(bytes.is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //! The text is most of what a schema costs in memory (a million AVRO
 //! schemas of 300 bytes: 380 MB of 880 MB). A schema replayed from the
 //! embedded log keeps only where its record is: the page cache keeps the
-//! texts that are asked for, and the rest costs nothing.
+//! texts that are asked for, and the rest costs nothing. The texts read
+//! lately are also kept decoded, up to [`LogTexts::CACHE_BYTES`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -12,7 +13,34 @@ use std::sync::Arc;
 use scute_storage::file::{FramePlace, FrameReader};
 use serde::Deserialize;
 
+use super::text_cache::TextCache;
 use crate::error::Error;
+
+/// The embedded log as the texts left in it are read back.
+#[derive(Debug)]
+pub struct LogTexts {
+    log: FrameReader,
+    cache: TextCache,
+}
+
+impl LogTexts {
+    /// Texts kept decoded: 64 MiB, about 150,000 texts of 400 bytes.
+    pub const CACHE_BYTES: usize = 64 << 20;
+
+    pub fn new(log: FrameReader) -> Self {
+        Self {
+            log,
+            cache: TextCache::new(Self::CACHE_BYTES),
+        }
+    }
+
+    /// Whether the log holds `tail` (see [`FrameReader::holds`]).
+    pub fn holds(&self, tail: &scute_storage::file::LogTail) -> Result<bool, Error> {
+        self.log
+            .holds(tail)
+            .map_err(|e| Error::Store(e.to_string()))
+    }
+}
 
 /// Where a schema's text is.
 #[derive(Debug)]
@@ -25,7 +53,7 @@ pub enum SchemaText {
     /// read (no repeated field) are left there, so reading the one field
     /// again gives the text the replay saw.
     Logged {
-        log: Arc<FrameReader>,
+        log: Arc<LogTexts>,
         at: u64,
         len: u32,
     },
@@ -50,11 +78,16 @@ impl SchemaText {
                 "Error while reading a schema's text from the log: {cause}"
             ))
         };
+        if let Some(text) = log.cache.get(at) {
+            return Ok(Cow::Owned(String::from(&*text)));
+        }
         let value = log
+            .log
             .read_value(FramePlace { at, len })
             .map_err(|e| failed(&e))?
             .ok_or_else(|| failed(&"the record is a tombstone"))?;
         let field: TextField = serde_json::from_slice(&value).map_err(|e| failed(&e))?;
+        log.cache.insert(at, &field.schema);
         Ok(Cow::Owned(field.schema))
     }
 

@@ -261,12 +261,11 @@ async fn run(plan: &Plan) -> Result<()> {
     }
     if plan.startup_only {
         let s = bench_startup(plan).await?;
-        let per_schema =
-            s.rss_settled_kib.saturating_sub(s.rss_empty_kib) as f64 * 1024.0 / s.schemas as f64;
+        let per_schema = s.per_schema(s.rss_settled_kib);
         println!(
             "Start-up over {} schemas ({:.1} MiB log): spawn to first 200 {:.0} ms (replay {} ms); \
              VmRSS at first 200 / {:.0} s later {} / {} (empty registry {}, {per_schema:.0} B a schema); \
-             GET /metrics {}; load average before {}, after {}",
+             GET /metrics {}; {}; load average before {}, after {}",
             thousands(s.schemas as f64),
             s.log_bytes as f64 / (1024.0 * 1024.0),
             s.ready.as_secs_f64() * 1e3,
@@ -277,6 +276,7 @@ async fn run(plan: &Plan) -> Result<()> {
             mib(s.rss_settled_kib),
             mib(s.rss_empty_kib),
             scrape_ms(s.metrics_scrape),
+            s.restart_line(plan.settle),
             machine.loadavg,
             loadavg()
         );
@@ -667,7 +667,126 @@ struct StartupFigures {
     /// The quickest of three `GET /metrics`, each counting the whole state
     /// (`None` from a binary that serves none).
     metrics_scrape: Option<Duration>,
+    /// The same log started again over the snapshot the first start wrote
+    /// (`None` from a binary that writes none).
+    restart: Option<Restart>,
     scute_warnings: Vec<String>,
+}
+
+/// A start over a snapshot of the state and the log.
+struct Restart {
+    ready: Duration,
+    replay_ms: Option<u64>,
+    rss_ready_kib: u64,
+    rss_settled_kib: u64,
+    /// Lookups by id spread over the whole log (texts read back from it),
+    /// then the baseline server with the same body, in the same run.
+    lookups: Sampled,
+    baseline: Sampled,
+}
+
+impl Restart {
+    fn ratio(&self) -> f64 {
+        self.lookups.rate() / self.baseline.rate().max(1e-9)
+    }
+}
+
+/// Lookups over ids spread across a registry of `n` schemas, against scute
+/// and then the baseline server answering the same body.
+async fn lookups_at_scale(plan: &Plan, scute: &mut Scute, n: usize) -> Result<(Sampled, Sampled)> {
+    const SPREAD: usize = 10_000;
+    let paths: Arc<Vec<Uri>> = Arc::new(
+        (0..SPREAD.min(n))
+            .map(|k| format!("/schemas/ids/{}", 1 + k * n / SPREAD.min(n)).parse())
+            .collect::<Result<_, _>>()?,
+    );
+    let mut probe = Client::connect(scute.rest).await?;
+    let sample = probe.get(&paths[0]).await?;
+    ensure!(
+        sample.status() == StatusCode::OK,
+        "GET {} answered {}",
+        paths[0],
+        sample.status()
+    );
+    let content_type = sample
+        .headers()
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static(V1_JSON));
+    let body = sample.body().clone();
+    drop(probe);
+    let load = Load {
+        connections: plan.connections,
+        warmup: plan.warmup,
+        duration: plan.duration,
+    };
+    eprintln!(
+        "lookups over {} ids of the restarted registry...",
+        paths.len()
+    );
+    let pid = scute.pid();
+    let lookups = lookup_load(scute.rest, paths.clone(), &load, || process_cpu_ticks(pid)).await?;
+    scute.check_alive()?;
+    let baseline_server = Baseline::start(body, content_type)?;
+    eprintln!("the same lookups against the baseline hyper server...");
+    let baseline = lookup_load(baseline_server.addr, paths, &load, || {
+        threads_cpu_ticks(BASELINE_THREAD)
+    })
+    .await?;
+    Ok((lookups, baseline))
+}
+
+impl StartupFigures {
+    /// Resident memory a schema costs, over an empty registry's.
+    fn per_schema(&self, rss_kib: u64) -> f64 {
+        rss_kib.saturating_sub(self.rss_empty_kib) as f64 * 1024.0 / self.schemas as f64
+    }
+
+    /// The restart's figures in one line, or why there are none.
+    fn restart_line(&self, settle: Duration) -> String {
+        match &self.restart {
+            Some(r) => format!(
+                "restart over the snapshot: spawn to first 200 {:.0} ms (replay {} ms); \
+                 VmRSS at first 200 / {:.0} s later {} / {} ({:.0} B a schema); \
+                 then GET /schemas/ids/{{id}} over the whole log {} req/s (p99 {}, {}), \
+                 baseline {} req/s ({}), ratio {:.2}",
+                r.ready.as_secs_f64() * 1e3,
+                r.replay_ms
+                    .map_or_else(|| "?".to_owned(), |ms| ms.to_string()),
+                settle.as_secs_f64(),
+                mib(r.rss_ready_kib),
+                mib(r.rss_settled_kib),
+                self.per_schema(r.rss_settled_kib),
+                thousands(r.lookups.rate()),
+                ms(r.lookups.quantile(0.99)),
+                cpu_us(&r.lookups),
+                thousands(r.baseline.rate()),
+                cpu_us(&r.baseline),
+                r.ratio()
+            ),
+            None => "no snapshot written, no restart".to_owned(),
+        }
+    }
+}
+
+/// Server CPU per request, for a line of text.
+fn cpu_us(s: &Sampled) -> String {
+    s.cpu_us_per_request()
+        .map_or_else(|| "CPU ?".to_owned(), |us| format!("{us:.1} µs CPU each"))
+}
+
+/// Waits until scute has written the snapshot of the state it replayed:
+/// whether it did within `timeout`.
+async fn snapshot_written(dir: &Path, timeout: Duration) -> bool {
+    let file = dir.join("state.snapshot");
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if file.exists() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
 }
 
 async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
@@ -703,6 +822,27 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
     let hwm_kib = proc_status_kib(pid, "VmHWM")?;
     let metrics_scrape = time_metrics_scrape(scute.rest).await?;
     let replay_ms = scute.replay_ms();
+    let scute_warnings = scute.warnings();
+    let restart = if snapshot_written(data.path(), Duration::from_secs(60)).await {
+        drop(scute);
+        eprintln!("starting scute again, over its snapshot...");
+        let (mut again, ready, _) = start_on_log(&plan.scute, data.path(), n).await?;
+        let rss_ready_kib = proc_status_kib(again.pid(), "VmRSS")?;
+        tokio::time::sleep(plan.settle).await;
+        again.check_alive()?;
+        let rss_settled_kib = proc_status_kib(again.pid(), "VmRSS")?;
+        let (lookups, baseline) = lookups_at_scale(plan, &mut again, n).await?;
+        Some(Restart {
+            ready,
+            replay_ms: again.replay_ms(),
+            rss_ready_kib,
+            rss_settled_kib,
+            lookups,
+            baseline,
+        })
+    } else {
+        None
+    };
     Ok(StartupFigures {
         schemas: n,
         log_bytes,
@@ -715,7 +855,8 @@ async fn bench_startup(plan: &Plan) -> Result<StartupFigures> {
         hwm_kib,
         replay_ms,
         metrics_scrape,
-        scute_warnings: scute.warnings(),
+        restart,
+        scute_warnings,
     })
 }
 
@@ -1387,8 +1528,7 @@ impl Report<'_> {
             String::new(),
             String::new(),
         ]);
-        let per_schema =
-            s.rss_settled_kib.saturating_sub(s.rss_empty_kib) as f64 * 1024.0 / s.schemas as f64;
+        let per_schema = s.per_schema(s.rss_settled_kib);
         rows.push([
             format!(
                 "Start-up, resident memory per schema (less the {} of an empty registry)",
@@ -1398,6 +1538,42 @@ impl Report<'_> {
             String::new(),
             String::new(),
         ]);
+        if let Some(r) = &s.restart {
+            rows.push([
+                "Restart over the snapshot the start wrote: spawn to first 200".to_owned(),
+                format!("{:.0} ms", r.ready.as_secs_f64() * 1e3),
+                String::new(),
+                String::new(),
+            ]);
+            rows.push([
+                format!(
+                    "Lookups over {} ids spread across the restarted registry: scute / baseline",
+                    thousands(10_000f64.min(s.schemas as f64))
+                ),
+                format!(
+                    "{} / {} req/s, ratio {:.2}",
+                    thousands(r.lookups.rate()),
+                    thousands(r.baseline.rate()),
+                    r.ratio()
+                ),
+                ms(r.lookups.quantile(0.5)),
+                ms(r.lookups.quantile(0.99)),
+            ]);
+            rows.push([
+                format!(
+                    "Restart, resident memory at first 200 / {:.0} s later",
+                    p.settle.as_secs_f64()
+                ),
+                format!(
+                    "{} / {} ({:.0} B a schema)",
+                    mib(r.rss_ready_kib),
+                    mib(r.rss_settled_kib),
+                    s.per_schema(r.rss_settled_kib)
+                ),
+                String::new(),
+                String::new(),
+            ]);
+        }
         rows
     }
 
