@@ -86,13 +86,16 @@ pub fn encode(state: &State, tail: &LogTail, w: impl Write) -> io::Result<bool> 
             key: key.clone(),
             value: Some(entry.value.clone()),
         });
-    let records: Vec<Record> = contexts
+    // In key order, so that a state always makes the same bytes.
+    let mut records: Vec<_> = contexts
         .chain(configs)
         .chain(modes)
         .chain(associations)
+        .map(|record| record.encode())
         .collect();
+    records.sort_unstable_by(|a, b| a.key.cmp(&b.key));
     out.len(records.len());
-    for raw in records.iter().map(Record::encode) {
+    for raw in &records {
         out.bytes(&raw.key);
         out.opt(raw.value.as_deref());
     }

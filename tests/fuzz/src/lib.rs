@@ -347,7 +347,37 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rest", rest),
     ("credentials", credentials),
     ("properties", properties),
+    ("snapshot", snapshot),
 ];
+
+/// `snapshot`: a `state.snapshot` file as a restart reads it. Whatever it
+/// holds, reading it ends in a state or an error; a state read back writes
+/// a snapshot that reads back to a state writing the very same bytes.
+pub fn snapshot(data: &[u8]) {
+    use scute_service::state::{LogTexts, snapshot};
+    use scute_storage::file::{FrameReader, LogTail};
+    static LOG: OnceLock<(tempfile::TempDir, Arc<LogTexts>)> = OnceLock::new();
+    let (_, log) = LOG.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join(scute_storage::file::LOG_FILE), b"SCUTLOG1")
+            .expect("an empty log");
+        let reader = FrameReader::open(dir.path()).expect("the log opens");
+        (dir, Arc::new(LogTexts::new(reader)))
+    });
+    let Ok((tail, state)) = snapshot::decode(data, log) else {
+        return;
+    };
+    let write = |state: &State, tail: &LogTail| {
+        let mut bytes = Vec::new();
+        let written = snapshot::encode(state, tail, &mut bytes).expect("a Vec takes every byte");
+        assert!(written, "a snapshot read back holds no stamps");
+        bytes
+    };
+    let first = write(&state, &tail);
+    let (again_tail, again) = snapshot::decode(&first, log).expect("a written snapshot reads");
+    assert_eq!(again_tail, tail);
+    assert_eq!(write(&again, &again_tail), first);
+}
 
 /// `properties`: a properties file's text, parsed as Java's format and
 /// read onto a default config. Listeners (their host is looked up in DNS)
