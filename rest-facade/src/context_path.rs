@@ -6,29 +6,15 @@
 //! (`/contexts/.ctx/config` is `/config/:.ctx:`), and into the query of the
 //! listings (`subjectPrefix`) and id lookups (`subject`).
 
-use axum::{
-    extract::Request,
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
 use http::Uri;
 use percent_encoding::percent_decode_str;
 
 use crate::error::RestError;
 
-/// Middleware: rewrites a context-prefixed request before it is routed.
-pub(crate) async fn strip_context(mut request: Request, next: Next) -> Response {
-    match rewrite(request.uri()) {
-        Ok(Some(uri)) => *request.uri_mut() = uri,
-        Ok(None) => {}
-        Err(e) => return e.into_response(),
-    }
-    next.run(request).await
-}
-
 /// The request's URI without its context prefix, or `None` when it has none
-/// (`/contexts` and `/contexts/{context}` are routes of their own).
-fn rewrite(uri: &Uri) -> Result<Option<Uri>, RestError> {
+/// (`/contexts` and `/contexts/{context}` are routes of their own). The
+/// `strip_context` layer (`layer.rs`) applies it before routing.
+pub(crate) fn rewrite(uri: &Uri) -> Result<Option<Uri>, RestError> {
     let Some(rest) = uri.path().strip_prefix("/contexts/") else {
         return Ok(None);
     };

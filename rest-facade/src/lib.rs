@@ -68,6 +68,7 @@
 mod context_path;
 mod error;
 mod extract;
+mod layer;
 mod negotiate;
 mod render;
 mod resources;
@@ -82,11 +83,12 @@ use axum::{
 use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
 pub use crate::error::RestError;
+pub use crate::layer::{Facade, FacadeLayer};
 use crate::resources::{
     associations, compatibility, config, contexts, metadata, mode, root, schemas, subject_versions,
     subjects,
 };
-pub use crate::route::{Route, mark as mark_route};
+pub use crate::route::Route;
 
 /// The OpenAPI description of this REST API (`rest-facade/openapi.yaml`),
 /// served at `GET /openapi.yaml`. Tests check it against the router.
@@ -165,10 +167,17 @@ pub fn router(api: Arc<dyn SchemaRegistry>) -> Router {
 
 /// The Confluent REST API over `api`.
 pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
+    Router::new().fallback_service(service_with_config(api, config))
+}
+
+/// The Confluent REST API over `api` as a service, to put behind routes of
+/// one's own without another router in between.
+pub type RestService = Facade<Router>;
+
+/// See [`RestService`].
+pub fn service_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> RestService {
     // The context prefix comes off before routing, as in Confluent.
-    Router::new()
-        .fallback_service(routes(api, config))
-        .layer(axum::middleware::from_fn(context_path::strip_context))
+    tower::Layer::layer(&FacadeLayer::strip_context(), routes(api, config))
 }
 
 fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
@@ -290,13 +299,13 @@ fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
             get(associations::get_by_resource_name),
         )
         .method_not_allowed_fallback(root::method_not_allowed)
-        .route_layer(axum::middleware::from_fn(negotiate::negotiate))
+        .route_layer(FacadeLayer::negotiate())
         // After the negotiation layer: YAML, not one of the JSON types.
         .route(
             "/openapi.yaml",
             get(root::get_openapi).fallback(root::method_not_allowed),
         )
-        .route_layer(axum::middleware::from_fn(route::mark))
+        .route_layer(FacadeLayer::mark_route())
         .fallback(root::not_found)
         .with_state(AppState { api, config })
 }

@@ -3,13 +3,8 @@
 //! media types plus `application/octet-stream`, and produces the three JSON
 //! types with server weights 1.0, 0.9 and 0.5.
 
-use axum::{
-    extract::Request,
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
 use http::{
-    HeaderMap, HeaderValue,
+    HeaderMap,
     header::{ACCEPT, CONTENT_TYPE},
 };
 
@@ -26,27 +21,12 @@ const PRODUCES: [(&str, f32); 3] = [(V1_JSON, 1.0), (DEFAULT_JSON, 0.9), (JSON, 
 /// What the server consumes.
 const CONSUMES: [&str; 4] = [V1_JSON, DEFAULT_JSON, JSON, OCTET_STREAM];
 
-/// Route layer: rejects an unsupported request body type (415) or an Accept
-/// the server cannot satisfy (406) before the handler runs, and stamps the
-/// chosen media type on whatever the handler answers.
-///
-/// It runs only on matched routes, so an unknown path is a 404 first, as in
-/// JAX-RS, where matching the path precedes matching media types.
-pub(crate) async fn negotiate(request: Request, next: Next) -> Response {
-    let chosen = match choose(request.headers()) {
-        Ok(chosen) => chosen,
-        Err(err) => return err.into_response(),
-    };
-    let mut response = next.run(request).await;
-    if response.status() != http::StatusCode::NO_CONTENT {
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(chosen));
-    }
-    response
-}
-
-/// Checks the request's Content-Type and picks the response type.
+/// Checks the request's Content-Type and picks the response type: the
+/// `negotiate` route layer (`layer.rs`) refuses an unsupported request body
+/// type (415) or an Accept the server cannot satisfy (406) before the
+/// handler runs, and stamps the chosen type on whatever the handler
+/// answers. It runs only on matched routes, so an unknown path is a 404
+/// first, as in JAX-RS, where matching the path precedes media types.
 pub(crate) fn choose(headers: &HeaderMap) -> Result<&'static str, RestError> {
     if let Some(content_type) = headers.get(CONTENT_TYPE) {
         let supported = content_type

@@ -413,7 +413,7 @@ async fn serve(
     };
     let router = server::ops::router(
         ops.clone(),
-        Some(scute_rest::router_with_config(
+        Some(scute_rest::service_with_config(
             Arc::new(api.clone()),
             rest_config,
         )),

@@ -55,12 +55,12 @@ impl Ops {
 }
 
 /// The routes, answering before `api` (which gets every other request).
-pub(crate) fn router(ops: Ops, api: Option<Router>) -> Router {
+pub(crate) fn router(ops: Ops, api: Option<scute_rest::RestService>) -> Router {
     let router = Router::new()
         .route("/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
-        .route_layer(axum::middleware::from_fn(scute_rest::mark_route))
+        .route_layer(scute_rest::FacadeLayer::mark_route())
         .with_state(ops);
     match api {
         Some(api) => router.fallback_service(api),
