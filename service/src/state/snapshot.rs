@@ -239,8 +239,21 @@ enum Item {
         ids: usize,
     },
     Id(i32, Arc<SchemaContent>),
-    Subject(Arc<str>, Vec<VersionItem>),
+    /// How many subjects follow.
+    Subjects(usize),
+    /// A subject, its `versions` versions following. Versions travel one
+    /// by one: a list made on this thread and dropped on the other would
+    /// leave its memory in this thread's heap.
+    Subject {
+        name: Arc<str>,
+        versions: usize,
+    },
+    Version(VersionItem),
 }
+
+/// The subject being built: its name, its versions so far, and how many
+/// it has.
+type Reading = (Arc<str>, Vec<(i32, VersionEntry)>, usize);
 
 /// A version as read: version, id, deleted, extra fields.
 type VersionItem = (
@@ -276,11 +289,13 @@ fn read_items(
             push(Item::Id(id, content), &mut batch)?;
         }
     }
-    for _ in 0..r.len()? {
+    let subjects = r.len()?;
+    push(Item::Subjects(subjects), &mut batch)?;
+    for _ in 0..subjects {
         let name: Arc<str> = r.str()?.into();
-        let count = r.len()?;
-        let mut versions = Vec::with_capacity(count);
-        for _ in 0..count {
+        let versions = r.len()?;
+        push(Item::Subject { name, versions }, &mut batch)?;
+        for _ in 0..versions {
             let version = r.i32()?;
             let id = r.i32()?;
             let deleted = r.u8()? != 0;
@@ -290,9 +305,8 @@ fn read_items(
                 )),
                 None => None,
             };
-            versions.push((version, id, deleted, extra));
+            push(Item::Version((version, id, deleted, extra)), &mut batch)?;
         }
-        push(Item::Subject(name, versions), &mut batch)?;
     }
     if !batch.is_empty() {
         tx.send(batch)
@@ -307,6 +321,21 @@ fn read_items(
 fn build(mut state: State, rx: mpsc::Receiver<Vec<Item>>) -> Result<State, String> {
     let mut space: Option<(Arc<str>, IdSpace)> = None;
     let mut subjects: Vec<(Arc<str>, Versions)> = Vec::new();
+    let mut subject: Option<Reading> = None;
+    let finish_subject = |subjects: &mut Vec<(Arc<str>, Versions)>,
+                          subject: &mut Option<Reading>| {
+        let Some((name, versions, count)) = subject.take() else {
+            return Ok(());
+        };
+        if versions.is_empty() || versions.len() != count {
+            return Err(format!(
+                "subject {name} has {} of {count} versions",
+                versions.len()
+            ));
+        }
+        subjects.push((name, Versions(versions)));
+        Ok(())
+    };
     let finish_space = |state: &mut State, space: &mut Option<(Arc<str>, IdSpace)>| {
         let Some((name, ids)) = space.take() else {
             return Ok(());
@@ -335,54 +364,56 @@ fn build(mut state: State, rx: mpsc::Receiver<Vec<Item>>) -> Result<State, Strin
                     return Err(format!("id {id} of context {name} appears twice"));
                 }
             }
-            Item::Subject(name, read) => {
+            Item::Subjects(n) => {
                 finish_space(&mut state, &mut space)?;
+                subjects.reserve_exact(n);
+            }
+            Item::Subject { name, versions } => {
+                finish_subject(&mut subjects, &mut subject)?;
                 if subjects.last().is_some_and(|(last, _)| *last >= name) {
                     return Err(format!("subject {name} is out of order"));
                 }
-                if read.is_empty() {
-                    return Err(format!("subject {name} has no version"));
+                subject = Some((name, Vec::with_capacity(versions), versions));
+            }
+            Item::Version((version, id, deleted, extra)) => {
+                let (name, versions, _) = subject.as_mut().ok_or("a version before its subject")?;
+                if versions
+                    .last()
+                    .is_some_and(|(last, _): &(i32, VersionEntry)| *last >= version)
+                {
+                    return Err(format!("version {version} of {name} is out of order"));
                 }
-                let mut versions = Vec::with_capacity(read.len());
-                for (version, id, deleted, extra) in read {
-                    if versions
-                        .last()
-                        .is_some_and(|(last, _): &(i32, VersionEntry)| *last >= version)
-                    {
-                        return Err(format!("version {version} of {name} is out of order"));
-                    }
-                    let ids = state.spaces.get_mut(context::of(&name));
-                    let Some(entry) = ids.and_then(|s| s.ids.get_mut(&id)) else {
-                        return Err(format!("version {version} of {name} has id {id}, not held"));
-                    };
-                    // Subjects and versions come in order: each list stays sorted.
-                    entry.users.reserve_exact(1);
-                    entry.users.push((name.clone(), version));
-                    let content = entry.content.clone();
-                    for reference in &content.references {
-                        state
-                            .referenced_by
-                            .entry((
-                                context::qualify_with_parent(&name, &reference.subject),
-                                reference.version,
-                            ))
-                            .or_default()
-                            .insert((name.to_string(), version));
-                    }
-                    let stamps = Vec::new();
-                    let entry = VersionEntry {
-                        id,
-                        deleted,
-                        content,
-                        extra,
-                        stamps,
-                    };
-                    versions.push((version, entry));
+                let ids = state.spaces.get_mut(context::of(name));
+                let Some(entry) = ids.and_then(|s| s.ids.get_mut(&id)) else {
+                    return Err(format!("version {version} of {name} has id {id}, not held"));
+                };
+                // Subjects and versions come in order: each list stays sorted.
+                entry.users.reserve_exact(1);
+                entry.users.push((name.clone(), version));
+                let content = entry.content.clone();
+                for reference in &content.references {
+                    state
+                        .referenced_by
+                        .entry((
+                            context::qualify_with_parent(name, &reference.subject),
+                            reference.version,
+                        ))
+                        .or_default()
+                        .insert((name.to_string(), version));
                 }
-                subjects.push((name, Versions(versions)));
+                let stamps = Vec::new();
+                let entry = VersionEntry {
+                    id,
+                    deleted,
+                    content,
+                    extra,
+                    stamps,
+                };
+                versions.push((version, entry));
             }
         }
     }
+    finish_subject(&mut subjects, &mut subject)?;
     finish_space(&mut state, &mut space)?;
     state.subjects = BTreeMap::from_iter(subjects);
 
