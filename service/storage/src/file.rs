@@ -622,7 +622,7 @@ fn u32_at(buf: &[u8], at: usize) -> Option<u32> {
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
     pub offset: Offset,
-    /// Where the frame sits in the file, for [`FrameReader::read`].
+    /// Where the frame sits in the file, for [`FrameReader::read_value`].
     pub place: FramePlace,
     pub key: &'a [u8],
     /// `None` is a tombstone.
