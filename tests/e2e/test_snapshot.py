@@ -55,6 +55,16 @@ def wait_for(predicate, what: str, timeout: float = 60.0) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def register(url: str, i: int, schema: str) -> requests.Response:
+    """A new version of subject `snap-{i}-value`."""
+    return requests.post(
+        f"{url}/subjects/snap-{i}-value/versions",
+        data=json.dumps({"schema": schema}),
+        headers={"Content-Type": VND},
+        timeout=30,
+    )
+
+
 def answers(url: str) -> dict:
     """What a client sees of a few ids and the subject list."""
     client = SchemaRegistryClient({"url": url})
@@ -92,19 +102,9 @@ def test_a_restart_reads_the_snapshot_and_answers_as_a_whole_replay(scute_factor
     assert f"snapshot={RECORDS}" in line.group(0) and "decoded=1" in line.group(0), line.group(0)
     assert answers(again.url) == before
     # Writes go on as before: a new version, compatibility checked against a text read back.
-    r = requests.post(
-        f"{again.url}/subjects/snap-5-value/versions",
-        data=json.dumps({"schema": schema_text(5).replace('"fields":[', '"fields":[{"name":"x","type":"int","default":0},')}),
-        headers={"Content-Type": VND},
-        timeout=30,
-    )
+    r = register(again.url, 5, schema_text(5).replace('"fields":[', '"fields":[{"name":"x","type":"int","default":0},'))
     assert r.status_code == 200, r.text
-    r = requests.post(
-        f"{again.url}/subjects/snap-6-value/versions",
-        data=json.dumps({"schema": schema_text(6).replace('"type":"long"', '"type":"string"')}),
-        headers={"Content-Type": VND},
-        timeout=30,
-    )
+    r = register(again.url, 6, schema_text(6).replace('"type":"long"', '"type":"string"'))
     assert r.status_code == 409, r.text
     assert schema_text(6)[:40].replace('"', '\\"') in r.text, r.text
     after = answers(again.url)

@@ -312,6 +312,25 @@ struct LookupFigures {
     scute_warnings: Vec<String>,
 }
 
+/// One real answer from scute: the body and content type the baseline
+/// server then gives to every request.
+async fn baseline_answer(addr: SocketAddr, path: &Uri) -> Result<(Bytes, HeaderValue)> {
+    let mut probe = Client::connect(addr).await?;
+    let sample = probe.get(path).await?;
+    ensure!(
+        sample.status() == StatusCode::OK,
+        "GET {path} answered {}: {}",
+        sample.status(),
+        String::from_utf8_lossy(sample.body())
+    );
+    let content_type = sample
+        .headers()
+        .get(CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static(V1_JSON));
+    Ok((sample.body().clone(), content_type))
+}
+
 async fn bench_lookups(plan: &Plan) -> Result<LookupFigures> {
     let data = tempfile::Builder::new()
         .prefix("scute-bench-")
@@ -332,29 +351,8 @@ async fn bench_lookups(plan: &Plan) -> Result<LookupFigures> {
             .collect::<Result<_, _>>()?,
     );
 
-    // One real response fixes the baseline's body and content type.
-    let mut probe = Client::connect(scute.rest).await?;
-    let sample = probe.get(&paths[0]).await?;
-    ensure!(
-        sample.status() == StatusCode::OK,
-        "GET {} answered {}: {}",
-        paths[0],
-        sample.status(),
-        String::from_utf8_lossy(sample.body())
-    );
-    let content_type = sample
-        .headers()
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static(V1_JSON));
-    let body = sample.body().clone();
-    drop(probe);
-
-    let load = Load {
-        connections: plan.connections,
-        warmup: plan.warmup,
-        duration: plan.duration,
-    };
+    let (body, content_type) = baseline_answer(scute.rest, &paths[0]).await?;
+    let load = Load::of(plan);
     eprintln!(
         "lookups against scute: {} connections, {:?} warm-up + {:?}...",
         load.connections, load.warmup, load.duration
@@ -461,6 +459,17 @@ struct Load {
     connections: usize,
     warmup: Duration,
     duration: Duration,
+}
+
+impl Load {
+    /// The lookup load the plan asks for.
+    fn of(plan: &Plan) -> Self {
+        Self {
+            connections: plan.connections,
+            warmup: plan.warmup,
+            duration: plan.duration,
+        }
+    }
 }
 
 /// Latencies of successful requests and what failed, over a measured window.
@@ -700,26 +709,8 @@ async fn lookups_at_scale(plan: &Plan, scute: &mut Scute, n: usize) -> Result<(S
             .map(|k| format!("/schemas/ids/{}", 1 + k * n / SPREAD.min(n)).parse())
             .collect::<Result<_, _>>()?,
     );
-    let mut probe = Client::connect(scute.rest).await?;
-    let sample = probe.get(&paths[0]).await?;
-    ensure!(
-        sample.status() == StatusCode::OK,
-        "GET {} answered {}",
-        paths[0],
-        sample.status()
-    );
-    let content_type = sample
-        .headers()
-        .get(CONTENT_TYPE)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static(V1_JSON));
-    let body = sample.body().clone();
-    drop(probe);
-    let load = Load {
-        connections: plan.connections,
-        warmup: plan.warmup,
-        duration: plan.duration,
-    };
+    let (body, content_type) = baseline_answer(scute.rest, &paths[0]).await?;
+    let load = Load::of(plan);
     eprintln!(
         "lookups over {} ids of the restarted registry...",
         paths.len()
