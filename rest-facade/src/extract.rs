@@ -3,28 +3,26 @@
 
 use std::error::Error as _;
 
-use axum::{
-    RequestPartsExt,
-    extract::{FromRequest, FromRequestParts, RawPathParams, Request},
-};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::{header::CONTENT_LENGTH, request::Parts};
 use percent_encoding::percent_decode_str;
 use scute_proto::v1::SchemaReference;
 use serde_json::{Map, Value};
 
-use crate::{AppState, error::RestError};
+use crate::{AppState, dispatch::PathParams, error::RestError};
 
 /// Percent-decoded path parameters (`%2F` -> `/`, UTF-8 sequences decoded,
 /// `+` kept as `+`), as JAX-RS hands them to a resource.
 ///
-/// axum routes on the raw path, so an encoded `/` stays inside its segment.
-pub(crate) struct PathArgs(Vec<(String, String)>);
+/// The routes match the raw path, so an encoded `/` stays inside its
+/// segment.
+pub(crate) struct PathArgs(Vec<(&'static str, String)>);
 
 impl PathArgs {
     fn get(&self, name: &str) -> Result<String, RestError> {
         self.0
             .iter()
-            .find(|(key, _)| key == name)
+            .find(|(key, _)| *key == name)
             .map(|(_, value)| value.clone())
             .ok_or_else(|| {
                 tracing::error!(name, "route has no such path parameter");
@@ -72,14 +70,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PathArgs {
     type Rejection = RestError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, RestError> {
-        // axum has already percent-decoded the values; invalid UTF-8 after
+        // Decoded by the routes (`dispatch.rs`); invalid UTF-8 after
         // decoding cannot name a subject, so it is "not found".
-        let raw: RawPathParams = parts.extract().await.map_err(|_| RestError::not_found())?;
-        Ok(Self(
-            raw.iter()
-                .map(|(key, value)| (key.to_owned(), value.to_owned()))
-                .collect(),
-        ))
+        match parts.extensions.remove::<PathParams>() {
+            Some(PathParams(Some(params))) => Ok(Self(params)),
+            Some(PathParams(None)) => Err(RestError::not_found()),
+            None => Ok(Self(Vec::new())),
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 //! The facade's middleware as plain tower services: taking the context
-//! prefix off, negotiating the media type, marking the route. Each answers
-//! at once or hands the request on and touches up the response, with no
-//! boxed future and no clone of the service it wraps per request (what
-//! `axum::middleware::from_fn` costs: about 2 µs of a 15 µs lookup).
+//! prefix off, and marking the route of an axum router (the operator's
+//! paths; the facade's own routes mark theirs, `dispatch.rs`). Each
+//! answers at once or hands the request on and touches up the response,
+//! with no boxed future and no clone of the service it wraps per request
+//! (what `axum::middleware::from_fn` costs: about 2 µs of a 15 µs lookup).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,17 +12,14 @@ use std::task::{Context, Poll};
 
 use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, HeaderValue};
 use tower::{Layer, Service};
 
+use crate::context_path;
 use crate::route::Route;
-use crate::{context_path, negotiate};
 
 /// What a layer does to the response of the service it wraps.
 enum Then {
     Nothing,
-    /// The negotiated media type, on every answer with a body.
-    ContentType(&'static str),
     /// The route that answered, for whoever counts requests.
     Mark(Option<MatchedPath>),
 }
@@ -30,16 +28,9 @@ impl Then {
     fn apply(self, response: &mut Response) {
         match self {
             Self::Nothing => {}
-            Self::ContentType(chosen) => {
-                if response.status() != http::StatusCode::NO_CONTENT {
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static(chosen));
-                }
-            }
             Self::Mark(route) => {
                 if let Some(route) = route {
-                    response.extensions_mut().insert(Route(route));
+                    response.extensions_mut().insert(Route::from_matched(route));
                 }
             }
         }
@@ -71,8 +62,8 @@ impl<F> Answer<F> {
     }
 }
 
-/// Axum's route and router futures are `Unpin` (they box the handler's),
-/// so no pinning projection is needed.
+/// The wrapped futures are `Unpin` (axum's and the facade's routes box the
+/// handler's), so no pinning projection is needed.
 impl<F> Future for Answer<F>
 where
     F: Future<Output = Result<Response, Infallible>> + Unpin,
@@ -100,7 +91,6 @@ where
 #[derive(Debug, Clone, Copy)]
 enum Job {
     StripContext,
-    Negotiate,
     Mark,
 }
 
@@ -134,10 +124,6 @@ where
                 Ok(None) => Then::Nothing,
                 Err(e) => return Answer::now(e.into_response()),
             },
-            Job::Negotiate => match negotiate::choose(request.headers()) {
-                Ok(chosen) => Then::ContentType(chosen),
-                Err(e) => return Answer::now(e.into_response()),
-            },
             Job::Mark => Then::Mark(request.extensions().get::<MatchedPath>().cloned()),
         };
         Answer::inner(self.inner.call(request), then)
@@ -153,12 +139,6 @@ impl FacadeLayer {
     /// `context_path`); wrap the router with it.
     pub(crate) fn strip_context() -> Self {
         Self(Job::StripContext)
-    }
-
-    /// Refuses a Content-Type or Accept the API does not speak, and gives
-    /// the answer the media type chosen (a `route_layer`).
-    pub(crate) fn negotiate() -> Self {
-        Self(Job::Negotiate)
     }
 
     /// Hands the matched route back in the response as [`Route`] (a

@@ -66,6 +66,7 @@
 //! body limits follow Confluent's Jersey stack; see the modules.
 
 mod context_path;
+mod dispatch;
 mod error;
 mod extract;
 mod layer;
@@ -76,12 +77,11 @@ mod route;
 
 use std::sync::Arc;
 
-use axum::{
-    Router,
-    routing::{get, post},
-};
+use axum::Router;
 use scute_proto::v1::schema_registry_server::SchemaRegistry;
 
+pub use crate::dispatch::{Dispatched, Routes};
+use crate::dispatch::{Table, delete, get, post};
 pub use crate::error::RestError;
 pub use crate::layer::{Facade, FacadeLayer};
 use crate::resources::{
@@ -153,9 +153,15 @@ impl axum::extract::FromRequestParts<AppState> for Call {
         parts: &mut http::request::Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // The extensions are the caller's, moved rather than copied; the
+        // path's parameters stay for `PathArgs`.
+        let mut caller = std::mem::take(&mut parts.extensions);
+        if let Some(params) = caller.remove::<dispatch::PathParams>() {
+            parts.extensions.insert(params);
+        }
         Ok(Self {
             api: state.api.clone(),
-            caller: parts.extensions.clone(),
+            caller,
         })
     }
 }
@@ -172,7 +178,7 @@ pub fn router_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> R
 
 /// The Confluent REST API over `api` as a service, to put behind routes of
 /// one's own without another router in between.
-pub type RestService = Facade<Router>;
+pub type RestService = Facade<Routes>;
 
 /// See [`RestService`].
 pub fn service_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> RestService {
@@ -180,13 +186,10 @@ pub fn service_with_config(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> 
     tower::Layer::layer(&FacadeLayer::strip_context(), routes(api, config))
 }
 
-fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
-    Router::new()
+fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Routes {
+    Table::new()
         .route("/contexts", get(contexts::get_contexts))
-        .route(
-            "/contexts/{context}",
-            axum::routing::delete(contexts::delete_context),
-        )
+        .route("/contexts/{context}", delete(contexts::delete_context))
         .route("/v1/metadata/id", get(metadata::get_id))
         .route("/v1/metadata/version", get(metadata::get_version))
         .route("/v1/metadata/deployment", get(metadata::get_deployment))
@@ -298,14 +301,7 @@ fn routes(api: Arc<dyn SchemaRegistry>, config: RestConfig) -> Router {
             "/associations/resources/{resourceNamespace}/{resourceName}",
             get(associations::get_by_resource_name),
         )
-        .method_not_allowed_fallback(root::method_not_allowed)
-        .route_layer(FacadeLayer::negotiate())
-        // After the negotiation layer: YAML, not one of the JSON types.
-        .route(
-            "/openapi.yaml",
-            get(root::get_openapi).fallback(root::method_not_allowed),
-        )
-        .route_layer(FacadeLayer::mark_route())
-        .fallback(root::not_found)
+        // YAML, not one of the JSON types.
+        .route_unnegotiated("/openapi.yaml", get(root::get_openapi))
         .with_state(AppState { api, config })
 }

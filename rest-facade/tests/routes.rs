@@ -1450,3 +1450,79 @@ async fn tags_translate_onto_their_calls() {
     let request: GetVersionRequest = fake.request();
     assert_eq!(request.find_tags, ["PII", "X"]);
 }
+
+/// The path is matched first, then the method, then the media types, as
+/// in JAX-RS: an unknown path is a 404 and a known one with another method
+/// a 405 naming the methods it has, whatever the Accept.
+#[tokio::test]
+async fn path_then_method_then_media_type() {
+    let not_json = [("accept", "text/html")];
+    let fake = Fake::new();
+    let unknown = send_to(router(fake.clone()), Method::GET, "/nope", None, &not_json).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.json()["message"], "HTTP 404 Not Found");
+
+    for (method, uri, allow) in [
+        (Method::PUT, "/schemas/ids/1", "GET,HEAD"),
+        (Method::PATCH, "/config", "GET,HEAD,PUT,DELETE"),
+        (Method::GET, "/subjects/s/versions/1/tags", "POST"),
+        (Method::POST, "/openapi.yaml", "GET,HEAD"),
+    ] {
+        let reply = send_to(router(fake.clone()), method.clone(), uri, None, &not_json).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert_eq!(reply.json()["error_code"], 405, "{method} {uri}");
+        assert_eq!(reply.headers["allow"], allow, "{method} {uri}");
+    }
+
+    let refused = send_to(
+        router(fake.clone()),
+        Method::GET,
+        "/schemas/ids/1",
+        None,
+        &not_json,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
+    // The OpenAPI description is YAML, outside the negotiation.
+    let yaml = send_to(
+        router(fake.clone()),
+        Method::GET,
+        "/openapi.yaml",
+        None,
+        &not_json,
+    )
+    .await;
+    assert_eq!(yaml.status, StatusCode::OK);
+    assert_eq!(yaml.content_type(), "application/yaml");
+    assert_eq!(fake.call_count(), 0);
+}
+
+/// `HEAD` is answered as `GET` is, without the body but with its length.
+#[tokio::test]
+async fn head_answers_like_get_without_the_body() {
+    let fake = Fake::replying(SchemaTypes {
+        schema_types: vec!["AVRO".into(), "JSON".into()],
+    });
+    let reply = send(&fake, Method::HEAD, "/schemas/types", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "");
+    assert_eq!(
+        reply.headers["content-length"],
+        r#"["AVRO","JSON"]"#.len().to_string()
+    );
+    assert_eq!(reply.content_type(), V1);
+}
+
+/// A path parameter that is not UTF-8 once decoded names nothing.
+#[tokio::test]
+async fn undecodable_path_parameter_is_404() {
+    let fake = Fake::new();
+    let reply = send(&fake, Method::GET, "/subjects/%FF/versions", None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.json()["error_code"], 404);
+    assert_eq!(fake.call_count(), 0);
+}

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header::CONTENT_TYPE};
 use serde_json::json;
 
-use crate::{error::RestError, render};
+use crate::render;
 
 /// `GET /` returns `{}`.
 pub(crate) async fn get_root() -> Response {
@@ -24,12 +24,4 @@ pub(crate) async fn get_openapi() -> Response {
         crate::OPENAPI_YAML,
     )
         .into_response()
-}
-
-pub(crate) async fn not_found() -> Response {
-    RestError::not_found().into_response()
-}
-
-pub(crate) async fn method_not_allowed() -> Response {
-    RestError::method_not_allowed().into_response()
 }

@@ -27,7 +27,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::conn::ConnInfo;
+use super::conn::{Busy, ConnInfo};
 use super::guard::{Door, Guard};
 use crate::compute::panic_message;
 use crate::error::Error;
@@ -271,28 +271,84 @@ where
         self.inner.poll_ready(cx)
     }
 
+    /// One boxed future per request: the admission, the API's answer (a
+    /// panic in it caught), and its count in the metrics.
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let Some(metrics) = self.gate.metrics.clone() else {
-            return self.admit(request);
-        };
-        let started = Instant::now();
-        let method = metrics::method_label(request.method());
+        let counted = self.gate.metrics.clone().map(|metrics| Counted {
+            metrics,
+            started: Instant::now(),
+            method: metrics::method_label(request.method()),
+        });
+        // Cheap clones (shared bytes), kept to say where a panic happened
+        // and which path was counted.
+        let method = request.method().clone();
         let uri = request.uri().clone();
-        let answer = self.admit(request);
+        let admitted = self.admit(request);
         Box::pin(async move {
-            let response = answer.await?;
-            let (route, outcome) = P::outcome(uri.path(), &response);
-            metrics.record(P::API, route, method, outcome, started.elapsed());
+            let response = match admitted {
+                Err(refusal) => refusal,
+                Ok(Admitted {
+                    handled,
+                    held: (permit, busy, held),
+                    peer,
+                }) => {
+                    let outcome = catch_panic(handled).await;
+                    drop((permit, busy, held));
+                    match outcome {
+                        Ok(result) => result?,
+                        Err(panic) => {
+                            let message = panic_message(panic.as_ref());
+                            tracing::error!(%method, path = uri.path(), ?peer, panic = %message, "a request panicked; answering it with a 500");
+                            P::refuse(Error::Internal(format!("Internal error: {message}")))
+                        }
+                    }
+                }
+            };
+            if let Some(counted) = counted {
+                let (route, outcome) = P::outcome(uri.path(), &response);
+                counted.metrics.record(
+                    P::API,
+                    route,
+                    counted.method,
+                    outcome,
+                    counted.started.elapsed(),
+                );
+            }
             Ok(response)
         })
     }
 }
 
+/// A request's place in the metrics, taken as it arrives.
+struct Counted {
+    metrics: Arc<Metrics>,
+    started: Instant,
+    method: &'static str,
+}
+
+/// A request let in: its handling, yet to run, and what it holds until
+/// answered (a place in flight, its connection's activity, its body's
+/// bytes).
+struct Admitted<F> {
+    handled: F,
+    held: (OwnedSemaphorePermit, Option<Busy>, Option<HeldBody>),
+    peer: Option<std::net::SocketAddr>,
+}
+
+type HeldBody = Arc<Mutex<Option<OwnedSemaphorePermit>>>;
+
 impl<S, P> Admit<S, P> {
+    /// Lets the request in, or refuses it at once with the whole answer.
+    #[allow(clippy::type_complexity)]
     fn admit<B>(
         &mut self,
         request: http::Request<B>,
-    ) -> Answer<http::Response<P::ResBody>, S::Error>
+    ) -> Result<
+        Admitted<
+            impl Future<Output = Result<http::Response<P::ResBody>, S::Error>> + Send + use<S, P, B>,
+        >,
+        http::Response<P::ResBody>,
+    >
     where
         P: Protocol,
         B: Body<Data = Bytes> + Unpin + Send + 'static,
@@ -306,22 +362,19 @@ impl<S, P> Admit<S, P> {
         // A request, answered or refused, is activity of its connection.
         let busy = conn.as_ref().map(|c| c.activity.busy());
         if let Some(max) = conn.as_ref().and_then(|c| c.over_limit) {
-            return refused::<P, S::Error>(Error::Overloaded(format!(
+            return Err(P::refuse(Error::Overloaded(format!(
                 "Scute has {max} connections open on this port, its limit (--max-connections); retry shortly"
-            )));
+            ))));
         }
         let Ok(permit) = self.gate.in_flight.clone().try_acquire_owned() else {
-            return refused::<P, S::Error>(Error::Overloaded(format!(
+            return Err(P::refuse(Error::Overloaded(format!(
                 "Scute is handling {} requests, its limit (--max-requests-in-flight); retry shortly",
                 self.gate.max_in_flight
-            )));
+            ))));
         };
         let peer = conn.as_ref().and_then(|c| c.remote);
         // Most lookups have no body: nothing to hold, nothing to allocate.
         let held = (!request.body().is_end_stream()).then(|| Arc::new(Mutex::new(None)));
-        // Cheap clones (shared bytes), kept to say where a panic happened.
-        let method = request.method().clone();
-        let uri = request.uri().clone();
         let mut request = request.map(|body| Budgeted {
             inner: body,
             budget: self.gate.body_bytes.clone(),
@@ -349,20 +402,10 @@ impl<S, P> Admit<S, P> {
             }
             inner.call(request).await
         };
-        let answer = CatchPanic(Box::pin(handled));
-        Box::pin(async move {
-            let outcome = answer.await;
-            drop((permit, busy, held));
-            match outcome {
-                Ok(result) => result,
-                Err(panic) => {
-                    let message = panic_message(panic.as_ref());
-                    tracing::error!(%method, path = uri.path(), ?peer, panic = %message, "a request panicked; answering it with a 500");
-                    Ok(P::refuse(Error::Internal(format!(
-                        "Internal error: {message}"
-                    ))))
-                }
-            }
+        Ok(Admitted {
+            handled,
+            held: (permit, busy, held),
+            peer,
         })
     }
 }
@@ -383,24 +426,17 @@ fn unauthenticated<P: Protocol>(
     response
 }
 
-fn refused<P: Protocol, E: Send + 'static>(error: Error) -> Answer<http::Response<P::ResBody>, E> {
-    let response = P::refuse(error);
-    Box::pin(std::future::ready(Ok(response)))
-}
-
-/// A future whose panics come out as errors.
-struct CatchPanic<F>(Pin<Box<F>>);
-
-impl<F: Future> Future for CatchPanic<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match catch_unwind(AssertUnwindSafe(|| self.0.as_mut().poll(cx))) {
+/// Runs `future`, its panics coming out as errors.
+async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
+        },
+    )
+    .await
 }
 
 /// A request body that takes its bytes from the shared budget as they

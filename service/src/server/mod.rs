@@ -168,7 +168,7 @@ impl Stream for Incoming {
 /// keep-alive connections at once) and gives up on stragglers after a while.
 pub(crate) async fn serve_rest(
     listener: TcpListener,
-    router: axum::Router,
+    router: ops::Listener,
     limits: Limits,
     tls: Option<Arc<Watched<ServerConfig>>>,
     mut stop: watch::Receiver<bool>,
