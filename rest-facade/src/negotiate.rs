@@ -37,17 +37,24 @@ pub(crate) fn choose(headers: &HeaderMap) -> Result<&'static str, RestError> {
             return Err(RestError::unsupported_media_type());
         }
     }
-    let mut accept = String::new();
-    for value in headers.get_all(ACCEPT) {
-        let Ok(value) = value.to_str() else {
-            return Err(RestError::not_acceptable());
-        };
-        if !accept.is_empty() {
-            accept.push(',');
+    // One Accept header is the usual case: read in place, not joined.
+    let mut values = headers.get_all(ACCEPT).iter();
+    let chosen = match (values.next(), values.next()) {
+        (None, _) => Some(V1_JSON),
+        (Some(one), None) => response_type(one.to_str().map_err(|_| RestError::not_acceptable())?),
+        (Some(_), Some(_)) => {
+            let mut accept = String::new();
+            for value in headers.get_all(ACCEPT) {
+                let value = value.to_str().map_err(|_| RestError::not_acceptable())?;
+                if !accept.is_empty() {
+                    accept.push(',');
+                }
+                accept.push_str(value);
+            }
+            response_type(&accept)
         }
-        accept.push_str(value);
-    }
-    response_type(&accept).ok_or_else(RestError::not_acceptable)
+    };
+    chosen.ok_or_else(RestError::not_acceptable)
 }
 
 /// A missing (or empty) Content-Type is fine: bodyless requests have none,
@@ -64,34 +71,33 @@ struct MediaRange<'a> {
     q: f32,
 }
 
-fn parse_accept(accept: &str) -> Vec<MediaRange<'_>> {
-    accept
-        .split(',')
-        .filter_map(|item| {
-            let mut parts = item.split(';');
-            // Jersey reads a lone `*`, and `*/` with any subtype, as `*/*`.
-            let (kind, subtype) = match parts.next()?.trim() {
-                "*" => ("*", "*"),
-                range => match range.split_once('/')? {
-                    ("*", _) => ("*", "*"),
-                    pair => pair,
-                },
-            };
-            let mut q = 1.0_f32;
-            for param in parts {
-                if let Some((name, value)) = param.split_once('=')
-                    && name.trim().eq_ignore_ascii_case("q")
-                {
-                    q = value.trim().parse::<f32>().unwrap_or(1.0).clamp(0.0, 1.0);
-                }
+/// The ranges, parsed as they are read (no list is built: a lookup's
+/// Accept has one to three).
+fn parse_accept(accept: &str) -> impl Iterator<Item = MediaRange<'_>> + Clone {
+    accept.split(',').filter_map(|item| {
+        let mut parts = item.split(';');
+        // Jersey reads a lone `*`, and `*/` with any subtype, as `*/*`.
+        let (kind, subtype) = match parts.next()?.trim() {
+            "*" => ("*", "*"),
+            range => match range.split_once('/')? {
+                ("*", _) => ("*", "*"),
+                pair => pair,
+            },
+        };
+        let mut q = 1.0_f32;
+        for param in parts {
+            if let Some((name, value)) = param.split_once('=')
+                && name.trim().eq_ignore_ascii_case("q")
+            {
+                q = value.trim().parse::<f32>().unwrap_or(1.0).clamp(0.0, 1.0);
             }
-            Some(MediaRange {
-                kind: kind.trim(),
-                subtype: subtype.trim(),
-                q,
-            })
+        }
+        Some(MediaRange {
+            kind: kind.trim(),
+            subtype: subtype.trim(),
+            q,
         })
-        .collect()
+    })
 }
 
 /// Picks the produced type with the best client q × server weight. For each
@@ -102,12 +108,16 @@ fn response_type(accept: &str) -> Option<&'static str> {
     if accept.trim().is_empty() {
         return Some(V1_JSON);
     }
+    // The common Accept, exactly.
+    if accept.eq_ignore_ascii_case(V1_JSON) {
+        return Some(V1_JSON);
+    }
     let ranges = parse_accept(accept);
     let mut best: Option<(&'static str, f32)> = None;
     for (candidate, weight) in PRODUCES {
         let (kind, subtype) = candidate.split_once('/')?;
         let mut matched: Option<(u8, f32)> = None;
-        for range in &ranges {
+        for range in ranges.clone() {
             let specificity = if range.kind.eq_ignore_ascii_case(kind)
                 && range.subtype.eq_ignore_ascii_case(subtype)
             {
