@@ -40,61 +40,121 @@ pub(crate) struct Replayed {
 
 /// Opens the file log in `dir` and replays it into a new state: from the
 /// snapshot in `dir` and the log past it when the log still holds what the
-/// snapshot covers, else from the whole log.
+/// snapshot covers, else from the whole log. The snapshot is decoded on
+/// threads of its own while this one checks the log's frames, which are
+/// then applied past it.
 pub(crate) fn open_file_log(dir: &Path) -> Result<Replayed, LogError> {
     let started = std::time::Instant::now();
-    if let Some((reader, tail, state)) = load_snapshot(dir) {
-        let loaded = started.elapsed();
-        let replayed = replay(dir, Some(reader.clone()), state, Some(tail))?;
-        let covered =
-            replayed.recovery.records >= tail.records && reader.holds(&tail).unwrap_or(false);
-        if covered && replayed.decoded == replayed.recovery.records - tail.records {
-            tracing::info!(
+    if let Some((texts, tail, decoding)) = start_snapshot(dir) {
+        let replayed = replay(dir, Some(texts.clone()), decoding, Some(tail))?;
+        let (log, recovery, state, decoded) = replayed;
+        let covered = recovery.records >= tail.records && texts.holds(&tail).unwrap_or(false);
+        match state {
+            Some(state) if covered && decoded == recovery.records - tail.records => {
+                tracing::info!(
+                    snapshot = tail.records,
+                    snapshot_ms = started.elapsed().as_millis() as u64,
+                    decoded,
+                    "state from the snapshot and the log past it"
+                );
+                return Ok(Replayed {
+                    log,
+                    recovery,
+                    state,
+                    decoded,
+                });
+            }
+            Some(_) => tracing::warn!(
                 snapshot = tail.records,
-                snapshot_ms = loaded.as_millis() as u64,
-                decoded = replayed.decoded,
-                "state from the snapshot and the log past it"
-            );
-            return Ok(replayed);
+                records = recovery.records,
+                "the log no longer holds what the snapshot covers; replaying the whole log"
+            ),
+            // Said why where it was read.
+            None => {}
         }
-        tracing::warn!(
-            snapshot = tail.records,
-            records = replayed.recovery.records,
-            "the log no longer holds what the snapshot covers; replaying the whole log"
-        );
-        replayed.log.close_blocking();
+        log.close_blocking();
     }
-    replay(dir, None, State::default(), None)
+    let (log, recovery, state, decoded) = replay(dir, None, || Some(State::default()), None)?;
+    Ok(Replayed {
+        log,
+        recovery,
+        // The default state, always there.
+        state: state.unwrap_or_default(),
+        decoded,
+    })
 }
 
-/// The snapshot in `dir`, if there is one that reads; a bad one is logged
-/// and left for the next snapshot to replace.
-fn load_snapshot(dir: &Path) -> Option<(Arc<LogTexts>, LogTail, State)> {
+/// The state a replay applies the log to, once it is there (`None`: it
+/// could not be had, and the replay is for nothing).
+type Base = Box<dyn FnOnce() -> Option<State> + Send>;
+
+/// Starts decoding the snapshot in `dir`, if there is one: the texts it
+/// reads from the log, the tail it covers, and the decoded state to wait
+/// for. A bad snapshot is logged and left for the next one to replace.
+fn start_snapshot(dir: &Path) -> Option<(Arc<LogTexts>, LogTail, Base)> {
     let path = dir.join(snapshot::SNAPSHOT_FILE);
+    let bad = |e: &dyn std::fmt::Display| {
+        tracing::warn!(path = %path.display(), error = %e, "the snapshot does not read; replaying the whole log");
+    };
     let opened = std::fs::File::open(&path).and_then(|file| Ok((file.metadata()?.len(), file)));
-    let (len, file) = match opened {
+    let (len, mut file) = match opened {
         Ok(opened) => opened,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => {
-            tracing::warn!(path = %path.display(), error = %e, "cannot read the snapshot; replaying the whole log");
+            bad(&e);
             return None;
         }
     };
-    let reader = match FrameReader::open(dir) {
+    let texts = match FrameReader::open(dir) {
         Ok(reader) => Arc::new(LogTexts::new(reader)),
         Err(e) => {
             tracing::warn!(error = %e, "a snapshot but no log to read; replaying the whole log");
             return None;
         }
     };
-    let source = std::io::BufReader::with_capacity(1 << 20, file);
-    match snapshot::decode_from(source, len, &reader) {
-        Ok((tail, state)) => Some((reader, tail, state)),
+    let tail = match snapshot::peek_tail(&mut file).and_then(|tail| {
+        std::io::Seek::rewind(&mut file).map_err(|e| e.to_string())?;
+        Ok(tail)
+    }) {
+        Ok(tail) => tail,
         Err(e) => {
+            bad(&e);
+            return None;
+        }
+    };
+    let decoding = {
+        let texts = texts.clone();
+        std::thread::Builder::new()
+            .name("scute-snapshot".into())
+            .spawn(move || {
+                let source = std::io::BufReader::with_capacity(1 << 20, file);
+                snapshot::decode_from(source, len, &texts)
+            })
+    };
+    let decoding = match decoding {
+        Ok(decoding) => decoding,
+        Err(e) => {
+            bad(&e);
+            return None;
+        }
+    };
+    let path = path.clone();
+    let base = move || match decoding.join() {
+        Ok(Ok((read, state))) if read == tail => Some(state),
+        Ok(Ok(_)) => {
+            tracing::warn!(path = %path.display(), "the snapshot's head and body disagree; replaying the whole log");
+            None
+        }
+        Ok(Err(e)) => {
             tracing::warn!(path = %path.display(), error = %e, "the snapshot does not read; replaying the whole log");
             None
         }
-    }
+        Err(_) => {
+            tracing::warn!(path = %path.display(), "decoding the snapshot panicked; replaying the whole log");
+            None
+        }
+    };
+    Some((texts, tail, Box::new(base)))
 }
 
 /// Writes the snapshot of `dir` with `encode` (`snapshot::encode` over the
@@ -126,20 +186,27 @@ pub(crate) fn write_snapshot(
     Ok(true)
 }
 
-/// Replays `dir`'s log onto `state`: the frames past `covered` (a snapshot's
-/// tail), each checked to be where the snapshot saw it.
+/// Replays `dir`'s log onto the state `base` gives: the frames past
+/// `covered` (a snapshot's tail), each checked to be where the snapshot saw
+/// it. The log is opened and checked while `base` is still being made.
+/// The log, what its opening found, the state (`None` if `base` gave
+/// none), and the records decoded.
 fn replay(
     dir: &Path,
     reader: Option<Arc<LogTexts>>,
-    state: State,
+    base: impl FnOnce() -> Option<State> + Send + 'static,
     covered: Option<LogTail>,
-) -> Result<Replayed, LogError> {
+) -> Result<(FileLog, Recovery, Option<State>, u64), LogError> {
     let (tx, rx) = mpsc::sync_channel::<Vec<Decoded>>(BATCHES_AHEAD);
     let applier = std::thread::Builder::new()
         .name("scute-replay".into())
         .spawn(move || {
-            let mut state = state;
+            let mut state = base();
+            // Drained even without a state, so the reading never blocks.
             for batch in rx {
+                let Some(state) = state.as_mut() else {
+                    continue;
+                };
                 for Decoded { record, guid, text } in batch {
                     state.apply_replayed(record, guid, text);
                 }
@@ -194,12 +261,7 @@ fn replay(
         source: std::io::Error::other("the replay thread panicked"),
     })?;
     let (log, recovery) = opened?;
-    Ok(Replayed {
-        log,
-        recovery,
-        state,
-        decoded,
-    })
+    Ok((log, recovery, state, decoded))
 }
 
 /// A record ready to apply: its schema's guid, and where its text is if it

@@ -208,17 +208,24 @@ struct IdEntry {
     users: Vec<(Arc<str>, Version)>,
 }
 
+/// A map keyed by ids, guids or log positions, on every lookup's path and
+/// filled a million times at start: foldhash, several times SipHash's
+/// speed, still seeded at random per process so that keys a client
+/// chooses (an imported id, a schema text's guid) cannot be aimed at one
+/// bucket.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// The ids of one context: each context numbers its schemas on its own.
 #[derive(Debug, Default)]
 #[cfg_attr(test, derive(PartialEq))]
 struct IdSpace {
-    ids: HashMap<SchemaId, IdEntry>,
+    ids: FastMap<SchemaId, IdEntry>,
     /// Ids by guid, for "same schema, same id" across subjects and for
     /// lookups by guid: the first id with each guid.
-    by_guid: HashMap<Guid, SchemaId>,
+    by_guid: FastMap<Guid, SchemaId>,
     /// Further ids sharing a guid: the same text under another schema type.
     /// Almost always empty.
-    guid_collisions: HashMap<Guid, Vec<SchemaId>>,
+    guid_collisions: FastMap<Guid, Vec<SchemaId>>,
     /// Highest id ever seen: never lowered, so ids are never reused.
     max_id: SchemaId,
 }

@@ -283,7 +283,11 @@ impl Touched {
     }
 }
 
-fn put_back<K: Eq + Hash, V>(map: &mut HashMap<K, V>, key: K, old: Option<V>) {
+fn put_back<K: Eq + Hash, V, S: std::hash::BuildHasher>(
+    map: &mut HashMap<K, V, S>,
+    key: K,
+    old: Option<V>,
+) {
     match old {
         Some(old) => _ = map.insert(key, old),
         None => _ = map.remove(&key),

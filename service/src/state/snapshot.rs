@@ -25,14 +25,16 @@
 //! subjects u32 × (name | versions u32 × (version i32 | id i32 | deleted u8 | extra: opt))
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, mpsc};
 
 use scute_storage::file::{FramePlace, LogTail};
 use scute_storage::record::{self, DEFAULT_TENANT, Record, SchemaReference};
 
-use super::{IdEntry, IdSpace, LogTexts, SchemaContent, SchemaText, State, VersionEntry, Versions};
+use super::{
+    FastMap, IdEntry, IdSpace, LogTexts, SchemaContent, SchemaText, State, VersionEntry, Versions,
+};
 use crate::context;
 
 /// File name of the snapshot inside the data directory.
@@ -159,6 +161,38 @@ fn content(out: &mut Out<impl Write>, content: &SchemaContent) {
 /// order) is an error: the caller replays the log instead.
 pub fn decode(bytes: &[u8], log: &Arc<LogTexts>) -> Result<(LogTail, State), String> {
     decode_from(bytes, bytes.len() as u64, log)
+}
+
+/// The tail of the log a snapshot says it covers, read from its head alone
+/// (unchecked: [`decode_from`] checks the whole file and returns the same
+/// tail), so the log can be scanned while the rest is decoded.
+pub fn peek_tail(mut source: impl Read) -> Result<LogTail, String> {
+    let mut head = [0; 8 + 8 + 8 + 4 + 4];
+    source
+        .read_exact(&mut head)
+        .map_err(|e| format!("cannot read the snapshot's head: {e}"))?;
+    let (magic, rest) = head.split_at(8);
+    if magic != MAGIC {
+        return Err("not a snapshot of this format".into());
+    }
+    let u64_at = |i: usize| {
+        rest.get(i..i + 8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+    };
+    let u32_at = |i: usize| {
+        rest.get(i..i + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    match (u64_at(0), u64_at(8), u32_at(16), u32_at(20)) {
+        (Some(records), Some(at), Some(len), Some(crc)) => Ok(LogTail {
+            records,
+            last: FramePlace { at, len },
+            crc,
+        }),
+        _ => Err("the snapshot's head is short".into()),
+    }
 }
 
 /// [`decode`] from a reader of `len` bytes (a file, read through once and
@@ -350,9 +384,9 @@ fn build(mut state: State, rx: mpsc::Receiver<Vec<Item>>) -> Result<State, Strin
             Item::Space { name, max_id, ids } => {
                 finish_space(&mut state, &mut space)?;
                 let ids = IdSpace {
-                    ids: HashMap::with_capacity(ids),
-                    by_guid: HashMap::with_capacity(ids),
-                    guid_collisions: HashMap::new(),
+                    ids: FastMap::with_capacity_and_hasher(ids, Default::default()),
+                    by_guid: FastMap::with_capacity_and_hasher(ids, Default::default()),
+                    guid_collisions: FastMap::default(),
                     max_id,
                 };
                 space = Some((name, ids));
@@ -844,5 +878,22 @@ mod tests {
         let mut bytes = Vec::new();
         assert!(!encode(&state, &tail(), &mut bytes).unwrap());
         assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn the_head_names_the_tail_the_whole_file_does() {
+        let mut state = State::default();
+        for record in records() {
+            state.apply(record);
+        }
+        let bytes = encoded(&state);
+        let (_dir, reader) = reader();
+        let (decoded, _) = decode(&bytes, &reader).unwrap();
+        assert_eq!(peek_tail(&bytes[..]).unwrap(), decoded);
+        assert_eq!(decoded, tail());
+        assert!(peek_tail(&bytes[..20]).is_err());
+        let mut other = bytes.clone();
+        other[0] ^= 1;
+        assert!(peek_tail(&other[..]).is_err());
     }
 }

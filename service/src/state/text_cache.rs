@@ -1,7 +1,7 @@
 //! The texts lately read back from the log, so the ids asked for again and
 //! again (a consumer group starting up) cost no read and no JSON.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Locks taken apart, so concurrent lookups seldom wait on each other.
@@ -20,7 +20,7 @@ pub(super) struct TextCache {
 
 #[derive(Debug, Default)]
 struct Shard {
-    texts: HashMap<u64, Arc<str>>,
+    texts: super::FastMap<u64, Arc<str>>,
     order: VecDeque<u64>,
     bytes: usize,
 }

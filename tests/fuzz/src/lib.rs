@@ -364,9 +364,12 @@ pub fn snapshot(data: &[u8]) {
         let reader = FrameReader::open(dir.path()).expect("the log opens");
         (dir, Arc::new(LogTexts::new(reader)))
     });
+    let peeked = snapshot::peek_tail(data);
     let Ok((tail, state)) = snapshot::decode(data, log) else {
         return;
     };
+    // A snapshot that reads names in its head the tail its body does.
+    assert_eq!(peeked, Ok(tail));
     let write = |state: &State, tail: &LogTail| {
         let mut bytes = Vec::new();
         let written = snapshot::encode(state, tail, &mut bytes).expect("a Vec takes every byte");
