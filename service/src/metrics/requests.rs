@@ -87,7 +87,7 @@ struct Route {
 /// route has) and counts itself with two atomic additions.
 #[derive(Debug)]
 pub(crate) struct Requests {
-    routes: RwLock<HashMap<Box<str>, Route>>,
+    routes: RwLock<HashMap<Box<str>, Route, foldhash::fast::RandomState>>,
     /// Totals at earlier scrapes, for the recent figures.
     history: Mutex<VecDeque<(Instant, Totals)>>,
     /// When counting began: the window of a first scrape.
@@ -123,29 +123,36 @@ impl Requests {
         outcome: Outcome,
         took: Duration,
     ) {
-        let found = {
+        {
+            // The usual case: the series exists, counted under the read lock.
             let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
-            routes
+            if let Some(series) = routes
                 .get(route)
                 .and_then(|r| find(&r.series, api, method, outcome))
-        };
-        let series = found.unwrap_or_else(|| {
+            {
+                series.seconds.observe_duration(took);
+                return;
+            }
+        }
+        let series = {
             let mut routes = self.routes.write().unwrap_or_else(PoisonError::into_inner);
             let entry = routes.entry(route.into()).or_insert_with(|| Route {
                 label: route_label(route),
                 series: Vec::new(),
             });
-            find(&entry.series, api, method, outcome).unwrap_or_else(|| {
-                let series = Arc::new(Series {
-                    api,
-                    method,
-                    outcome,
-                    seconds: Histogram::new(SECONDS),
-                });
-                entry.series.push(series.clone());
-                series
-            })
-        });
+            find(&entry.series, api, method, outcome)
+                .cloned()
+                .unwrap_or_else(|| {
+                    let series = Arc::new(Series {
+                        api,
+                        method,
+                        outcome,
+                        seconds: Histogram::new(SECONDS),
+                    });
+                    entry.series.push(series.clone());
+                    series
+                })
+        };
         series.seconds.observe_duration(took);
     }
 
@@ -207,11 +214,15 @@ impl Requests {
     }
 }
 
-fn find(series: &[Arc<Series>], api: Api, method: &str, outcome: Outcome) -> Option<Arc<Series>> {
+fn find<'a>(
+    series: &'a [Arc<Series>],
+    api: Api,
+    method: &str,
+    outcome: Outcome,
+) -> Option<&'a Arc<Series>> {
     series
         .iter()
         .find(|s| s.api == api && s.method == method && s.outcome == outcome)
-        .cloned()
 }
 
 /// How far back the recent figures look, as Confluent's sampled rates do
