@@ -354,21 +354,15 @@ async fn bench_lookups(plan: &Plan) -> Result<LookupFigures> {
     let (body, content_type) = baseline_answer(scute.rest, &paths[0]).await?;
     let load = Load::of(plan);
     eprintln!(
-        "lookups against scute: {} connections, {:?} warm-up + {:?}...",
+        "lookups against scute and the baseline hyper server, in {SLICES} turns each: \
+         {} connections, {:?} warm-up + {:?} in all...",
         load.connections, load.warmup, load.duration
     );
-    let pid = scute.pid();
-    let scute_lookups =
-        lookup_load(scute.rest, paths.clone(), &load, || process_cpu_ticks(pid)).await?;
-    scute.check_alive()?;
-
     let baseline_server = Baseline::start(body.clone(), content_type.clone())?;
-    eprintln!("lookups against the baseline hyper server...");
-    let baseline = lookup_load(baseline_server.addr, paths, &load, || {
-        threads_cpu_ticks(BASELINE_THREAD)
-    })
-    .await?;
+    let (scute_lookups, baseline) =
+        paired_lookups(scute.rest, scute.pid(), baseline_server.addr, paths, &load).await?;
     drop(baseline_server);
+    scute.check_alive()?;
 
     eprintln!(
         "registering {} new schemas from {} clients...",
@@ -526,6 +520,24 @@ impl Sampled {
         self.window = window;
         self
     }
+
+    /// Adds a later window of the same load: its requests, errors, time
+    /// and server CPU (unknown if either's is).
+    fn absorb(mut self, other: Sampled) -> Self {
+        self.latencies_ns.extend(other.latencies_ns);
+        self.errors += other.errors;
+        for s in other.error_samples {
+            if self.error_samples.len() < 5 {
+                self.error_samples.push(s);
+            }
+        }
+        self.server_cpu_ticks = self
+            .server_cpu_ticks
+            .zip(other.server_cpu_ticks)
+            .map(|(a, b)| a + b);
+        let window = self.window + other.window;
+        self.finish(window)
+    }
 }
 
 /// What one load task saw.
@@ -556,6 +568,47 @@ impl TaskSamples {
             ));
         }
     }
+}
+
+/// Slices a load is split into when Scute and the baseline are compared,
+/// taken in turns, so that a change in the machine's other work between
+/// them (it shares its cores) falls on both alike.
+const SLICES: u32 = 5;
+/// The warm-up of each slice after the first (fresh connections).
+const SLICE_WARMUP: Duration = Duration::from_millis(500);
+
+/// The same lookups against Scute (process `pid`) and the baseline server,
+/// in turns of [`SLICES`] slices each: Scute's figures, then the baseline's.
+async fn paired_lookups(
+    scute: SocketAddr,
+    pid: u32,
+    baseline: SocketAddr,
+    paths: Arc<Vec<Uri>>,
+    load: &Load,
+) -> Result<(Sampled, Sampled)> {
+    let mut sums: Option<(Sampled, Sampled)> = None;
+    for slice in 0..SLICES {
+        let slice_load = Load {
+            connections: load.connections,
+            warmup: if slice == 0 {
+                load.warmup
+            } else {
+                SLICE_WARMUP
+            },
+            duration: load.duration / SLICES,
+        };
+        let ours =
+            lookup_load(scute, paths.clone(), &slice_load, || process_cpu_ticks(pid)).await?;
+        let theirs = lookup_load(baseline, paths.clone(), &slice_load, || {
+            threads_cpu_ticks(BASELINE_THREAD)
+        })
+        .await?;
+        sums = Some(match sums {
+            None => (ours, theirs),
+            Some((a, b)) => (a.absorb(ours), b.absorb(theirs)),
+        });
+    }
+    sums.ok_or_else(|| anyhow!("no slices"))
 }
 
 /// `GET paths[random]` on `connections` keep-alive connections for warm-up + duration;
@@ -712,19 +765,13 @@ async fn lookups_at_scale(plan: &Plan, scute: &mut Scute, n: usize) -> Result<(S
     let (body, content_type) = baseline_answer(scute.rest, &paths[0]).await?;
     let load = Load::of(plan);
     eprintln!(
-        "lookups over {} ids of the restarted registry...",
+        "lookups over {} ids of the restarted registry, and against the baseline, in turns...",
         paths.len()
     );
-    let pid = scute.pid();
-    let lookups = lookup_load(scute.rest, paths.clone(), &load, || process_cpu_ticks(pid)).await?;
-    scute.check_alive()?;
     let baseline_server = Baseline::start(body, content_type)?;
-    eprintln!("the same lookups against the baseline hyper server...");
-    let baseline = lookup_load(baseline_server.addr, paths, &load, || {
-        threads_cpu_ticks(BASELINE_THREAD)
-    })
-    .await?;
-    Ok((lookups, baseline))
+    let pair = paired_lookups(scute.rest, scute.pid(), baseline_server.addr, paths, &load).await?;
+    scute.check_alive()?;
+    Ok(pair)
 }
 
 impl StartupFigures {
@@ -1613,10 +1660,12 @@ impl Report<'_> {
         );
         let _ = writeln!(
             out,
-            "Lookups: {:?} warm-up, {:?} measured; {} ok / {} errors against scute, {} ok / {} \
+            "Lookups: {:?} warm-up, {:?} measured, in {SLICES} turns with the baseline (each \
+             later turn warmed up {:?}); {} ok / {} errors against scute, {} ok / {} \
              errors against the baseline; body {} B, content type {}.",
             self.plan.warmup,
             self.plan.duration,
+            SLICE_WARMUP,
             l.scute.latencies_ns.len(),
             l.scute.errors,
             l.baseline.latencies_ns.len(),
