@@ -122,8 +122,8 @@ impl IntoResponse for RestError {
             "message": self.message,
         });
         let mut response = (self.status, body.to_string()).into_response();
-        // The negotiation layer replaces this with the negotiated type on
-        // matched routes; unmatched routes keep Confluent's default.
+        // The routes replace this with the negotiated type on matched
+        // routes (`dispatch.rs`); unmatched ones keep Confluent's default.
         response
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static(V1_JSON));

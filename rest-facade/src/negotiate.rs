@@ -22,11 +22,11 @@ const PRODUCES: [(&str, f32); 3] = [(V1_JSON, 1.0), (DEFAULT_JSON, 0.9), (JSON, 
 const CONSUMES: [&str; 4] = [V1_JSON, DEFAULT_JSON, JSON, OCTET_STREAM];
 
 /// Checks the request's Content-Type and picks the response type: the
-/// `negotiate` route layer (`layer.rs`) refuses an unsupported request body
-/// type (415) or an Accept the server cannot satisfy (406) before the
-/// handler runs, and stamps the chosen type on whatever the handler
-/// answers. It runs only on matched routes, so an unknown path is a 404
-/// first, as in JAX-RS, where matching the path precedes media types.
+/// routes (`dispatch.rs`) refuse an unsupported request body type (415) or
+/// an Accept the server cannot satisfy (406) before the handler runs, and
+/// stamp the chosen type on whatever the handler answers. Only matched
+/// routes negotiate, so an unknown path is a 404 first, as in JAX-RS,
+/// where matching the path precedes media types.
 pub(crate) fn choose(headers: &HeaderMap) -> Result<&'static str, RestError> {
     if let Some(content_type) = headers.get(CONTENT_TYPE) {
         let supported = content_type
