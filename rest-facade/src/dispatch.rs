@@ -37,16 +37,12 @@ type Endpoint = Box<dyn Fn(Request, AppState) -> Answering + Send + Sync>;
 /// The methods of one path template.
 pub(crate) struct Methods {
     handlers: Vec<(Method, Endpoint)>,
-    /// `Allow` of a 405, in the order the methods were given (`GET` with
-    /// its `HEAD`).
-    allow: Vec<&'static str>,
 }
 
 impl Methods {
     fn new() -> Self {
         Self {
             handlers: Vec::new(),
-            allow: Vec::new(),
         }
     }
 
@@ -55,10 +51,6 @@ impl Methods {
         H: Handler<T, AppState, Future = Answering>,
         T: 'static,
     {
-        self.allow.push(method_name(&method));
-        if method == Method::GET {
-            self.allow.push("HEAD");
-        }
         self.handlers.push((
             method,
             Box::new(move |request, state| handler.clone().call(request, state)),
@@ -112,15 +104,18 @@ impl Methods {
                 .flatten()
         })
     }
-}
 
-fn method_name(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        _ => "",
+    /// `Allow` of a 405: the methods in the order given, `GET` with its
+    /// `HEAD`.
+    fn allow(&self) -> HeaderValue {
+        let mut names = Vec::new();
+        for (method, _) in &self.handlers {
+            names.push(method.as_str());
+            if method == Method::GET {
+                names.push("HEAD");
+            }
+        }
+        HeaderValue::from_str(&names.join(",")).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 
@@ -154,6 +149,8 @@ where
 /// One path template's entry.
 struct Resource {
     template: &'static str,
+    /// The template's `{name}`s, in order: the names its matches carry.
+    names: Vec<&'static str>,
     methods: Methods,
     allow: HeaderValue,
     /// Whether the request's media types are checked and the answer's
@@ -192,10 +189,14 @@ impl Table {
         self.paths
             .insert(template, self.resources.len())
             .expect("the facade's path templates are valid and distinct");
-        let allow = HeaderValue::from_str(&methods.allow.join(","))
-            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        let names = template
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+            .collect();
+        let allow = methods.allow();
         self.resources.push(Resource {
             template,
+            names,
             methods,
             allow,
             negotiated,
@@ -229,17 +230,19 @@ impl tower::Service<Request> for Routes {
     fn call(&mut self, mut request: Request) -> Dispatched {
         let (table, state) = &*self.0;
         let head = request.method() == Method::HEAD;
-        let (resource, params) = match table.paths.at(request.uri().path()) {
-            Ok(matched) => (
-                &table.resources[*matched.value],
-                decode(&table.resources[*matched.value], &matched.params),
-            ),
-            Err(_) => return Dispatched::now(RestError::not_found().into_response(), head),
+        let now = |response| Dispatched::now(response, head);
+        let Some((resource, params)) = table
+            .paths
+            .at(request.uri().path())
+            .ok()
+            .and_then(|matched| Some((table.resources.get(*matched.value)?, matched.params)))
+        else {
+            return now(RestError::not_found().into_response());
         };
         let Some(handler) = resource.methods.handler(request.method()) else {
             let mut response = RestError::method_not_allowed().into_response();
             response.headers_mut().insert(ALLOW, resource.allow.clone());
-            return Dispatched::now(response, head);
+            return now(response);
         };
         let route = Route::from_template(resource.template);
         let content_type = if resource.negotiated {
@@ -248,47 +251,36 @@ impl tower::Service<Request> for Routes {
                 Err(e) => {
                     let mut response = e.into_response();
                     response.extensions_mut().insert(route);
-                    return Dispatched::now(response, head);
+                    return now(response);
                 }
             }
         } else {
             None
         };
+        let params = decode(&resource.names, &params);
         request.extensions_mut().insert(params);
         Dispatched {
-            answering: Some(handler(request, state.clone())),
-            ready: None,
-            then: Then {
+            answering: handler(request, state.clone()),
+            then: Some(Then {
                 content_type,
                 route: Some(route),
                 head,
-            },
+            }),
         }
     }
 }
 
-/// Decodes the matched parameters, naming them by the template's own
-/// (`'static`) names.
-fn decode(resource: &Resource, params: &matchit::Params<'_, '_>) -> PathParams {
-    let names = template_names(resource.template);
-    let mut decoded = Vec::with_capacity(params.len());
-    for (key, value) in params.iter() {
-        let Some(name) = names.clone().find(|name| *name == key) else {
-            continue;
-        };
+/// Decodes the matched parameters, named by the template's own
+/// (`'static`) names, which matchit gives back in the same order.
+fn decode(names: &[&'static str], params: &matchit::Params<'_, '_>) -> PathParams {
+    let mut decoded = Vec::with_capacity(names.len());
+    for (&name, (_, value)) in names.iter().zip(params.iter()) {
         match percent_decode_str(value).decode_utf8() {
             Ok(value) => decoded.push((name, value.into_owned())),
             Err(_) => return PathParams(None),
         }
     }
     PathParams(Some(decoded))
-}
-
-/// The `{name}`s of a template.
-fn template_names(template: &'static str) -> impl Iterator<Item = &'static str> + Clone {
-    template
-        .split('/')
-        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
 }
 
 /// What is done to a handler's answer.
@@ -323,23 +315,22 @@ impl Then {
     }
 }
 
-/// The answer of [`Routes`]: given at once, or the handler's, touched up.
+/// The answer of [`Routes`]: the handler's, or one given at once (a ready
+/// future: refusals are rare enough to box), touched up.
 pub struct Dispatched {
-    answering: Option<Answering>,
-    ready: Option<Response>,
-    then: Then,
+    answering: Answering,
+    then: Option<Then>,
 }
 
 impl Dispatched {
     fn now(response: Response, head: bool) -> Self {
         Self {
-            answering: None,
-            ready: Some(response),
-            then: Then {
+            answering: Box::pin(std::future::ready(response)),
+            then: Some(Then {
                 content_type: None,
                 route: None,
                 head,
-            },
+            }),
         }
     }
 }
@@ -348,24 +339,10 @@ impl Future for Dispatched {
     type Output = Result<Response, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let mut response = match this.answering.as_mut() {
-            Some(answering) => match answering.as_mut().poll(cx) {
-                Poll::Ready(response) => response,
-                Poll::Pending => return Poll::Pending,
-            },
-            None => this.ready.take().unwrap_or_default(),
-        };
-        this.answering = None;
-        let then = std::mem::replace(
-            &mut this.then,
-            Then {
-                content_type: None,
-                route: None,
-                head: false,
-            },
-        );
-        then.apply(&mut response);
+        let mut response = std::task::ready!(self.answering.as_mut().poll(cx));
+        if let Some(then) = self.then.take() {
+            then.apply(&mut response);
+        }
         Poll::Ready(Ok(response))
     }
 }

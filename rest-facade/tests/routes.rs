@@ -1456,9 +1456,18 @@ async fn tags_translate_onto_their_calls() {
 /// a 405 naming the methods it has, whatever the Accept.
 #[tokio::test]
 async fn path_then_method_then_media_type() {
-    let not_json = [("accept", "text/html")];
     let fake = Fake::new();
-    let unknown = send_to(router(fake.clone()), Method::GET, "/nope", None, &not_json).await;
+    // Every request here asks for a type the API does not produce.
+    let ask = |method: Method, uri: &'static str| {
+        send_to(
+            router(fake.clone()),
+            method,
+            uri,
+            None,
+            &[("accept", "text/html")],
+        )
+    };
+    let unknown = ask(Method::GET, "/nope").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.json()["message"], "HTTP 404 Not Found");
 
@@ -1468,34 +1477,17 @@ async fn path_then_method_then_media_type() {
         (Method::GET, "/subjects/s/versions/1/tags", "POST"),
         (Method::POST, "/openapi.yaml", "GET,HEAD"),
     ] {
-        let reply = send_to(router(fake.clone()), method.clone(), uri, None, &not_json).await;
-        assert_eq!(
-            reply.status,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "{method} {uri}"
-        );
-        assert_eq!(reply.json()["error_code"], 405, "{method} {uri}");
-        assert_eq!(reply.headers["allow"], allow, "{method} {uri}");
+        let reply = ask(method.clone(), uri).await;
+        let what = format!("{method} {uri}");
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
+        assert_eq!(reply.json()["error_code"], 405, "{what}");
+        assert_eq!(reply.headers["allow"], allow, "{what}");
     }
 
-    let refused = send_to(
-        router(fake.clone()),
-        Method::GET,
-        "/schemas/ids/1",
-        None,
-        &not_json,
-    )
-    .await;
+    let refused = ask(Method::GET, "/schemas/ids/1").await;
     assert_eq!(refused.status, StatusCode::NOT_ACCEPTABLE);
     // The OpenAPI description is YAML, outside the negotiation.
-    let yaml = send_to(
-        router(fake.clone()),
-        Method::GET,
-        "/openapi.yaml",
-        None,
-        &not_json,
-    )
-    .await;
+    let yaml = ask(Method::GET, "/openapi.yaml").await;
     assert_eq!(yaml.status, StatusCode::OK);
     assert_eq!(yaml.content_type(), "application/yaml");
     assert_eq!(fake.call_count(), 0);

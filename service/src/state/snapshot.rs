@@ -166,33 +166,32 @@ pub fn decode(bytes: &[u8], log: &Arc<LogTexts>) -> Result<(LogTail, State), Str
 /// The tail of the log a snapshot says it covers, read from its head alone
 /// (unchecked: [`decode_from`] checks the whole file and returns the same
 /// tail), so the log can be scanned while the rest is decoded.
-pub fn peek_tail(mut source: impl Read) -> Result<LogTail, String> {
-    let mut head = [0; 8 + 8 + 8 + 4 + 4];
-    source
-        .read_exact(&mut head)
-        .map_err(|e| format!("cannot read the snapshot's head: {e}"))?;
-    let (magic, rest) = head.split_at(8);
-    if magic != MAGIC {
+pub fn peek_tail(source: impl Read) -> Result<LogTail, String> {
+    let mut r = In {
+        source,
+        left: HEAD_BYTES,
+        crc: 0,
+        scratch: Vec::new(),
+    };
+    read_head(&mut r)
+}
+
+/// The magic and the tail: the bytes [`peek_tail`] reads.
+const HEAD_BYTES: u64 = 8 + 8 + 8 + 4 + 4;
+
+/// Reads the magic and the tail the snapshot covers.
+fn read_head<R: Read>(r: &mut In<R>) -> Result<LogTail, String> {
+    if r.array::<8>()? != *MAGIC {
         return Err("not a snapshot of this format".into());
     }
-    let u64_at = |i: usize| {
-        rest.get(i..i + 8)
-            .and_then(|b| b.try_into().ok())
-            .map(u64::from_le_bytes)
-    };
-    let u32_at = |i: usize| {
-        rest.get(i..i + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
-    match (u64_at(0), u64_at(8), u32_at(16), u32_at(20)) {
-        (Some(records), Some(at), Some(len), Some(crc)) => Ok(LogTail {
-            records,
-            last: FramePlace { at, len },
-            crc,
-        }),
-        _ => Err("the snapshot's head is short".into()),
-    }
+    Ok(LogTail {
+        records: r.u64()?,
+        last: FramePlace {
+            at: r.u64()?,
+            len: r.u32()?,
+        },
+        crc: r.u32()?,
+    })
 }
 
 /// [`decode`] from a reader of `len` bytes (a file, read through once and
@@ -212,17 +211,7 @@ pub fn decode_from(
         crc: 0,
         scratch: Vec::new(),
     };
-    if r.array::<8>()? != *MAGIC {
-        return Err("not a snapshot of this format".into());
-    }
-    let tail = LogTail {
-        records: r.u64()?,
-        last: FramePlace {
-            at: r.u64()?,
-            len: r.u32()?,
-        },
-        crc: r.u32()?,
-    };
+    let tail = read_head(&mut r)?;
     let mut state = State::default();
     let applied = r.u64()?;
     let position = r.u64()?;
@@ -687,6 +676,15 @@ mod tests {
     }
 
     /// A state with one of everything a snapshot keeps.
+    /// A state with [`records`] applied.
+    fn applied() -> State {
+        let mut state = State::default();
+        for record in records() {
+            state.apply(record);
+        }
+        state
+    }
+
     fn records() -> Vec<Record> {
         let mut out = Vec::new();
         for i in 1..=40 {
@@ -798,10 +796,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_gives_back_the_state_it_was_taken_of() {
-        let mut state = State::default();
-        for record in records() {
-            state.apply(record);
-        }
+        let state = applied();
         assert_eq!(
             state
                 .ids_of_guid(".", &state.schema(".", 1).unwrap().guid)
@@ -837,10 +832,7 @@ mod tests {
 
     #[test]
     fn a_damaged_or_altered_snapshot_is_refused_not_misread() {
-        let mut state = State::default();
-        for record in records() {
-            state.apply(record);
-        }
+        let state = applied();
         let bytes = encoded(&state);
         let (_dir, reader) = reader();
         for at in [0, 9, bytes.len() / 2, bytes.len() - 1] {
@@ -882,10 +874,7 @@ mod tests {
 
     #[test]
     fn the_head_names_the_tail_the_whole_file_does() {
-        let mut state = State::default();
-        for record in records() {
-            state.apply(record);
-        }
+        let state = applied();
         let bytes = encoded(&state);
         let (_dir, reader) = reader();
         let (decoded, _) = decode(&bytes, &reader).unwrap();

@@ -524,13 +524,11 @@ impl Sampled {
     /// Adds a later window of the same load: its requests, errors, time
     /// and server CPU (unknown if either's is).
     fn absorb(mut self, other: Sampled) -> Self {
-        self.latencies_ns.extend(other.latencies_ns);
-        self.errors += other.errors;
-        for s in other.error_samples {
-            if self.error_samples.len() < 5 {
-                self.error_samples.push(s);
-            }
-        }
+        self.merge(TaskSamples {
+            latencies_ns: other.latencies_ns,
+            errors: other.errors,
+            error_samples: other.error_samples,
+        });
         self.server_cpu_ticks = self
             .server_cpu_ticks
             .zip(other.server_cpu_ticks)
